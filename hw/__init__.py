@@ -1,0 +1,5 @@
+"""The hardware side: hls4ml extension, HLS headers, boards, project generation, C simulation.
+
+The only package that imports hls4ml, and only where it is needed (``hw.register``), so the
+command-line tool starts without it for commands that do not touch HLS.
+"""

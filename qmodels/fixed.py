@@ -1,0 +1,125 @@
+"""Fixed-point number formats shared by the QKeras models and the HLS types.
+
+A format is written the way HLS engineers write it, ``fixed<8,3>`` or ``ufixed<8,2>``:
+width W bits of which I are integer bits (the sign bit counts as integer, as in
+``ap_fixed<W,I>``).  Every quantizer in this package rounds half to even and saturates,
+which is what QKeras does (``tf.round`` then ``clip``) and what ``AP_RND_CONV, AP_SAT``
+does in HLS, so one format describes both sides exactly.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+_FORMAT = re.compile(r"^\s*(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*>\s*$")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    width: int
+    integer: int
+    signed: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> "Fixed":
+        match = _FORMAT.match(str(text))
+        if not match:
+            raise ValueError(f"{text!r} is not a fixed-point format; expected e.g. 'fixed<8,3>' or 'ufixed<8,2>'")
+        unsigned, width, integer = match.groups()
+        fmt = cls(int(width), int(integer), signed=not unsigned)
+        if fmt.width < 1 or fmt.width > 64:
+            raise ValueError(f"{text!r}: width must be between 1 and 64")
+        return fmt
+
+    def __str__(self) -> str:
+        return f"{'' if self.signed else 'u'}fixed<{self.width},{self.integer}>"
+
+    @property
+    def frac(self) -> int:
+        return self.width - self.integer
+
+    @property
+    def step(self) -> float:
+        return 2.0 ** -self.frac
+
+    @property
+    def min_code(self) -> int:
+        return -(2 ** (self.width - 1)) if self.signed else 0
+
+    @property
+    def max_code(self) -> int:
+        return 2 ** (self.width - 1) - 1 if self.signed else 2 ** self.width - 1
+
+    @property
+    def min(self) -> float:
+        return self.min_code * self.step
+
+    @property
+    def max(self) -> float:
+        return self.max_code * self.step
+
+    def hls(self, rounding: str = "AP_RND_CONV", saturation: str = "AP_SAT") -> str:
+        """The ``ap_fixed`` / ``ap_ufixed`` spelling, with QKeras' rounding and saturation."""
+        base = "ap_fixed" if self.signed else "ap_ufixed"
+        return f"{base}<{self.width},{self.integer},{rounding},{saturation}>"
+
+    def codes(self, x) -> np.ndarray:
+        """Integer codes of x after rounding half to even and saturating (float64, exact)."""
+        scaled = np.asarray(x, dtype=np.float64) * 2.0 ** self.frac
+        return np.clip(np.round(scaled), self.min_code, self.max_code).astype(np.int64)
+
+    def quantize(self, x) -> np.ndarray:
+        """x rounded half to even onto the grid and saturated, as float64."""
+        return self.codes(x).astype(np.float64) * self.step
+
+    def grid(self) -> np.ndarray:
+        """Every representable value, ascending (code order)."""
+        return np.arange(self.min_code, self.max_code + 1, dtype=np.float64) * self.step
+
+    def qkeras(self, relu: bool = False):
+        """The QKeras quantizer with exactly this grid.
+
+        ``relu`` picks ``quantized_relu`` (for activations, so hls4ml sees a ReLU) over the
+        equivalent unsigned ``quantized_bits``.
+        """
+        from qkeras import quantized_bits, quantized_relu
+
+        if relu:
+            if self.signed:
+                raise ValueError(f"a ReLU quantizer must be unsigned, got {self}")
+            return quantized_relu(self.width, self.integer)
+        if self.signed:
+            return quantized_bits(self.width, self.integer - 1, keep_negative=True, alpha=1)
+        return quantized_bits(self.width, self.integer, keep_negative=False, alpha=1)
+
+
+def product_format(a: Fixed, b: Fixed) -> Fixed:
+    """Exact format of a*b."""
+    signed = a.signed or b.signed
+    return Fixed(a.width + b.width, a.integer + b.integer, signed)
+
+
+def from_qkeras(quantizer) -> "Fixed | None":
+    """The Fixed format of a QKeras quantizer (None for no quantizer).
+
+    Only the power-of-two, alpha=1 quantizers whose grid is a plain fixed-point format are
+    accepted: anything else has no exact ``ap_fixed`` twin, and saying so early beats a
+    silent mismatch in C simulation.
+    """
+    if quantizer is None:
+        return None
+    name = type(quantizer).__name__
+    alpha = getattr(quantizer, "alpha", None)
+    if name == "quantized_bits":
+        if alpha not in (None, 1, 1.0) or getattr(quantizer, "symmetric", False):
+            raise ValueError(f"{quantizer}: only quantized_bits with alpha=1 and symmetric=0 have an exact fixed-point twin")
+        if quantizer.keep_negative:
+            return Fixed(int(quantizer.bits), int(quantizer.integer) + 1, True)
+        return Fixed(int(quantizer.bits), int(quantizer.integer), False)
+    if name == "quantized_relu":
+        if quantizer.negative_slope or quantizer.use_sigmoid or quantizer.relu_upper_bound:
+            raise ValueError(f"{quantizer}: only the plain quantized_relu(bits, integer) is supported")
+        return Fixed(int(quantizer.bits), int(quantizer.integer), False)
+    raise ValueError(f"unsupported quantizer {quantizer}: use quantized_bits(alpha=1) or quantized_relu")
