@@ -10,7 +10,7 @@ import tensorflow as tf
 from qkeras import QActivation, QConv2D, QDense, QDepthwiseConv2D
 
 from qmodels import spec as S
-from qmodels.layers import SelectiveAttention, Unpooling2D
+from qmodels.layers import QGroupConv2D, SelectiveAttention, Unpooling2D
 
 layers = tf.keras.layers
 
@@ -26,22 +26,40 @@ def activation(x, q: S.Quantization, kind: str, name: str):
 
 
 def conv(x, q, filters, name, kernel=1, stride=1, groups=1, act="relu"):
-    y = QConv2D(filters, kernel, strides=stride, padding="same", groups=groups, name=name,
-                kernel_initializer="he_normal", **_qargs(q))(x)
+    cls, extra = (QGroupConv2D, {"groups": groups}) if groups > 1 else (QConv2D, {})
+    y = cls(filters, kernel, strides=stride, padding="same", name=name,
+            kernel_initializer="he_normal", **extra, **_qargs(q))(x)
     return activation(y, q, act, f"{name}_act")
 
 
 def dwconv(x, q, name, kernel=3, stride=1, multiplier=1, act="relu"):
-    y = QDepthwiseConv2D(kernel, strides=stride, padding="same", depth_multiplier=multiplier, name=name,
+    """Depthwise convolution; with a channel multiplier it is built as the equivalent grouped
+    convolution (groups = channels), whose weights and outputs are ordered the same way."""
+    if multiplier > 1:
+        channels = int(x.shape[-1])
+        return conv(x, q, channels * multiplier, name, kernel, stride, groups=channels, act=act)
+    y = QDepthwiseConv2D(kernel, strides=stride, padding="same", name=name,
                          depthwise_initializer="he_normal", **_qargs(q, "depthwise_quantizer"))(x)
     return activation(y, q, act, f"{name}_act")
+
+
+def condense(v, name: str):
+    """2x2 max pooling that keeps every pixel ('same' pooling, ceil size).
+
+    Written as explicit bottom/right zero padding plus a 'valid' pool, which equals 'same'
+    pooling because V' comes out of a ReLU (>= 0); hls4ml's stream pooling has no padding.
+    """
+    h, w = int(v.shape[1]), int(v.shape[2])
+    if h % 2 or w % 2:
+        v = layers.ZeroPadding2D(((0, h % 2), (0, w % 2)), name=f"{name}_pad")(v)
+    return layers.MaxPooling2D(2, name=name)(v)
 
 
 def vac(x, q: S.Quantization, stage: S.VAC, name: str):
     """Visual attention condenser V''' = M'(F(V', X(E(C(V'))), S)) with V' = M(V)."""
     h, w, channels = (int(d) for d in x.shape[1:])
     v1 = conv(x, q, stage.mix, f"{name}_mix")                                    # M: down-mixing
-    pooled = layers.MaxPooling2D(2, padding="same", name=f"{name}_pool")(v1)     # C: condensation
+    pooled = condense(v1, f"{name}_pool")                                        # C: condensation
     e = conv(pooled, q, stage.embed, f"{name}_embed", kernel=3, groups=stage.groups)  # E: grouped 3x3
     k = QConv2D(stage.mix, 1, padding="same", name=f"{name}_embed_pw",          # E: pointwise
                 kernel_initializer="he_normal", **_qargs(q))(e)

@@ -7,7 +7,7 @@ from qkeras.utils import _add_supported_quantized_objects
 
 from qmodels import spec as S
 from qmodels.blocks import build_stage
-from qmodels.layers import SelectiveAttention, Unpooling2D
+from qmodels.layers import QGroupConv2D, SelectiveAttention, Unpooling2D
 
 STAGE_PREFIX = {S.Conv: "conv", S.DWConv: "dw", S.VAC: "vac", S.PEPE: "pepe", S.Bottleneck: "mbv2",
                 S.MaxPool: "pool", S.GlobalAvgPool: "gap", S.Dense: "fc"}
@@ -17,7 +17,7 @@ LOGITS = "logits"
 
 def custom_objects() -> dict:
     """Everything ``tf.keras.models.load_model`` needs: QKeras layers and quantizers, and ours."""
-    objects = {"Unpooling2D": Unpooling2D, "SelectiveAttention": SelectiveAttention}
+    objects = {"Unpooling2D": Unpooling2D, "SelectiveAttention": SelectiveAttention, "QGroupConv2D": QGroupConv2D}
     _add_supported_quantized_objects(objects)
     return objects
 
@@ -47,4 +47,6 @@ def build_model(model, input_shape=None, classes=None, seed: int = 0, calibrate:
 
 
 def load_model(path) -> tf.keras.Model:
+    """Load a model saved as HDF5 (``.h5``).  Keras' ``.keras`` format is not used: with QKeras
+    0.9 and Keras 2.15 loading one never finishes (seen with plain QConv2D models too)."""
     return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)

@@ -40,7 +40,7 @@ class Complexity:
 
 def layer_macs(layer) -> int:
     kind = type(layer).__name__
-    if kind in ("QConv2D", "Conv2D"):
+    if kind in ("QConv2D", "QGroupConv2D", "Conv2D"):
         kh, kw, cin_g, cout = layer.kernel.shape
         _, h, w, _ = layer.output_shape
         return int(h * w * cout * kh * kw * cin_g)

@@ -110,6 +110,10 @@ def from_qkeras(quantizer) -> "Fixed | None":
     """
     if quantizer is None:
         return None
+    if isinstance(quantizer, dict):  # a loaded QKeras layer keeps its quantizers in serialized form
+        import qkeras
+
+        quantizer = getattr(qkeras, quantizer["class_name"])(**dict(quantizer["config"]))
     name = type(quantizer).__name__
     alpha = getattr(quantizer, "alpha", None)
     if name == "quantized_bits":

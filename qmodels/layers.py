@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from qkeras import QConv2D
 
 from qmodels.fixed import Fixed
+
+
+@tf.keras.utils.register_keras_serializable(package="attendnets")
+class QGroupConv2D(QConv2D):
+    """A QConv2D with 1 < groups: the VAC's grouped 3x3 embedding, and depthwise convolutions
+    with a channel multiplier (groups = input channels, filters = multiplier x channels).
+
+    Numerically it is QConv2D; it has a class of its own so that the hardware side can give it
+    its own HLS implementation (hls4ml 1.3 rejects grouped convolutions, and computes
+    depthwise convolutions with a multiplier wrongly).
+    """
+
+    def __init__(self, filters, kernel_size, groups=2, **kwargs):
+        if int(groups) < 2:
+            raise ValueError(f"QGroupConv2D needs groups >= 2, got {groups}; use QConv2D")
+        super().__init__(filters, kernel_size, groups=int(groups), **kwargs)
 
 
 def unpool_indices(in_size: int, factor: int, out_size: int) -> np.ndarray:

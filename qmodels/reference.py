@@ -13,7 +13,7 @@ import tensorflow as tf
 from qmodels.fixed import Fixed, from_qkeras
 from qmodels.layers import Unpooling2D, SelectiveAttention, selective_attention_reference, unpooling2d_reference
 
-WEIGHTED = ("QConv2D", "QDepthwiseConv2D", "QDense")
+WEIGHTED = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
 
 
 def same_padding(size: int, kernel: int, stride: int):
@@ -39,13 +39,9 @@ def conv2d(x, kernel, bias, stride, padding, groups=1):
     if padding == "same":
         x = _pad_same(x, (kh, kw), stride)
     win = _windows(x, (kh, kw), stride)                 # N Ho Wo C kh kw
-    cout_g = cout // groups
-    outs = []
-    for g in range(groups):
-        w_g = win[:, :, :, g * cin_g:(g + 1) * cin_g]
-        k_g = kernel[..., g * cout_g:(g + 1) * cout_g]  # kh kw cin_g cout_g
-        outs.append(np.einsum("nhwcij,ijco->nhwo", w_g, k_g, optimize=True))
-    y = np.concatenate(outs, axis=-1)
+    win = win.reshape(*win.shape[:3], groups, cin_g, kh, kw)
+    k = kernel.reshape(kh, kw, cin_g, groups, cout // groups)
+    y = np.einsum("nhwgcij,ijcgo->nhwgo", win, k, optimize=True).reshape(*win.shape[:3], cout)
     return y + bias if bias is not None else y
 
 
@@ -99,7 +95,7 @@ class Reference:
             return x
         if kind == "QActivation":
             return from_qkeras(layer.quantizer).quantize(x)
-        if kind == "QConv2D":
+        if kind in ("QConv2D", "QGroupConv2D"):
             return conv2d(x, p["kernel"], p["bias"], layer.strides, layer.padding, layer.groups)
         if kind == "QDepthwiseConv2D":
             return depthwise2d(x, p["kernel"], p["bias"], layer.strides, layer.padding)
@@ -107,6 +103,9 @@ class Reference:
             return x @ p["kernel"] + (p["bias"] if p["bias"] is not None else 0.0)
         if kind == "MaxPooling2D":
             return maxpool2d(x, layer.pool_size, layer.strides, layer.padding)
+        if kind == "ZeroPadding2D":
+            (t, b), (l, r) = layer.padding
+            return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
         if kind == "GlobalAveragePooling2D":
             return x.mean(axis=(1, 2))
         if kind == "Add":

@@ -1,0 +1,67 @@
+"""Spec validation: every bad spec gets a message naming the file, the stage and the field."""
+import pytest
+import yaml
+
+from qmodels import spec as S
+from qmodels.build import build_model
+
+GOOD = {"name": "t", "input_shape": [16, 16, 3], "classes": 4,
+        "stages": [{"conv": {"filters": 8, "stride": 2}}, {"vac": {"mix": 4, "embed": 4, "groups": 2}},
+                   {"global_avg_pool": {}}]}
+
+
+def _with_stage(stage, index=1):
+    data = yaml.safe_load(yaml.safe_dump(GOOD))
+    data["stages"][index] = stage
+    return data
+
+
+@pytest.mark.parametrize("data,message", [
+    (_with_stage({"vac": {"mix": 4, "embed": 4, "groups": 3}}), r"stages\[1\] \(vac\): field 'groups': 3 does not divide mix=4"),
+    (_with_stage({"conv": {"filters": 8, "groups": 4}}, 0), r"stages\[0\] \(conv\): field 'groups': 4 does not divide the 3 input"),
+    (_with_stage({"vac": {"mix": 4}}), r"stages\[1\] \(vac\): missing field 'embed'"),
+    (_with_stage({"vac": {"mix": 4, "embed": 4, "colour": 1}}), r"stages\[1\] \(vac\): unknown field 'colour'"),
+    (_with_stage({"attention": {}}), r"stages\[1\]: unknown stage kind 'attention'"),
+    (_with_stage({"conv": {"filters": 0}}), r"stages\[1\] \(conv\): field 'filters' must be a positive integer, got 0"),
+    (_with_stage({"conv": {"filters": 8, "kernel": 2}}), r"stages\[1\] \(conv\): field 'kernel': must be odd"),
+    (_with_stage({"conv": {"filters": 8, "activation": "gelu"}}), r"field 'activation' must be one of relu, linear"),
+    (_with_stage({"dense": {"units": 8}}), r"stages\[1\] \(dense\): a dense stage needs a vector"),
+    (_with_stage({"maxpool": {"size": 32}}), r"stages\[1\] \(maxpool\): field 'size': 32 is larger"),
+    ({**GOOD, "stages": GOOD["stages"][:2]}, r"must end in global_avg_pool"),
+    ({**GOOD, "input_shape": [16, 16]}, r"field 'input_shape' must be three positive integers"),
+    ({**GOOD, "classes": -1}, r"field 'classes' must be a positive integer"),
+    ({**GOOD, "quantization": {"weight": "int8"}}, r"quantization: field 'weight': 'int8' is not a fixed-point format"),
+    ({**GOOD, "quantization": {"activation": "fixed<8,2>"}}, r"quantization: field 'activation' must be unsigned"),
+    ({"stages": GOOD["stages"]}, r"missing field 'name'"),
+])
+def test_bad_specs_name_file_stage_and_field(tmp_path, data, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(S.SpecError, match=message) as err:
+        S.load_spec(path)
+    assert str(path) in str(err.value)
+
+
+def test_unknown_model_lists_builtins_and_bad_yaml_names_file(tmp_path):
+    with pytest.raises(S.SpecError, match="attendnet-a, attendnet-b"):
+        S.load_spec("attendnet-c")
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(S.SpecError, match="broken.yaml: not valid YAML"):
+        S.load_spec(path)
+
+
+def test_invalid_shape_override_fails_before_any_layer_is_built(monkeypatch):
+    import qmodels.build
+    built = []
+    monkeypatch.setattr(qmodels.build, "build_stage", lambda *a, **k: built.append(a))
+    spec = S.parse_spec({**GOOD, "stages": [{"maxpool": {"size": 4}}, {"global_avg_pool": {}}]})
+    with pytest.raises(S.SpecError, match=r"stages\[0\] \(maxpool\): field 'size': 4 is larger than the 2x2"):
+        build_model(spec, input_shape=(2, 2, 3))
+    assert built == []
+
+
+def test_builtin_specs_parse():
+    assert {"attendnet-a", "attendnet-b", "attendnet-tiny", "mobilenet-v1", "mobilenet-v2"} <= set(S.builtin_names())
+    for name in S.builtin_names():
+        assert S.load_spec(name).name == name
