@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="built-in model names or spec files (default: all built-in)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
     p.set_defaults(func=_models)
+    from qmodels.train import add_cli as add_training
+
+    add_training(sub)
     return parser
 
 

@@ -1,0 +1,376 @@
+"""Image data: ImageNet-style folders, the digits stand-in, the tf.data pipeline, ImageNet50 subsets.
+
+A data folder is ``ROOT/train/<class>/<image>`` and ``ROOT/val/<class>/<image>`` with the same
+class folders in both; classes are numbered in sorted folder-name order.  Images go to the model
+as float32 on the 8-bit input grid p/256 (p = 0..255), never mean/std normalised: the model's
+first layer is the ufixed<8,0> quantizer ``input_q`` and the hardware takes raw 8-bit pixels.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+# tf.io.decode_image (TF 2.15) reads exactly these; a cheap header check names a bad file up front.
+_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+          (b"BM", "BMP"))
+DIGITS = "digits"
+DIGITS_VERSION = "attendnets digits v1: 8x8 -> 32x32 bilinear, RGB PNG, stratified 80/20 split, seed 0"
+DIGITS_MARKER = ".complete"
+AUGMENT = {"standard": (0.25, True), "crop": (0.8, False), "none": None}  # mode -> (min crop area, flip)
+
+
+class DataError(ValueError):
+    """Unusable data; the message names the file or folder."""
+
+
+@dataclass(frozen=True)
+class Split:
+    root: Path
+    files: list
+    labels: list
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    root: Path
+    name: str            # 'digits' or 'folder'
+    class_names: list
+    train: Split
+    val: Split
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How an image becomes a model input.
+
+    Evaluation takes the central ``crop_fraction`` of the largest box of the model's aspect ratio
+    and resizes it to (height, width).  Training instead takes a random box of at least the
+    ``augment`` mode's area fraction ('standard': 25% and random left-right flips, 'crop': 80%
+    and no flips, for classes a mirror changes such as digits; 'none': the evaluation crop).
+    """
+    height: int
+    width: int
+    crop_fraction: float = 0.875
+    augment: str = "standard"
+
+    def __post_init__(self):
+        if self.augment not in AUGMENT:
+            raise ValueError(f"augment must be one of {', '.join(AUGMENT)}, got {self.augment!r}")
+        if not 0.0 < self.crop_fraction <= 1.0:
+            raise ValueError(f"crop_fraction must be in (0, 1], got {self.crop_fraction!r}")
+
+
+def default_preprocess(dataset_name: str, input_shape, augment=None, crop_fraction=None) -> Preprocess:
+    """Digit images are already the model's size and tightly framed: no central crop, no flips."""
+    digits = dataset_name == DIGITS
+    return Preprocess(int(input_shape[0]), int(input_shape[1]),
+                      crop_fraction if crop_fraction is not None else (1.0 if digits else 0.875),
+                      augment or ("crop" if digits else "standard"))
+
+
+# ----------------------------------------------------------------------------- folders
+def image_kind(path) -> "str | None":
+    """'JPEG', 'PNG', 'GIF' or 'BMP' from the file's first bytes; None if TensorFlow cannot decode it."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read: {err.strerror}") from None
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def _classes(split_dir: Path) -> list:
+    if not split_dir.is_dir():
+        raise DataError(f"{split_dir}: no such folder (expected {split_dir}/<class>/<image files>)")
+    names = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        raise DataError(f"{split_dir}: no class folders (expected {split_dir}/<class>/<image files>)")
+    return names
+
+
+def _scan_split(split_dir: Path, class_names: list) -> Split:
+    files, labels = [], []
+    for label, name in enumerate(class_names):
+        class_dir = split_dir / name
+        images = sorted(p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        if not images:
+            raise DataError(f"{class_dir}: no image files")
+        for path in images:
+            if image_kind(path) is None:
+                raise DataError(f"{path}: not an image TensorFlow can decode (JPEG, PNG, GIF or BMP)")
+        files += [str(p) for p in images]
+        labels += [label] * len(images)
+    return Split(split_dir, files, labels)
+
+
+def open_folder(root, name: str = "folder") -> ImageFolder:
+    """Scan and check ROOT/train and ROOT/val; every error names the offending path."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: no such data folder")
+    train_classes, val_classes = _classes(root / "train"), _classes(root / "val")
+    if train_classes != val_classes:
+        only_train = sorted(set(train_classes) - set(val_classes))
+        only_val = sorted(set(val_classes) - set(train_classes))
+        raise DataError(f"{root}: class folders differ between train/ and val/: only in train: "
+                        f"{', '.join(only_train) or '-'}; only in val: {', '.join(only_val) or '-'}")
+    return ImageFolder(root, name, train_classes, _scan_split(root / "train", train_classes),
+                       _scan_split(root / "val", train_classes))
+
+
+def resolve(data=None, dataset=None) -> ImageFolder:
+    """``--data DIR`` or ``--dataset digits`` (exactly one) as a checked ImageFolder."""
+    if (data is None) == (dataset is None):
+        raise DataError("give exactly one of a data folder (--data DIR) or a built-in dataset (--dataset digits)")
+    if dataset is not None:
+        if dataset != DIGITS:
+            raise DataError(f"unknown dataset {dataset!r}: the built-in dataset is '{DIGITS}'")
+        return open_folder(digits_folder(), name=DIGITS)
+    return open_folder(data)
+
+
+# ----------------------------------------------------------------------------- digits
+def cache_dir() -> Path:
+    return Path(os.environ.get("ATTENDNETS_CACHE") or Path.home() / ".cache" / "attendnets").expanduser()
+
+
+def digits_folder(root=None) -> Path:
+    """scikit-learn's 1797 handwritten digits as an ImageNet-style folder of 32x32 RGB PNGs.
+
+    Written once under the cache dir ($ATTENDNETS_CACHE, default ~/.cache/attendnets); the
+    marker file is written last, so a half-written folder is never reused but rewritten.
+    """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    root = Path(root or cache_dir() / DIGITS)
+    marker = root / DIGITS_MARKER
+    if marker.is_file() and marker.read_text().strip() == DIGITS_VERSION:
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    digits = load_digits()
+    index = np.arange(len(digits.target))
+    train_idx, val_idx = train_test_split(index, test_size=0.2, stratify=digits.target, random_state=0)
+    for split, chosen in (("train", train_idx), ("val", val_idx)):
+        for i in sorted(chosen):
+            target = root / split / str(digits.target[i]) / f"{i:04d}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            gray = Image.fromarray(np.round(digits.images[i] * 255.0 / 16.0).astype(np.uint8), mode="L")
+            gray.resize((32, 32), Image.BILINEAR).convert("RGB").save(target)
+    marker.write_text(DIGITS_VERSION + "\n")
+    return root
+
+
+# ----------------------------------------------------------------------------- tf.data
+def _decode(path):
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+
+def _to_input_grid(image):
+    """Round to 8-bit pixels p and return p/256 as float32 (exact on the ufixed<8,0> grid)."""
+    return tf.clip_by_value(tf.round(image), 0.0, 255.0) / 256.0
+
+
+def _central_box(image, prep: Preprocess):
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    aspect = prep.width / prep.height
+    box_h = tf.minimum(shape[0], shape[1] / aspect) * prep.crop_fraction
+    box_w = box_h * aspect
+    h = tf.maximum(tf.cast(tf.round(box_h), tf.int32), 1)
+    w = tf.maximum(tf.cast(tf.round(box_w), tf.int32), 1)
+    top = (tf.shape(image)[0] - h) // 2
+    left = (tf.shape(image)[1] - w) // 2
+    return tf.image.crop_to_bounding_box(image, top, left, h, w)
+
+
+def eval_image(image, prep: Preprocess):
+    crop = _central_box(image, prep)
+    return _to_input_grid(tf.image.resize(crop, (prep.height, prep.width), antialias=True))
+
+
+def train_image(image, prep: Preprocess, seed):
+    """Random-area crop (+ flip) with stateless ops, so a seed fixes the augmentation stream."""
+    if AUGMENT[prep.augment] is None:
+        return eval_image(image, prep)
+    min_area, flip = AUGMENT[prep.augment]
+    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+        tf.shape(image), tf.zeros((1, 0, 4)), seed=seed, min_object_covered=0.0,
+        aspect_ratio_range=(0.75, 1.33), area_range=(min_area, 1.0), max_attempts=10,
+        use_image_if_no_bounding_boxes=True)
+    crop = tf.slice(image, begin, size)
+    out = tf.image.resize(crop, (prep.height, prep.width), antialias=True)
+    if flip:
+        out = tf.image.stateless_random_flip_left_right(out, seed=seed[::-1])
+    return _to_input_grid(out)
+
+
+def make_dataset(split: Split, prep: Preprocess, batch_size: int, training: bool, seed: int = 0):
+    """Batches of (images p/256 float32 NHWC, int32 labels); shuffled and augmented when training."""
+    ds = tf.data.Dataset.from_tensor_slices((split.files, np.asarray(split.labels, np.int32)))
+    if training:
+        ds = ds.shuffle(len(split.files), seed=seed, reshuffle_each_iteration=True)
+        noise = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, noise)).map(
+            lambda item, s: (train_image(_decode(item[0]), prep, s), item[1]), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda path, label: (eval_image(_decode(path), prep), label), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def find_undecodable(files) -> "tuple[str, str] | None":
+    """The first file TensorFlow fails to decode and its error, or None (slow: used after a failure)."""
+    for path in files:
+        try:
+            _decode(tf.constant(path))
+        except tf.errors.OpError as err:
+            return path, err.message.splitlines()[0]
+    return None
+
+
+def sample_images(source, count: int, input_shape=None, crop_fraction=None):
+    """(images float32 NHWC on the p/256 grid, int labels, class names) from validation data.
+
+    ``source`` is a checkpoint directory (its dataset, input shape and preprocessing are used),
+    'digits' or a data folder (then ``input_shape`` is required).  Images are picked round-robin
+    over the classes in file order, so a small ``count`` covers many classes, deterministically.
+    """
+    source_path = Path(str(source)).expanduser()
+    if (source_path / "checkpoint.yaml").is_file():
+        from qmodels.train import read_info
+        info = read_info(source_path)
+        folder = folder_from_info(info["dataset"])
+        input_shape = info["input_shape"]
+        crop_fraction = info.get("preprocess", {}).get("crop_fraction", crop_fraction)
+    else:
+        folder = resolve(dataset=DIGITS) if str(source) == DIGITS else resolve(data=source)
+        if input_shape is None:
+            raise DataError(f"{source}: give input_shape to sample a data folder (a checkpoint knows it)")
+    prep = default_preprocess(folder.name, input_shape, augment="none", crop_fraction=crop_fraction)
+    by_class = [[i for i, label in enumerate(folder.val.labels) if label == c] for c in range(len(folder.class_names))]
+    order = [i for rank in range(max(map(len, by_class))) for members in by_class for i in members[rank:rank + 1]]
+    chosen = order[:int(count)]
+    subset = Split(folder.val.root, [folder.val.files[i] for i in chosen], [folder.val.labels[i] for i in chosen])
+    images = np.concatenate([x.numpy() for x, _ in make_dataset(subset, prep, 256, training=False)])
+    return images.astype(np.float32), np.asarray(subset.labels, np.int64), list(folder.class_names)
+
+
+def folder_from_info(dataset: dict) -> ImageFolder:
+    """The ImageFolder a checkpoint's ``dataset`` entry names ('digits' or a folder root)."""
+    if dataset.get("name") == DIGITS:
+        return resolve(dataset=DIGITS)
+    return resolve(data=dataset.get("root"))
+
+
+# ----------------------------------------------------------------------------- ImageNet50
+_WNID = re.compile(r"^n\d{8}$")
+
+
+def read_wnids(path) -> list:
+    """WordNet ids, one per line (first token; '#' comments and blank lines ignored)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: no such class list file")
+    wnids = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        token = line.split("#", 1)[0].split()[:1]
+        if not token:
+            continue
+        if not _WNID.match(token[0]):
+            raise DataError(f"{path}:{number}: {token[0]!r} is not a WordNet id like n01440764")
+        if token[0] in wnids:
+            raise DataError(f"{path}:{number}: {token[0]} is listed twice")
+        wnids.append(token[0])
+    if not wnids:
+        raise DataError(f"{path}: no WordNet ids")
+    return wnids
+
+
+def _val_lists(imagenet: Path, wnids: list, val_labels) -> dict:
+    """wnid -> validation image paths, from val/<wnid>/ folders or a flat val/ plus a labels file.
+
+    A labels file has one image per line: its file name and, anywhere after it, its wnid (this
+    reads 'ILSVRC2012_val_00000001.JPEG n01751748' and Kaggle's LOC_val_solution.csv alike).
+    """
+    if val_labels is None:
+        return {w: _images_in(imagenet / "val" / w) for w in wnids}
+    path, lists = Path(val_labels).expanduser(), {w: [] for w in wnids}
+    if not path.is_file():
+        raise DataError(f"{path}: no such validation labels file")
+    for line in path.read_text().splitlines():
+        tokens = re.split(r"[\s,]+", line.strip())
+        found = [t for t in tokens[1:] if _WNID.match(t)]
+        if found and found[0] in lists:
+            name = tokens[0] if "." in tokens[0] else tokens[0] + ".JPEG"
+            lists[found[0]].append(imagenet / "val" / name)
+    return lists
+
+
+def _images_in(folder: Path) -> list:
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such folder in the ImageNet copy")
+    images = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not images:
+        raise DataError(f"{folder}: no images")
+    return images
+
+
+def build_imagenet_subset(imagenet, classes_file, out, copy: bool = False, val_labels=None) -> dict:
+    """OUT/{train,val}/<wnid>/ for the listed wnids, as symlinks into (or copies of) IMAGENET.
+
+    IMAGENET holds train/<wnid>/*.JPEG and either val/<wnid>/*.JPEG or a flat val/ with
+    ``val_labels``.  Existing entries of OUT are kept, so an interrupted run can be repeated.
+    Returns {'train': n, 'val': n, 'classes': n}.
+    """
+    imagenet, out = Path(imagenet).expanduser().resolve(), Path(out).expanduser()
+    wnids = read_wnids(classes_file)
+    sources = {"train": {w: _images_in(imagenet / "train" / w) for w in wnids},
+               "val": _val_lists(imagenet, wnids, val_labels)}
+    counts = {"classes": len(wnids)}
+    for split, lists in sources.items():
+        for wnid, images in lists.items():
+            if not images:
+                raise DataError(f"{val_labels}: no validation images of {wnid}")
+            (out / split / wnid).mkdir(parents=True, exist_ok=True)
+            for src in images:
+                dst = out / split / wnid / src.name
+                if not (dst.exists() or dst.is_symlink()):
+                    shutil.copy2(src, dst) if copy else dst.symlink_to(src)
+        counts[split] = sum(len(v) for v in lists.values())
+    return counts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qmodels.data", description="data folders for attendnets")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("digits", help="write (once) and print the digits folder")
+    p = sub.add_parser("imagenet-subset", help="build ImageNet50-style folders from an ImageNet copy")
+    p.add_argument("--imagenet", required=True, help="ImageNet root with train/<wnid>/ and val/")
+    p.add_argument("--classes", required=True, help="class list file, one wnid per line")
+    p.add_argument("--out", required=True, help="output folder (gets train/ and val/)")
+    p.add_argument("--copy", action="store_true", help="copy images instead of symlinking them")
+    p.add_argument("--val-labels", help="labels file when IMAGENET/val/ is flat (file name and wnid per line)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "digits":
+            print(digits_folder())
+            return 0
+        counts = build_imagenet_subset(args.imagenet, args.classes, args.out, args.copy, args.val_labels)
+        print(f"{args.out}: {counts['classes']} classes, {counts['train']} train and {counts['val']} val images")
+        return 0
+    except (DataError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
