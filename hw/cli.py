@@ -48,6 +48,75 @@ def _table1(rows) -> str:
     return "\n".join(lines)
 
 
+def _build_config(args):
+    from hw.config import BuildConfig
+
+    cfg = BuildConfig.load(args.config) if args.config else BuildConfig(model=args.model)
+    if args.model:
+        cfg.model = args.model
+    overrides = {"board": args.board, "backend": args.backend, "io": args.io, "clock_ns": args.clock_ns,
+                 "reuse": args.reuse, "strategy": args.strategy, "classes": args.classes, "weights": args.weights,
+                 "seed": args.seed, "samples": args.samples, "project_name": args.project_name,
+                 "input_shape": [int(v) for v in args.input_shape.split(",")] if args.input_shape else None}
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(cfg, key, value)
+    return cfg.validate("command line" if not args.config else args.config)
+
+
+def _generate(args) -> int:
+    import time
+
+    from hw.convert import generate
+
+    cfg = _build_config(args)
+    out = args.out or f"hls_projects/{cfg.model.replace('-', '_')}-{cfg.board}"
+    start = time.perf_counter()
+    path, status = generate(cfg, out, force=args.force)
+    print(f"{status}: {path} ({cfg.model}, {cfg.board}, {cfg.backend}, io_{cfg.io}) "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _csim(args) -> int:
+    from hw.csim import MODES, csim, format_report
+
+    report = csim(args.project, samples=args.samples, modes=args.modes or MODES)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0 if report["exact"] else 1
+
+
+def _add_hw(sub):
+    from hw.boards import board_names
+    from hw.config import BACKENDS, IO_TYPES, STRATEGIES
+
+    p = sub.add_parser("generate", help="write a synthesizable HLS project for a model and board")
+    p.add_argument("model", nargs="?", help="built-in model name or spec file (or 'model' in --config)")
+    p.add_argument("--config", help="build config YAML (hls_projects/configs/*.yaml); options override it")
+    p.add_argument("--board", choices=board_names())
+    p.add_argument("--out", help="project folder (default hls_projects/<model>-<board>)")
+    p.add_argument("--input-shape", help="H,W,C (default: the spec's)")
+    p.add_argument("--classes", type=int)
+    p.add_argument("--weights", help="checkpoint directory from 'attendnets train' (default: seeded weights)")
+    p.add_argument("--backend", choices=BACKENDS)
+    p.add_argument("--io", choices=IO_TYPES)
+    p.add_argument("--clock-ns", type=float)
+    p.add_argument("--reuse", type=int)
+    p.add_argument("--strategy", choices=STRATEGIES)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--samples", type=int, help="test-bench images written to tb_data")
+    p.add_argument("--project-name", help="top function and file names (default: the model's name)")
+    p.add_argument("--force", action="store_true", help="replace an existing project even if it changes or was edited")
+    p.set_defaults(func=_generate)
+
+    p = sub.add_parser("csim", help="C-simulate a project and compare it bit for bit with the software model")
+    p.add_argument("project")
+    p.add_argument("--samples", type=int, help="images to run (default: the project's tb_data)")
+    p.add_argument("--modes", nargs="+", choices=("emulation", "testbench", "vendor"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_csim)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="attendnets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     from qmodels.train import add_cli as add_training
 
     add_training(sub)
+    _add_hw(sub)
     return parser
 
 
@@ -65,9 +135,15 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from qmodels.spec import SpecError
 
+    known = (SpecError, FileNotFoundError, ValueError)
+    if args.command in ("generate", "csim"):
+        from hw.csim import CsimError
+        from hw.project import ProjectError
+
+        known += (CsimError, ProjectError)
     try:
         return args.func(args)
-    except (SpecError, FileNotFoundError, ValueError) as err:
+    except known as err:
         print(f"attendnets {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,242 @@
+"""C simulation of a generated project, compared bit for bit with the exact software model.
+
+Three ways to run the same C++, each compared with the float64 reference (qmodels.reference):
+  emulation  hls4ml's bridge compiled with g++ into a shared library, called through ctypes;
+  testbench  the project's own test bench compiled with plain g++ and run on its inputs;
+  vendor     the vendor's csim (vitis_hls / vivado_hls) when it is on PATH, else skipped.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hw import testbench
+from hw.convert import KERAS_FILE, load_resolved
+
+MODES = ("emulation", "testbench", "vendor")
+CXX = "g++"
+CXXFLAGS = ["-O2", "-std=c++14", "-Ifirmware/ap_types", "-Ifirmware", "-I."]
+VENDOR_TOOLS = {"vitis": "vitis_hls", "vivado": "vivado_hls"}
+
+
+class CsimError(RuntimeError):
+    pass
+
+
+def _source_hash(project: Path, extra: list) -> str:
+    digest = hashlib.sha256(" ".join(extra).encode())
+    for path in sorted((project / "firmware").rglob("*")) + sorted(project.glob("*.cpp")):
+        if path.is_file() and path.suffix in (".h", ".cpp", ".txt"):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _gxx(project: Path, args: list, target: Path) -> float:
+    tmp = target.with_name(target.name + ".part")
+    start = time.perf_counter()
+    done = subprocess.run([CXX, *CXXFLAGS, *args, "-o", str(tmp)], cwd=project, capture_output=True, text=True)
+    if done.returncode:
+        raise CsimError(f"g++ {' '.join(args)} in {project} failed:\n{done.stderr[-4000:]}")
+    tmp.rename(target)
+    return time.perf_counter() - start
+
+
+def build(project: Path, name: str) -> dict:
+    """Compile the firmware once and link it into the emulation library and the test bench.
+
+    Cached by source content under build/.  The weights are read at run time from an absolute
+    WEIGHTS_DIR: build/ is local output, never part of the movable project.
+    """
+    weights = f'-DWEIGHTS_DIR="{(project / "firmware" / "weights").resolve()}"'
+    out = project / "build" / _source_hash(project, CXXFLAGS + [weights])
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = 0.0
+    steps = [(out / "firmware.o", ["-fPIC", weights, "-c", f"firmware/{name}.cpp"]),
+             (out / "bridge.o", ["-fPIC", weights, "-c", f"{name}_bridge.cpp"]),
+             (out / "test.o", [weights, "-c", f"{name}_test.cpp"])]
+    for target, args in steps:
+        if not target.exists():
+            seconds += _gxx(project, args, target)
+    links = [(out / f"lib{name}.so", ["-shared", str(out / "firmware.o"), str(out / "bridge.o")]),
+             (out / f"{name}_test", [str(out / "firmware.o"), str(out / "test.o")])]
+    for target, args in links:
+        if not target.exists():
+            seconds += _gxx(project, args, target)
+    return {"library": out / f"lib{name}.so", "testbench": out / f"{name}_test", "compile_s": seconds}
+
+
+def run_emulation(project: Path, name: str, images: np.ndarray, n_out: int) -> dict:
+    built = build(project, name)
+    lib = ctypes.CDLL(str(built["library"].resolve()))
+    fn = getattr(lib, f"{name}_double")
+    fn.restype = None
+    outputs = np.zeros((len(images), n_out))
+    start = time.perf_counter()
+    for i, image in enumerate(images):
+        x = np.ascontiguousarray(image.ravel(), dtype=np.float64)
+        y = np.zeros(n_out)
+        fn(x.ctypes.data_as(ctypes.POINTER(ctypes.c_double)), y.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+        outputs[i] = y
+    return {"outputs": outputs, "compile_s": built["compile_s"], "run_s": time.perf_counter() - start}
+
+
+def run_testbench(project: Path, name: str, images: np.ndarray, expected: np.ndarray) -> dict:
+    built = build(project, name)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, want, results = (Path(tmp) / f for f in ("in.dat", "expected.dat", "results.log"))
+        testbench.write_rows(inputs, images.reshape(len(images), -1))
+        testbench.write_rows(want, expected)
+        start = time.perf_counter()
+        done = subprocess.run([str(built["testbench"].resolve()), str(inputs), str(want), str(results)],
+                              cwd=project, capture_output=True, text=True)
+        if done.returncode not in (0, 1):
+            raise CsimError(f"{built['testbench'].name} failed ({done.returncode}): {done.stderr[-2000:]}")
+        return {"outputs": testbench.read_rows(results), "compile_s": built["compile_s"],
+                "run_s": time.perf_counter() - start, "log": done.stdout.strip()}
+
+
+def run_vendor(project: Path, backend: str) -> dict:
+    """The vendor's own csim on tb_data (its inputs are fixed: those written at generation)."""
+    tool = VENDOR_TOOLS[backend]
+    if shutil.which(tool) is None:
+        return {"skipped": f"{tool} is not on PATH"}
+    start = time.perf_counter()
+    args = "reset=1 csim=1 synth=0 cosim=0 validation=0 export=0 vsynth=0"
+    done = subprocess.run([tool, "-f", "build_prj.tcl", "-tclargs", *args.split()] if tool == "vitis_hls"
+                          else [tool, "-f", "build_prj.tcl", args], cwd=project, capture_output=True, text=True)
+    results = project / "tb_data" / testbench.RESULTS
+    if done.returncode or not results.exists():
+        raise CsimError(f"{tool} csim failed in {project} ({done.returncode}):\n{done.stdout[-3000:]}")
+    return {"outputs": testbench.read_rows(results), "run_s": time.perf_counter() - start}
+
+
+def compare(outputs: np.ndarray, expected: np.ndarray, lsb: float, labels=None) -> dict:
+    diff = np.abs(outputs.reshape(expected.shape) - expected) / lsb
+    result = {"samples": int(len(expected)), "bit_exact_fraction": float(np.mean(diff == 0)),
+              "max_diff_lsb": float(diff.max()) if diff.size else 0.0,
+              "top1_agreement": float(np.mean(outputs.reshape(expected.shape).argmax(1) == expected.argmax(1)))}
+    if labels is not None:
+        result["accuracy"] = float(np.mean(outputs.reshape(expected.shape).argmax(1) == labels))
+    return result
+
+
+def liveness(model, images) -> dict:
+    """Per quantized layer, the fraction of outputs that are neither zero nor saturated."""
+    from qmodels.fixed import from_qkeras
+    from qmodels.reference import Reference
+
+    trace = Reference(model).run(images, trace=True)
+    alive = {}
+    for layer in model.layers:
+        if type(layer).__name__ != "QActivation":
+            continue
+        fmt, values = from_qkeras(layer.quantizer), trace[layer.name]
+        saturated = (values >= fmt.max) | ((values <= fmt.min) if fmt.signed else False)
+        alive[layer.name] = float(np.mean((values != 0) & ~saturated))
+    return alive
+
+
+def inputs_for(project: Path, resolved: dict, model, samples) -> tuple:
+    """tb_data's images and labels, extended with more (seeded or validation) images when asked."""
+    images, _, labels = testbench.read_tb_data(project)
+    shape = tuple(resolved["software_model"]["input_shape"])
+    images = images.reshape(-1, *shape)
+    if samples is None or samples <= len(images):
+        n = len(images) if samples is None else samples
+        return images[:n], (labels[:n] if labels is not None else None)
+    build = resolved["build"]
+    if build.get("weights"):
+        from qmodels.data import sample_images
+
+        more, more_labels, _ = sample_images(build["weights"], samples)
+        return np.asarray(more, np.float64), more_labels
+    from qmodels.reference import synthetic_images
+
+    return synthetic_images(samples, shape, seed=build["seed"] + 1), None
+
+
+def first_divergence(project: Path, resolved: dict, model, images) -> str:
+    """The first layer whose C++ output differs from the reference (hls4ml trace of a fresh conversion)."""
+    from hw.config import BuildConfig
+    from hw.convert import convert
+    from qmodels.reference import Reference
+
+    cfg = BuildConfig.from_dict(resolved["build"])
+    with tempfile.TemporaryDirectory() as tmp:
+        hls_model = convert(model, cfg, Path(tmp) / "trace", resolved["project_name"])
+        for layer in hls_model.get_layers():
+            layer.set_attr("trace", True)
+        _, trace = hls_model.trace(np.ascontiguousarray(images[:2], dtype=np.float64))
+    ref = Reference(model).run(images[:2], trace=True)
+    for layer in model.layers:
+        if layer.name in trace and not np.array_equal(trace[layer.name].reshape(ref[layer.name].shape), ref[layer.name]):
+            return layer.name
+    return "none found by trace (the difference is outside traced layers)"
+
+
+def csim(project, samples=None, modes=MODES) -> dict:
+    """Run the chosen modes and compare each with the exact reference; the report is JSON-ready."""
+    from qmodels.build import load_model
+    from qmodels.reference import Reference
+
+    project = Path(project)
+    resolved = load_resolved(project)
+    name, lsb = resolved["project_name"], resolved["testbench"]["output_lsb"]
+    model = load_model(project / KERAS_FILE)
+    images, labels = inputs_for(project, resolved, model, samples)
+    expected = Reference(model).run(images).reshape(len(images), -1)
+    report = {"project": str(project), "samples": int(len(images)), "modes": {},
+              "weights": resolved["software_model"]["weights"], "output_lsb": lsb}
+    if labels is not None:
+        report["software_accuracy"] = float(np.mean(expected.argmax(1) == labels))
+    for mode in modes:
+        if mode == "emulation":
+            run = run_emulation(project, name, images, expected.shape[1])
+        elif mode == "testbench":
+            run = run_testbench(project, name, images, expected)
+        else:
+            run = run_vendor(project, resolved["build"]["backend"])
+            if "outputs" in run:  # the vendor run uses tb_data as written at generation
+                tb_images, tb_expected, tb_labels = testbench.read_tb_data(project)
+                run.update(compare(run.pop("outputs"), tb_expected, lsb, tb_labels))
+        if "outputs" in run:
+            run.update(compare(run.pop("outputs"), expected, lsb, labels))
+        report["modes"][mode] = run
+    ran = [r for r in report["modes"].values() if "bit_exact_fraction" in r]
+    if not ran:
+        raise CsimError("no C simulation mode ran")
+    for key in ("bit_exact_fraction", "top1_agreement"):
+        report[key] = min(r[key] for r in ran)
+    report["max_diff_lsb"] = max(r["max_diff_lsb"] for r in ran)
+    report["exact"] = report["bit_exact_fraction"] == 1.0
+    report["liveness"] = liveness(model, images)
+    if not report["exact"]:
+        report["first_divergent_layer"] = first_divergence(project, resolved, model, images)
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = [f"C simulation of {report['project']}: {report['samples']} images, {report['weights']} weights"]
+    for mode, run in report["modes"].items():
+        if "skipped" in run:
+            lines.append(f"  {mode:<10} skipped: {run['skipped']}")
+            continue
+        acc = f", accuracy {run['accuracy']:.3f}" if "accuracy" in run else ""
+        lines.append(f"  {mode:<10} bit-exact {run['bit_exact_fraction']:.4f}, max diff {run['max_diff_lsb']:g} LSB, "
+                     f"top-1 agreement {run['top1_agreement']:.3f}{acc}  "
+                     f"(compile {run.get('compile_s', 0):.1f} s, run {run['run_s']:.2f} s)")
+    if "software_accuracy" in report:
+        lines.append(f"  software model accuracy {report['software_accuracy']:.3f}")
+    live = report["liveness"]
+    low = min(live, key=live.get)
+    lines.append(f"  live outputs (neither zero nor saturated): median {np.median(list(live.values())):.2f}, "
+                 f"lowest {live[low]:.2f} at {low}")
+    lines.append("  EXACT" if report["exact"] else f"  NOT EXACT: first divergent layer {report['first_divergent_layer']}")
+    return "\n".join(lines)

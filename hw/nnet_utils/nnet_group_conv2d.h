@@ -1,0 +1,158 @@
+#ifndef NNET_GROUP_CONV2D_H_
+#define NNET_GROUP_CONV2D_H_
+
+#include "hls_stream.h"
+#include "nnet_common.h"
+
+namespace nnet {
+
+// Grouped 2D convolution, channels last, with 'same' zero padding done here (no separate
+// padding layer).  Output channel o belongs to group g = o / (n_filt / n_groups) and sees input
+// channels [g * n_chan / n_groups, (g + 1) * n_chan / n_groups).  A depthwise convolution with
+// a channel multiplier m is the case n_groups = n_chan, n_filt = m * n_chan.
+// Weights keep Keras' layout [filt_height][filt_width][n_chan / n_groups][n_filt].
+struct group_conv2d_config {
+    static const unsigned in_height = 8;
+    static const unsigned in_width = 8;
+    static const unsigned n_chan = 4;       // input channels
+    static const unsigned n_filt = 4;       // output channels
+    static const unsigned n_groups = 2;     // divides both n_chan and n_filt
+    static const unsigned filt_height = 3;
+    static const unsigned filt_width = 3;
+    static const unsigned stride_height = 1;
+    static const unsigned stride_width = 1;
+    static const unsigned pad_top = 1;      // TensorFlow 'same': the odd pixel goes after
+    static const unsigned pad_bottom = 1;
+    static const unsigned pad_left = 1;
+    static const unsigned pad_right = 1;
+    static const unsigned out_height = 8;
+    static const unsigned out_width = 8;
+    static const unsigned reuse_factor = 1; // initiation interval of one output pixel, in clocks
+    typedef ap_fixed<24, 8> accum_t;        // exact: derived from the input/weight ranges and fan-in
+    typedef ap_fixed<8, 1> weight_t;
+    typedef ap_fixed<8, 3> bias_t;
+};
+
+template <typename CONFIG_T> struct group_conv2d_dims {
+    static const unsigned chan_per_group = CONFIG_T::n_chan / CONFIG_T::n_groups;
+    static const unsigned filt_per_group = CONFIG_T::n_filt / CONFIG_T::n_groups;
+    static const unsigned padded_height = CONFIG_T::in_height + CONFIG_T::pad_top + CONFIG_T::pad_bottom;
+    static const unsigned padded_width = CONFIG_T::in_width + CONFIG_T::pad_left + CONFIG_T::pad_right;
+};
+
+template <typename CONFIG_T>
+unsigned group_conv2d_weight_index(unsigned i, unsigned j, unsigned c, unsigned o) {
+    return ((i * CONFIG_T::filt_width + j) * group_conv2d_dims<CONFIG_T>::chan_per_group + c) * CONFIG_T::n_filt + o;
+}
+
+// io_parallel
+template <class data_T, class res_T, typename CONFIG_T>
+void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+                      res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
+                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    typedef group_conv2d_dims<CONFIG_T> dims;
+GConvOutRows:
+    for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
+    GConvOutCols:
+        for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
+        GConvFilt:
+            for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
+                #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+                const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
+                typename CONFIG_T::accum_t acc = biases[o];
+            GConvKernRows:
+                for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+                GConvKernCols:
+                    for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
+                        const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
+                        const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
+                        if (ih < 0 || iw < 0 || ih >= int(CONFIG_T::in_height) || iw >= int(CONFIG_T::in_width))
+                            continue;
+                    GConvChan:
+                        for (unsigned c = 0; c < dims::chan_per_group; c++) {
+                            acc += data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + first_chan + c] *
+                                   weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
+                        }
+                    }
+                }
+                res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt + o] = acc;
+            }
+        }
+    }
+}
+
+// One output pixel from the filt_height x filt_width window whose bottom-right corner is at
+// padded column pc; window row i lives in line buffer row (top + i) % filt_height.
+template <class elem_T, class res_T, typename CONFIG_T>
+void group_conv2d_window(elem_T lines[CONFIG_T::filt_height][group_conv2d_dims<CONFIG_T>::padded_width][CONFIG_T::n_chan],
+                         unsigned top, unsigned pc, res_T &out, typename CONFIG_T::weight_t *weights,
+                         typename CONFIG_T::bias_t *biases) {
+    #pragma HLS INLINE
+    typedef group_conv2d_dims<CONFIG_T> dims;
+GConvStreamFilt:
+    for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
+        const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
+        typename CONFIG_T::accum_t acc = biases[o];
+    GConvStreamRows:
+        for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+        GConvStreamCols:
+            for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
+            GConvStreamChan:
+                for (unsigned c = 0; c < dims::chan_per_group; c++) {
+                    acc += lines[(top + i) % CONFIG_T::filt_height][pc + 1 - CONFIG_T::filt_width + j][first_chan + c] *
+                           weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
+                }
+            }
+        }
+        out[o] = acc;
+    }
+}
+
+// io_stream: pixels arrive row by row; padding pixels are made here, so the loop walks the
+// padded image and reads the stream only inside it.  A line buffer of filt_height rows holds
+// the window; an output pixel leaves as soon as its window is complete.
+template <class data_T, class res_T, typename CONFIG_T>
+void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
+                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    typedef group_conv2d_dims<CONFIG_T> dims;
+    typename data_T::value_type lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
+    #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
+
+GConvPaddedRows:
+    for (unsigned pr = 0; pr < dims::padded_height; pr++) {
+    GConvPaddedCols:
+        for (unsigned pc = 0; pc < dims::padded_width; pc++) {
+            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+            const bool inside = pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height &&
+                                pc >= CONFIG_T::pad_left && pc < CONFIG_T::pad_left + CONFIG_T::in_width;
+            data_T pixel;
+            if (inside) {
+                pixel = data.read();
+            }
+        GConvStore:
+            for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+                #pragma HLS UNROLL
+                lines[pr % CONFIG_T::filt_height][pc][k] = inside ? pixel[k] : typename data_T::value_type(0);
+            }
+            const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
+            const unsigned left = pc + 1 - CONFIG_T::filt_width;
+            if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width && top % CONFIG_T::stride_height == 0 &&
+                left % CONFIG_T::stride_width == 0 && top / CONFIG_T::stride_height < CONFIG_T::out_height &&
+                left / CONFIG_T::stride_width < CONFIG_T::out_width) {
+                res_T out;
+                PRAGMA_DATA_PACK(out)
+                group_conv2d_window<typename data_T::value_type, res_T, CONFIG_T>(lines, top, pc, out, weights, biases);
+                res.write(out);
+            }
+        }
+    }
+}
+
+} // namespace nnet
+
+#endif

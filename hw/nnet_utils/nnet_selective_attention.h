@@ -1,0 +1,81 @@
+#ifndef NNET_SELECTIVE_ATTENTION_H_
+#define NNET_SELECTIVE_ATTENTION_H_
+
+#include "hls_stream.h"
+#include "nnet_common.h"
+
+namespace nnet {
+
+// Selective attention F(V', A, S) of a visual attention condenser, fused in one pass:
+//     out = round_half_even_saturate( V' * sigma(A) * S )
+// sigma is a table over A's fixed-point grid (one entry per code of attention_t), computed in
+// Python exactly as the software model's table, so no approximation enters here.
+struct selective_attention_config {
+    static const unsigned n_pixels = 1;     // height x width of V' and A
+    static const unsigned n_chan = 1;       // channels of V' and A
+    static const unsigned n_scale = 1;      // 1: one S per module; n_chan: one S per channel
+    static const unsigned attention_width = 8;   // bits of attention_t; the table has 2^width entries
+    static const bool attention_signed = true;   // two's-complement codes are offset by 2^(width-1)
+    static const unsigned table_size = 256;
+    static const unsigned reuse_factor = 1;
+    typedef ap_fixed<8, 4, AP_RND_CONV, AP_SAT> attention_t;  // A is cast (rounded, saturated) onto this grid
+    typedef ap_ufixed<8, 0> sigmoid_t;                       // table entries
+    typedef ap_fixed<8, 3> scale_t;                          // S
+    typedef ap_fixed<24, 5> accum_t;                         // exact V' * sigma * S
+};
+
+template <typename CONFIG_T> unsigned attention_index(typename CONFIG_T::attention_t a) {
+    ap_uint<CONFIG_T::attention_width> code = a.range(CONFIG_T::attention_width - 1, 0);
+    if (CONFIG_T::attention_signed)
+        code[CONFIG_T::attention_width - 1] = !code[CONFIG_T::attention_width - 1];
+    return code.to_uint();
+}
+
+template <class v_T, class a_T, class res_T, typename CONFIG_T>
+res_T attend(v_T v, a_T a, typename CONFIG_T::sigmoid_t table[CONFIG_T::table_size], typename CONFIG_T::scale_t s) {
+    #pragma HLS INLINE
+    typename CONFIG_T::attention_t aq = a;
+    typename CONFIG_T::accum_t gated = v * table[attention_index<CONFIG_T>(aq)];
+    typename CONFIG_T::accum_t product = gated * s;
+    return (res_T)product;
+}
+
+// io_parallel: flat channels-last arrays of equal shape.
+template <class data1_T, class data2_T, class res_T, typename CONFIG_T>
+void selective_attention(data1_T v[CONFIG_T::n_pixels * CONFIG_T::n_chan],
+                         data2_T a[CONFIG_T::n_pixels * CONFIG_T::n_chan],
+                         res_T res[CONFIG_T::n_pixels * CONFIG_T::n_chan],
+                         typename CONFIG_T::sigmoid_t table[CONFIG_T::table_size],
+                         typename CONFIG_T::scale_t scale[CONFIG_T::n_scale]) {
+    #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+AttendLoop:
+    for (unsigned i = 0; i < CONFIG_T::n_pixels * CONFIG_T::n_chan; i++) {
+        res[i] = attend<data1_T, data2_T, res_T, CONFIG_T>(v[i], a[i], table, scale[(i % CONFIG_T::n_chan) % CONFIG_T::n_scale]);
+    }
+}
+
+// io_stream: V' and A arrive pixel by pixel in the same order; one output pixel per clock.
+template <class data1_T, class data2_T, class res_T, typename CONFIG_T>
+void selective_attention(hls::stream<data1_T> &v, hls::stream<data2_T> &a, hls::stream<res_T> &res,
+                         typename CONFIG_T::sigmoid_t table[CONFIG_T::table_size],
+                         typename CONFIG_T::scale_t scale[CONFIG_T::n_scale]) {
+AttendPixels:
+    for (unsigned p = 0; p < CONFIG_T::n_pixels; p++) {
+        #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        data1_T v_pix = v.read();
+        data2_T a_pix = a.read();
+        res_T out;
+        PRAGMA_DATA_PACK(out)
+    AttendChan:
+        for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+            #pragma HLS UNROLL
+            out[k] = attend<typename data1_T::value_type, typename data2_T::value_type, typename res_T::value_type,
+                            CONFIG_T>(v_pix[k], a_pix[k], table, scale[k % CONFIG_T::n_scale]);
+        }
+        res.write(out);
+    }
+}
+
+} // namespace nnet
+
+#endif

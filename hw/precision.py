@@ -1,0 +1,174 @@
+"""The narrowest exact HLS types, derived from the quantizer ranges and the fan-in.
+
+A ``Range`` is an interval of integer codes on a 2^-frac grid.  Products and sums of ranges
+are exact integer arithmetic, so the type read off a range provably holds every value the
+layer can produce: no overflow and no rounding, and no bit more than that proof needs.
+The rules are walked over the Keras graph (``derive``) and give every layer its ``accum`` and
+``result`` types; only the QActivation layers round, exactly as their QKeras quantizers do.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from qmodels.fixed import Fixed, from_qkeras
+
+QUANTIZED_ROUNDING = ("RND_CONV", "SAT")   # QKeras: round half to even, clip
+
+
+@dataclass(frozen=True)
+class Range:
+    lo: int      # smallest code
+    hi: int      # largest code
+    frac: int    # value = code * 2^-frac
+
+    @classmethod
+    def of(cls, fmt: Fixed) -> "Range":
+        return cls(fmt.min_code, fmt.max_code, fmt.frac)
+
+    def _align(self, frac: int) -> "Range":
+        shift = frac - self.frac
+        return Range(self.lo << shift, self.hi << shift, frac)
+
+    def __mul__(self, other: "Range") -> "Range":
+        corners = [a * b for a in (self.lo, self.hi) for b in (other.lo, other.hi)]
+        return Range(min(corners), max(corners), self.frac + other.frac)
+
+    def __add__(self, other: "Range") -> "Range":
+        frac = max(self.frac, other.frac)
+        a, b = self._align(frac), other._align(frac)
+        return Range(a.lo + b.lo, a.hi + b.hi, frac)
+
+    def repeat(self, n: int) -> "Range":
+        """The range of a sum of n terms each in this range."""
+        return Range(n * self.lo, n * self.hi, self.frac)
+
+    def with_frac(self, frac: int) -> "Range":
+        """The same values on a finer grid (frac >= self.frac)."""
+        if frac < self.frac:
+            raise ValueError(f"cannot coarsen a 2^-{self.frac} grid to 2^-{frac} exactly")
+        return self._align(frac)
+
+    def fixed(self) -> Fixed:
+        """The narrowest format holding every code of the range."""
+        if self.lo < 0:
+            width = 1 + max(self.hi.bit_length(), (-self.lo - 1).bit_length(), 0)
+            return Fixed(max(width, 2), max(width, 2) - self.frac, True)
+        width = max(self.hi.bit_length(), 1)
+        return Fixed(width, width - self.frac, False)
+
+
+def hls_type(fmt: Fixed, quantized: bool = False) -> str:
+    """ap_fixed spelling; ``quantized`` types round and saturate like QKeras, exact ones need neither."""
+    return fmt.hls("AP_RND_CONV", "AP_SAT") if quantized else fmt.hls("AP_TRN", "AP_WRAP")
+
+
+def to_hls4ml(fmt: Fixed, quantized: bool = False):
+    from hls4ml.model.types import FixedPrecisionType
+
+    rounding, saturation = QUANTIZED_ROUNDING if quantized else (None, None)
+    return FixedPrecisionType(fmt.width, fmt.integer, fmt.signed, rounding, saturation)
+
+
+def from_hls4ml(precision) -> Fixed:
+    return Fixed(int(precision.width), int(precision.integer), bool(precision.signed))
+
+
+def conv_accum(inputs: Fixed, weight: Fixed, bias: Fixed, fan_in: int) -> Fixed:
+    """Exact type of bias + sum of fan_in products input x weight."""
+    return ((Range.of(inputs) * Range.of(weight)).repeat(fan_in) + Range.of(bias)).fixed()
+
+
+def average_accum(inputs: Fixed, count: int, out: Fixed) -> Fixed:
+    """Sum type of a mean over ``count`` values that is then rounded to ``out``.
+
+    hls4ml divides the sum by ``count`` and truncates to this type's LSB.  The exact mean is a
+    multiple of 2^-f_in / count, so unless it is exactly a rounding tie of ``out`` it lies at
+    least 2^-(f_out + 1) / count from one; with an LSB finer than that (f_out +
+    ceil(log2(count)) + 1 fraction bits) truncation can never move it across, and the rounding
+    to ``out`` equals the rounding of the exact mean.
+    """
+    frac = max(inputs.frac, out.frac + math.ceil(math.log2(count)) + 1)
+    return Range.of(inputs).repeat(count).with_frac(frac).fixed()
+
+
+def attention_accum(v: Fixed, sigmoid: Fixed, scale: Fixed) -> Fixed:
+    return (Range.of(v) * Range.of(sigmoid) * Range.of(scale)).fixed()
+
+
+CONV_LIKE = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
+PASS_THROUGH = ("MaxPooling2D", "ZeroPadding2D", "Unpooling2D", "Flatten")
+
+
+def _fan_in(layer) -> int:
+    kind = type(layer).__name__
+    if kind == "QDense":
+        return int(layer.kernel.shape[0])
+    if kind == "QDepthwiseConv2D":
+        return int(layer.depthwise_kernel.shape[0] * layer.depthwise_kernel.shape[1])
+    kh, kw, cin_g, _ = layer.kernel.shape
+    return int(kh * kw * cin_g)
+
+
+def _weight_formats(layer):
+    kind = type(layer).__name__
+    kernel_q = layer.depthwise_quantizer_internal if kind == "QDepthwiseConv2D" else layer.kernel_quantizer_internal
+    weight, bias = from_qkeras(kernel_q), from_qkeras(layer.bias_quantizer_internal)
+    if weight is None or bias is None:
+        raise ValueError(f"layer {layer.name}: every weight needs a quantizer for an exact HLS type")
+    return weight, bias
+
+
+def _sources(layer):
+    import tensorflow as tf
+
+    return [t._keras_history.layer for t in tf.nest.flatten(layer._inbound_nodes[0].input_tensors)]
+
+
+def derive(model) -> dict:
+    """{layer name: {"result": (Fixed, quantized?), "accum": Fixed}} for every layer of a QKeras model."""
+    types, consumers = {}, {}
+    for layer in model.layers:
+        for src in ([] if type(layer).__name__ == "InputLayer" else _sources(layer)):
+            consumers.setdefault(src.name, []).append(layer)
+    for layer in model.layers:
+        kind = type(layer).__name__
+        ins = [] if kind == "InputLayer" else [types[s.name]["result"][0] for s in _sources(layer)]
+        types[layer.name] = _layer_types(layer, kind, ins, consumers.get(layer.name, []))
+    return types
+
+
+def _layer_types(layer, kind, ins, consumers) -> dict:
+    if kind == "InputLayer":
+        first = consumers[0] if len(consumers) == 1 else None
+        if first is None or type(first).__name__ != "QActivation":
+            raise ValueError("the model input must feed exactly one QActivation that fixes the input format")
+        return {"result": (from_qkeras(first.quantizer_internal if hasattr(first, "quantizer_internal")
+                                       else first.quantizer), False)}
+    if kind == "QActivation":
+        return {"result": (from_qkeras(layer.quantizer), True)}
+    if kind in CONV_LIKE:
+        weight, bias = _weight_formats(layer)
+        accum = conv_accum(ins[0], weight, bias, _fan_in(layer))
+        return {"result": (accum, False), "accum": accum}
+    if kind in PASS_THROUGH:  # max pooling compares in accum_t: it must be the input type too
+        return {"result": (ins[0], False), "accum": ins[0]}
+    if kind == "Add":
+        total = Range.of(ins[0])
+        for fmt in ins[1:]:
+            total = total + Range.of(fmt)
+        return {"result": (total.fixed(), False)}
+    if kind == "GlobalAveragePooling2D":
+        return _average_types(layer, ins[0], consumers)
+    if kind == "SelectiveAttention":
+        return {"result": (layer.output_format, True)}
+    raise ValueError(f"layer {layer.name}: no exact HLS type rule for {kind}")
+
+
+def _average_types(layer, inputs: Fixed, consumers) -> dict:
+    if len(consumers) != 1 or type(consumers[0]).__name__ != "QActivation":
+        raise ValueError(f"layer {layer.name}: a global average must feed one QActivation to be computed exactly")
+    _, h, w, _ = layer.input_shape
+    accum = average_accum(inputs, h * w, from_qkeras(consumers[0].quantizer))
+    mean = Range.of(inputs).with_frac(accum.frac).fixed()
+    return {"result": (mean, False), "accum": accum}

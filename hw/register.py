@@ -1,0 +1,33 @@
+"""Installing the extension into hls4ml: explicit, once per process, for the Vivado and Vitis backends."""
+from pathlib import Path
+
+HEADER_DIR = Path(__file__).parent / "nnet_utils"
+BACKENDS = ("Vivado", "Vitis")
+_done = False
+
+
+def register() -> None:
+    """Register every custom layer's parser, layer class, templates and header with hls4ml.
+
+    hls4ml raises on a second registration of a handler or template, so this runs once per
+    process and later calls return at once.
+    """
+    global _done
+    if _done:
+        return
+    from hls4ml.backends import get_backend
+    from hls4ml.converters import register_keras_v2_layer_handler
+    from hls4ml.model.layers import register_layer
+
+    from hw.layers import LAYER_MODULES
+
+    for module in LAYER_MODULES:
+        register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
+        for cls in module.LAYER_CLASSES:
+            register_layer(cls.__name__, cls)
+        for name in BACKENDS:
+            backend = get_backend(name)
+            for template in module.TEMPLATES:
+                backend.register_template(template)
+            backend.register_source(HEADER_DIR / module.HEADER)
+    _done = True

@@ -1,0 +1,62 @@
+"""Test-bench data and the bit-exact test bench of a project.
+
+tb_data holds one sample per line, every value written with %.17g: inputs are 8-bit pixels
+p/256 and outputs are the exact float64 reference, so the text is exact both ways.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+TEMPLATE = Path(__file__).parent / "templates" / "testbench.cpp"
+INPUTS, EXPECTED, LABELS, RESULTS = ("tb_input_features.dat", "tb_output_predictions.dat", "tb_labels.dat",
+                                     "csim_results.log")
+
+
+def write_rows(path: Path, rows) -> None:
+    with open(path, "w") as f:
+        for row in rows:
+            f.write(" ".join(f"{v:.17g}" for v in np.asarray(row, np.float64).ravel()) + "\n")
+
+
+def read_rows(path: Path) -> np.ndarray:
+    return np.array([[float(v) for v in line.split()] for line in Path(path).read_text().splitlines() if line.strip()])
+
+
+def write_tb_data(project: Path, images: np.ndarray, expected: np.ndarray, labels=None) -> None:
+    tb = project / "tb_data"
+    tb.mkdir(exist_ok=True)
+    for name in (INPUTS, EXPECTED, LABELS):
+        (tb / name).unlink(missing_ok=True)
+    write_rows(tb / INPUTS, images.reshape(len(images), -1))
+    write_rows(tb / EXPECTED, expected.reshape(len(expected), -1))
+    if labels is not None:
+        (tb / LABELS).write_text("".join(f"{int(label)}\n" for label in labels))
+
+
+def read_tb_data(project: Path):
+    tb = project / "tb_data"
+    labels = tb / LABELS
+    return (read_rows(tb / INPUTS), read_rows(tb / EXPECTED),
+            np.array([int(v) for v in labels.read_text().split()]) if labels.exists() else None)
+
+
+def render(hls_model, project_name: str, output_lsb: float) -> str:
+    """The test bench source for this model's top function, io type and variable names."""
+    stream = hls_model.config.get_config_value("IOType") == "io_stream"
+    inp = hls_model.get_input_variables()[0]
+    out = hls_model.get_output_variables()[0]
+    n_in, n_out = int(np.prod(inp.shape)), int(np.prod(out.shape))
+    if stream:
+        declare_in = (f'        hls::stream<{inp.type.name}> {inp.name}("{inp.name}");\n'
+                      f"        nnet::copy_data<float, {inp.type.name}, 0, N_IN>(in, {inp.name});")
+        declare_out = f'        hls::stream<{out.type.name}> {out.name}("{out.name}");'
+    else:
+        declare_in = (f"        {inp.type.name} {inp.name}[N_IN];\n"
+                      f"        nnet::copy_data<float, {inp.type.name}, 0, N_IN>(in, {inp.name});")
+        declare_out = f"        {out.type.name} {out.name}[N_OUT];"
+    return TEMPLATE.read_text().format(
+        project=project_name, n_in=n_in, n_out=n_out, output_lsb=repr(float(output_lsb)),
+        declare_and_copy_input=declare_in, declare_output=declare_out, call_args=f"{inp.name}, {out.name}",
+        output_name=out.name)
