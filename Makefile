@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+DEMO_CONFIG := hls_projects/configs/attendnet_tiny-zcu104.yaml
+DEMO_PROJECT := hls_projects/attendnet_tiny-zcu104
+
 demo: $(STAMP)
 	$(BIN)/attendnets models
+	$(BIN)/attendnets generate --config $(DEMO_CONFIG)
+	$(BIN)/attendnets csim $(DEMO_PROJECT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

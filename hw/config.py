@@ -18,6 +18,12 @@ STRATEGIES = ("latency", "resource")
 LAYER_KEYS = ("reuse", "strategy", "precision")
 
 
+def _relative_to_cwd(path: Path) -> str:
+    import os
+
+    return os.path.relpath(path.resolve(), Path.cwd())
+
+
 class ConfigError(ValueError):
     """A bad recipe; the message names the file and the field."""
 
@@ -116,4 +122,9 @@ class BuildConfig:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {err}") from None
-        return cls.from_dict(data, str(path))
+        cfg = cls.from_dict(data, str(path))
+        if cfg.weights and not Path(cfg.weights).is_absolute():  # relative to the config file
+            cfg.weights = _relative_to_cwd(path.parent / cfg.weights)
+        if Path(cfg.model).suffix and not Path(cfg.model).is_absolute():  # a spec file, not a built-in name
+            cfg.model = _relative_to_cwd(path.parent / cfg.model)
+        return cfg

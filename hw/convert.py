@@ -119,6 +119,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
 
     out = Path(out)
     cfg.validate()
+    load_board(cfg.board)  # fail on a bad board before minutes of model building
     sw = software_model(cfg)
     name = project_name(cfg, sw.model)
     staging = P.staging_dir(out)
@@ -147,9 +148,8 @@ def apply_fifo_depths(hls_model, model) -> dict:
     from hw.fifo import hls_stream_depths
 
     depths = hls_stream_depths(hls_model, model)
-    for var in hls_model.get_variables():
-        if var.name in depths:
-            var.pragma = ("stream", depths[var.name])
+    for name, depth in depths.items():
+        hls_model.output_vars[name].pragma = ("stream", int(depth))
     return depths
 
 
