@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test clean-venv
+.PHONY: demo test bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
+
+BENCH_MODEL ?= attendnet-b
+
+bench: $(STAMP)
+	$(BIN)/attendnets bench $(BENCH_MODEL)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_training(sub)
     _add_hw(sub)
+    from hw.bench import add_cli as add_bench
+
+    add_bench(sub)
     return parser
 
 

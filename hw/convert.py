@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,32 @@ def project_name(cfg: BuildConfig, model) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"m_{name}"
 
 
-def hls_config(model, types: dict, cfg: BuildConfig) -> dict:
+def _matrix(layer) -> tuple:
+    """(n_in, n_out) of the matrix-vector product hls4ml's resource kernels compute for a layer."""
+    if type(layer).__name__ == "QDense":
+        return int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
+    kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
+    return kh * kw * cin, cout
+
+
+def valid_reuse(backend_name: str, layer, wanted: int) -> int:
+    """hls4ml's closest valid reuse factor for a QConv2D/QDense under the resource strategy.
+
+    hls4ml corrects an invalid one itself, but its pointwise-conv pass then rebuilds 1x1 convs
+    from the configuration and puts the invalid one back (hls4ml #867), and the firmware aborts
+    ("The current Reuse Factor is not allowed").  Writing the valid factor into the
+    configuration makes every pass see the same, valid, value.
+    """
+    from hls4ml.backends import get_backend
+
+    backend = get_backend(backend_name)
+    n_in, n_out = _matrix(layer)
+    if backend._validate_reuse_factor(n_in, n_out, wanted):
+        return wanted
+    return backend.get_closest_reuse_factor(backend.get_valid_reuse_factors(n_in, n_out), wanted)
+
+
+def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dict:
     """hls4ml's configuration: every layer's types explicit (derived), reuse and strategy per layer."""
     strategy = cfg.strategy.capitalize()
     layers = {}
@@ -78,9 +104,12 @@ def hls_config(model, types: dict, cfg: BuildConfig) -> dict:
         override = cfg.layers.get(layer.name)
         entry = {"Precision": {**precision, **(override.precision if override else {})},
                  "ReuseFactor": (override.reuse if override and override.reuse else cfg.reuse),
-                 "Strategy": (override.strategy.capitalize() if override and override.strategy else strategy)}
+                 "Strategy": (override.strategy.capitalize() if override and override.strategy else strategy),
+                 "Trace": trace}
         if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
             entry["Strategy"] = "Latency"  # hls4ml 1.3 has no Resource depthwise in io_parallel
+        if entry["Strategy"] == "Resource" and type(layer).__name__ in ("QConv2D", "QDense"):
+            entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"])
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again
@@ -89,18 +118,22 @@ def hls_config(model, types: dict, cfg: BuildConfig) -> dict:
             "LayerName": layers}
 
 
-def convert(model, cfg: BuildConfig, output_dir: Path, name: str):
-    """The hls4ml model, checked so that no layer kept hls4ml's fallback type."""
+def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = False):
+    """The hls4ml model, checked so that no layer kept hls4ml's fallback type; ``trace`` makes
+    every layer's output available to hls4ml's ``trace`` (for finding a divergence)."""
     import hls4ml
 
     import hw
 
     hw.register()
     board = load_board(cfg.board)
-    hls_model = hls4ml.converters.convert_from_keras_model(
-        model, output_dir=str(output_dir), project_name=name, backend=cfg.backend.capitalize(),
-        io_type=f"io_{cfg.io}", hls_config=hls_config(model, derive(model), cfg), part=board.part,
-        clock_period=cfg.clock_ns or board.clock_ns)
+    with warnings.catch_warnings():
+        # hls4ml 1.3's pointwise pass re-sets 'strategy' only to change its capitalisation
+        warnings.filterwarnings("ignore", message="Overriding attribute 'strategy'")
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            model, output_dir=str(output_dir), project_name=name, backend=cfg.backend.capitalize(),
+            io_type=f"io_{cfg.io}", hls_config=hls_config(model, derive(model), cfg, trace), part=board.part,
+            clock_period=cfg.clock_ns or board.clock_ns)
     untyped = sorted({layer.name for layer in hls_model.get_layers() for t in layer.types.values()
                       if str(t.precision) == CANARY.replace("ap_", "")})
     if untyped:
@@ -127,13 +160,14 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
         hls_model = convert(sw.model, cfg, staging, name)
         depths = apply_fifo_depths(hls_model, sw.model) if cfg.io == "stream" else {}
         hls_model.write()
-        for leftover in ("hls4ml_config.yml", "keras_model.keras"):  # absolute paths; replaced by ours
-            (staging / leftover).unlink(missing_ok=True)
+        drop_hls4ml_leftovers(staging)
         expected = Reference(sw.model).run(sw.images)
         testbench.write_tb_data(staging, sw.images, expected, sw.labels)
         (staging / f"{name}_test.cpp").write_text(testbench.render(hls_model, name, output_lsb(hls_model)))
         (staging / KERAS_FILE).parent.mkdir(exist_ok=True)
-        sw.model.save(staging / KERAS_FILE)
+        with warnings.catch_warnings():  # HDF5 on purpose: QKeras models do not load from .keras
+            warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
+            sw.model.save(staging / KERAS_FILE)
         resolved = resolved_config(cfg, sw, hls_model, name, depths)
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
@@ -141,6 +175,14 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
         return out, P.install(staging, out, force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def drop_hls4ml_leftovers(project: Path) -> None:
+    """Files of hls4ml's in-Python flow that a movable, reproducible project cannot carry:
+    its config dump and model copy (absolute paths; attendnets.yaml and keras/model.h5 replace
+    them) and build_lib.sh (a random library stamp on every write; hw.csim builds the library)."""
+    for leftover in ("hls4ml_config.yml", "keras_model.keras", "build_lib.sh"):
+        (project / leftover).unlink(missing_ok=True)
 
 
 def apply_fifo_depths(hls_model, model) -> dict:
@@ -155,7 +197,8 @@ def apply_fifo_depths(hls_model, model) -> dict:
 
 def resolved_config(cfg: BuildConfig, sw: SoftwareModel, hls_model, name: str, depths: dict) -> dict:
     board = load_board(cfg.board)
-    layers = {layer.name: {"class": layer.class_name,
+    layers = {layer.name: {"class": layer.class_name, "reuse_factor": layer.get_attr("reuse_factor"),
+                           "strategy": layer.get_attr("strategy"),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}
               for layer in hls_model.get_layers()}
     return {"attendnets_project": 1, "project_name": name, "build": cfg.to_dict(),

@@ -22,8 +22,10 @@ from hw.convert import KERAS_FILE, load_resolved
 
 MODES = ("emulation", "testbench", "vendor")
 CXX = "g++"
-CXXFLAGS = ["-O2", "-std=c++14", "-Ifirmware/ap_types", "-Ifirmware", "-I."]
-VENDOR_TOOLS = {"vitis": "vitis_hls", "vivado": "vivado_hls"}
+# -fno-gnu-unique: template statics would otherwise be bound process-wide across every emulation
+# library loaded into one Python process (hls4ml's build_lib.sh uses it for the same reason)
+CXXFLAGS = ["-O2", "-std=c++14", "-fno-gnu-unique", "-Ifirmware/ap_types", "-Ifirmware", "-I."]
+VENDOR_TOOLS = {"vitis": ("vitis-run", "vitis_hls"), "vivado": ("vivado_hls",)}
 
 
 class CsimError(RuntimeError):
@@ -102,19 +104,39 @@ def run_testbench(project: Path, name: str, images: np.ndarray, expected: np.nda
                 "run_s": time.perf_counter() - start, "log": done.stdout.strip()}
 
 
-def run_vendor(project: Path, backend: str) -> dict:
-    """The vendor's own csim on tb_data (its inputs are fixed: those written at generation)."""
-    tool = VENDOR_TOOLS[backend]
-    if shutil.which(tool) is None:
-        return {"skipped": f"{tool} is not on PATH"}
+def vendor_tool(backend: str):
+    """The first vendor HLS tool of the backend that is on PATH, or None."""
+    return next((tool for tool in VENDOR_TOOLS[backend] if shutil.which(tool)), None)
+
+
+def _vendor_command(tool: str, project: Path) -> list:
+    opts = {"reset": 1, "csim": 1, "synth": 0, "cosim": 0, "validation": 0, "export": 0, "vsynth": 0, "fifo_opt": 0}
+    if tool == "vivado_hls":  # its build_prj.tcl reads the options from argv
+        return [tool, "-f", "build_prj.tcl", " ".join(f"{k}={v}" for k, v in opts.items())]
+    # the Vitis build_prj.tcl sources build_opt.tcl; run_vendor restores the project's own afterwards
+    (project / "build_opt.tcl").write_text("array set opt {\n" + "".join(f"    {k} {v}\n" for k, v in opts.items()) + "}\n")
+    return [tool, "--tcl", "build_prj.tcl", "--mode", "hls"] if tool == "vitis-run" else [tool, "-f", "build_prj.tcl"]
+
+
+def run_vendor(project: Path, backend: str, name: str) -> dict:
+    """The vendor's own csim of the test bench on tb_data (the inputs written at generation)."""
+    tool = vendor_tool(backend)
+    if tool is None:
+        return {"skipped": f"none of {', '.join(VENDOR_TOOLS[backend])} is on PATH"}
+    options = (project / "build_opt.tcl").read_text()
     start = time.perf_counter()
-    args = "reset=1 csim=1 synth=0 cosim=0 validation=0 export=0 vsynth=0"
-    done = subprocess.run([tool, "-f", "build_prj.tcl", "-tclargs", *args.split()] if tool == "vitis_hls"
-                          else [tool, "-f", "build_prj.tcl", args], cwd=project, capture_output=True, text=True)
-    results = project / "tb_data" / testbench.RESULTS
-    if done.returncode or not results.exists():
-        raise CsimError(f"{tool} csim failed in {project} ({done.returncode}):\n{done.stdout[-3000:]}")
-    return {"outputs": testbench.read_rows(results), "run_s": time.perf_counter() - start}
+    try:
+        done = subprocess.run(_vendor_command(tool, project), cwd=project, capture_output=True, text=True)
+    finally:
+        (project / "build_opt.tcl").write_text(options)
+    # csim runs in <name>_prj/solution1/csim/build, where the test bench writes its tb_data/ log
+    logs = [project / f"{name}_prj" / "solution1" / "csim" / "build" / "tb_data" / testbench.RESULTS,
+            project / "tb_data" / testbench.RESULTS]
+    found = next((log for log in logs if log.exists()), None)
+    if done.returncode or found is None:
+        raise CsimError(f"{tool} csim failed in {project} ({done.returncode}); no {testbench.RESULTS} in "
+                        f"{', '.join(str(l.relative_to(project)) for l in logs)}:\n{done.stdout[-3000:]}")
+    return {"tool": tool, "outputs": testbench.read_rows(found), "run_s": time.perf_counter() - start}
 
 
 def compare(outputs: np.ndarray, expected: np.ndarray, lsb: float, labels=None) -> dict:
@@ -155,6 +177,9 @@ def inputs_for(project: Path, resolved: dict, model, samples) -> tuple:
     if build.get("weights"):
         from qmodels.data import sample_images
 
+        if not Path(build["weights"]).exists():
+            raise CsimError(f"{samples} images need the checkpoint {build['weights']} (relative to where "
+                            f"'generate' ran), which is not here; tb_data has {len(images)}")
         more, more_labels, _ = sample_images(build["weights"], samples)
         return np.asarray(more, np.float64), more_labels
     from qmodels.reference import synthetic_images
@@ -170,9 +195,7 @@ def first_divergence(project: Path, resolved: dict, model, images) -> str:
 
     cfg = BuildConfig.from_dict(resolved["build"])
     with tempfile.TemporaryDirectory() as tmp:
-        hls_model = convert(model, cfg, Path(tmp) / "trace", resolved["project_name"])
-        for layer in hls_model.get_layers():
-            layer.set_attr("trace", True)
+        hls_model = convert(model, cfg, Path(tmp) / "trace", resolved["project_name"], trace=True)
         _, trace = hls_model.trace(np.ascontiguousarray(images[:2], dtype=np.float64))
     ref = Reference(model).run(images[:2], trace=True)
     for layer in model.layers:
@@ -202,7 +225,7 @@ def csim(project, samples=None, modes=MODES) -> dict:
         elif mode == "testbench":
             run = run_testbench(project, name, images, expected)
         else:
-            run = run_vendor(project, resolved["build"]["backend"])
+            run = run_vendor(project, resolved["build"]["backend"], name)
             if "outputs" in run:  # the vendor run uses tb_data as written at generation
                 tb_images, tb_expected, tb_labels = testbench.read_tb_data(project)
                 run.update(compare(run.pop("outputs"), tb_expected, lsb, tb_labels))

@@ -86,10 +86,14 @@ def average_accum(inputs: Fixed, count: int, out: Fixed) -> Fixed:
     multiple of 2^-f_in / count, so unless it is exactly a rounding tie of ``out`` it lies at
     least 2^-(f_out + 1) / count from one; with an LSB finer than that (f_out +
     ceil(log2(count)) + 1 fraction bits) truncation can never move it across, and the rounding
-    to ``out`` equals the rounding of the exact mean.
+    to ``out`` equals the rounding of the exact mean.  A power-of-two count needs no more than
+    f_in + log2(count) bits, with which the division is exact.
     """
-    frac = max(inputs.frac, out.frac + math.ceil(math.log2(count)) + 1)
-    return Range.of(inputs).repeat(count).with_frac(frac).fixed()
+    bits = math.ceil(math.log2(count))
+    frac = out.frac + bits + 1
+    if count == 2 ** bits:
+        frac = min(frac, inputs.frac + bits)
+    return Range.of(inputs).repeat(count).with_frac(max(frac, inputs.frac)).fixed()
 
 
 def attention_accum(v: Fixed, sigmoid: Fixed, scale: Fixed) -> Fixed:

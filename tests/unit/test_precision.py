@@ -1,0 +1,60 @@
+"""The derived HLS types: wide enough to be exact, and not a bit wider than the proof needs."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from hw.precision import Range, attention_accum, average_accum, conv_accum
+from qmodels.fixed import Fixed
+
+RELU, W8, B8 = Fixed.parse("ufixed<8,2>"), Fixed.parse("fixed<8,1>"), Fixed.parse("fixed<8,3>")
+
+
+def _fits(fmt: Fixed, value: float) -> bool:
+    code = value * 2 ** fmt.frac
+    return code == int(code) and fmt.min_code <= code <= fmt.max_code
+
+
+@pytest.mark.parametrize("fan_in", [1, 9, 27, 288, 1024])
+def test_conv_accum_holds_the_extremes_and_is_tight(fan_in):
+    acc = conv_accum(RELU, W8, B8, fan_in)
+    most = fan_in * RELU.max * W8.max + B8.max     # all inputs at max, all weights at max
+    least = fan_in * RELU.max * W8.min + B8.min     # all weights at the most negative
+    assert _fits(acc, most) and _fits(acc, least)
+    narrower = Fixed(acc.width - 1, acc.integer - 1, acc.signed)
+    assert not (_fits(narrower, most) and _fits(narrower, least))
+
+
+def test_attention_accum_is_the_exact_product():
+    acc = attention_accum(RELU, Fixed.parse("ufixed<8,0>"), Fixed.parse("fixed<8,3>"))
+    grid = lambda f: [f.min, f.max, f.step]
+    for v, s, k in itertools.product(grid(RELU), grid(Fixed.parse("ufixed<8,0>")), grid(Fixed.parse("fixed<8,3>"))):
+        assert _fits(acc, v * s * k)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 9, 16, 25, 49, 64])
+def test_average_truncated_at_the_derived_lsb_rounds_like_the_exact_mean(count):
+    """hls4ml divides the sum by N and truncates (toward zero) to accum's LSB; the quantizer after it
+    must then round exactly as if the mean were exact.  Checked for every possible sum."""
+    inp, out = Fixed.parse("fixed<8,3>"), Fixed.parse("fixed<8,3>")
+    acc = average_accum(inp, count, out)
+    sums = np.arange(count * inp.min_code, count * inp.max_code + 1)          # every sum, in input codes
+    exact = sums * inp.step / count
+    scale = 2.0 ** acc.frac
+    truncated = np.trunc(sums * inp.step * scale / count) / scale
+    np.testing.assert_array_equal(out.quantize(truncated), out.quantize(exact))
+    if acc.frac > inp.frac:   # tight: one fraction bit less changes some rounding
+        coarse = 2.0 ** (acc.frac - 1)
+        assert not np.array_equal(out.quantize(np.trunc(sums * inp.step * coarse / count) / coarse),
+                                  out.quantize(exact))
+
+
+def test_range_arithmetic_is_exact_integer_arithmetic():
+    a, b = Range(-3, 5, 2), Range(1, 2, 0)
+    assert a * b == Range(-6, 10, 2)
+    assert (a + b) == Range(1, 13, 2)
+    assert Range(0, 255, 6).fixed() == Fixed(8, 2, False)
+    assert Range(-128, 127, 7).fixed() == Fixed(8, 1, True)
+    assert Range(-1, 0, 0).fixed() == Fixed(2, 2, True)
+    assert math.isclose(Range.of(W8).fixed().max, W8.max)
