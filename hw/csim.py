@@ -56,7 +56,8 @@ def build(project: Path, name: str) -> dict:
     Cached by source content under build/.  The weights are read at run time from an absolute
     WEIGHTS_DIR: build/ is local output, never part of the movable project.
     """
-    weights = f'-DWEIGHTS_DIR="{(project / "firmware" / "weights").resolve()}"'
+    project = Path(project).resolve()  # g++ runs inside the project: outputs need absolute paths
+    weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
     out = project / "build" / _source_hash(project, CXXFLAGS + [weights])
     out.mkdir(parents=True, exist_ok=True)
     seconds = 0.0
@@ -209,7 +210,7 @@ def csim(project, samples=None, modes=MODES) -> dict:
     from qmodels.build import load_model
     from qmodels.reference import Reference
 
-    project = Path(project)
+    project = Path(project).resolve()
     resolved = load_resolved(project)
     name, lsb = resolved["project_name"], resolved["testbench"]["output_lsb"]
     model = load_model(project / KERAS_FILE)
