@@ -83,12 +83,10 @@ GConvOutRows:
     }
 }
 
-// One output pixel from the filt_height x filt_width window whose bottom-right corner is at
-// padded column pc; window row i lives in line buffer row (top + i) % filt_height.
+// One output pixel from the filt_height x filt_width window held in registers.
 template <class elem_T, class res_T, typename CONFIG_T>
-void group_conv2d_window(elem_T lines[CONFIG_T::filt_height][group_conv2d_dims<CONFIG_T>::padded_width][CONFIG_T::n_chan],
-                         unsigned top, unsigned pc, res_T &out, typename CONFIG_T::weight_t *weights,
-                         typename CONFIG_T::bias_t *biases) {
+void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
+                         typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases) {
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
 GConvStreamFilt:
@@ -101,8 +99,7 @@ GConvStreamFilt:
             for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
             GConvStreamChan:
                 for (unsigned c = 0; c < dims::chan_per_group; c++) {
-                    acc += lines[(top + i) % CONFIG_T::filt_height][pc + 1 - CONFIG_T::filt_width + j][first_chan + c] *
-                           weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
+                    acc += window[i][j][first_chan + c] * weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
                 }
             }
         }
@@ -111,17 +108,22 @@ GConvStreamFilt:
 }
 
 // io_stream: pixels arrive row by row; padding pixels are made here, so the loop walks the
-// padded image and reads the stream only inside it.  A line buffer of filt_height rows holds
-// the window; an output pixel leaves as soon as its window is complete.
+// padded image and reads the stream only inside it.  Line buffers keep the filt_height - 1 rows
+// above (one read per row per clock, each row its own memory); a register window of
+// filt_height x filt_width pixels shifts left one column per clock, so the multiplications read
+// registers only.  An output pixel leaves as soon as its window is complete.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
                       typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
                                                           (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
                       typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
     typedef group_conv2d_dims<CONFIG_T> dims;
-    typename data_T::value_type lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
+    typedef typename data_T::value_type elem_T;
+    elem_T lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
+    elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
 
 GConvPaddedRows:
     for (unsigned pr = 0; pr < dims::padded_height; pr++) {
@@ -134,10 +136,20 @@ GConvPaddedRows:
             if (inside) {
                 pixel = data.read();
             }
-        GConvStore:
-            for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+        GConvShift:
+            for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
                 #pragma HLS UNROLL
-                lines[pr % CONFIG_T::filt_height][pc][k] = inside ? pixel[k] : typename data_T::value_type(0);
+                // window row i is padded row pr + 1 - filt_height + i, kept in line buffer (pr + 1 + i) % filt_height
+                const unsigned line = (pr + 1 + i) % CONFIG_T::filt_height;
+                for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+                    #pragma HLS UNROLL
+                    for (unsigned j = 0; j + 1 < CONFIG_T::filt_width; j++)
+                        window[i][j][k] = window[i][j + 1][k];
+                    const elem_T fresh = inside ? pixel[k] : elem_T(0);
+                    window[i][CONFIG_T::filt_width - 1][k] = (i + 1 == CONFIG_T::filt_height) ? fresh : lines[line][pc][k];
+                    if (i + 1 == CONFIG_T::filt_height)
+                        lines[pr % CONFIG_T::filt_height][pc][k] = fresh;
+                }
             }
             const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
             const unsigned left = pc + 1 - CONFIG_T::filt_width;
@@ -146,7 +158,7 @@ GConvPaddedRows:
                 left / CONFIG_T::stride_width < CONFIG_T::out_width) {
                 res_T out;
                 PRAGMA_DATA_PACK(out)
-                group_conv2d_window<typename data_T::value_type, res_T, CONFIG_T>(lines, top, pc, out, weights, biases);
+                group_conv2d_window<elem_T, res_T, CONFIG_T>(window, out, weights, biases);
                 res.write(out);
             }
         }
