@@ -50,7 +50,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import tensorflow as tf
+
+from qmodels.reference import input_layer_names
 
 CHAIN_DEPTH = 2
 PIPELINE_LATENCY = 8  # clocks per process on a long branch (throughput margin, not deadlock)
@@ -61,16 +62,9 @@ REDUCE = {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}
 
 
 # ---------------------------------------------------------------- graph and geometry
-def _inputs(layer) -> list:
-    if type(layer).__name__ == "InputLayer":
-        return []
-    tensors = tf.nest.flatten(layer._inbound_nodes[0].input_tensors)
-    return [t._keras_history.layer.name for t in tensors]
-
-
 def _graph(model):
     """(layers in topological order, {name: [input layer names]}, {name: [consumer names]})."""
-    ins = {layer.name: _inputs(layer) for layer in model.layers}
+    ins = {layer.name: input_layer_names(layer) for layer in model.layers}
     outs = {name: [] for name in ins}
     for name, sources in ins.items():
         if len(set(sources)) != len(sources):

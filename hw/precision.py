@@ -123,22 +123,17 @@ def _weight_formats(layer):
     return weight, bias
 
 
-def _sources(layer):
-    import tensorflow as tf
-
-    return [t._keras_history.layer for t in tf.nest.flatten(layer._inbound_nodes[0].input_tensors)]
-
-
 def derive(model) -> dict:
     """{layer name: {"result": (Fixed, quantized?), "accum": Fixed}} for every layer of a QKeras model."""
+    from qmodels.reference import input_layer_names
+
     types, consumers = {}, {}
     for layer in model.layers:
-        for src in ([] if type(layer).__name__ == "InputLayer" else _sources(layer)):
-            consumers.setdefault(src.name, []).append(layer)
+        for src in input_layer_names(layer):
+            consumers.setdefault(src, []).append(layer)
     for layer in model.layers:
-        kind = type(layer).__name__
-        ins = [] if kind == "InputLayer" else [types[s.name]["result"][0] for s in _sources(layer)]
-        types[layer.name] = _layer_types(layer, kind, ins, consumers.get(layer.name, []))
+        ins = [types[src]["result"][0] for src in input_layer_names(layer)]
+        types[layer.name] = _layer_types(layer, type(layer).__name__, ins, consumers.get(layer.name, []))
     return types
 
 
@@ -147,8 +142,7 @@ def _layer_types(layer, kind, ins, consumers) -> dict:
         first = consumers[0] if len(consumers) == 1 else None
         if first is None or type(first).__name__ != "QActivation":
             raise ValueError("the model input must feed exactly one QActivation that fixes the input format")
-        return {"result": (from_qkeras(first.quantizer_internal if hasattr(first, "quantizer_internal")
-                                       else first.quantizer), False)}
+        return {"result": (from_qkeras(first.quantizer), False)}
     if kind == "QActivation":
         return {"result": (from_qkeras(layer.quantizer), True)}
     if kind in CONV_LIKE:

@@ -16,6 +16,13 @@ from qmodels.layers import Unpooling2D, SelectiveAttention, selective_attention_
 WEIGHTED = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
 
 
+def input_layer_names(layer) -> list:
+    """Names of the layers whose outputs a layer of a functional model consumes, in order."""
+    if type(layer).__name__ == "InputLayer":
+        return []
+    return [t._keras_history.layer.name for t in tf.nest.flatten(layer._inbound_nodes[0].input_tensors)]
+
+
 def same_padding(size: int, kernel: int, stride: int):
     """TensorFlow's 'same' padding: (before, after), the extra pixel after."""
     out = -(-size // stride)
@@ -84,9 +91,7 @@ class Reference:
         return {}
 
     def _inputs(self, layer, values):
-        nodes = layer._inbound_nodes[0]
-        names = [t._keras_history.layer.name for t in tf.nest.flatten(nodes.input_tensors)]
-        ins = [values[n] for n in names]
+        ins = [values[n] for n in input_layer_names(layer)]
         return ins if len(ins) > 1 else ins[0]
 
     def evaluate_layer(self, layer, x):
@@ -134,8 +139,7 @@ def output_format(model: tf.keras.Model, layer_name: str) -> "Fixed | None":
     """The format a layer's output is quantized to by its following QActivation, if any."""
     for layer in model.layers:
         if type(layer).__name__ == "QActivation":
-            src = layer._inbound_nodes[0].input_tensors._keras_history.layer.name
-            if src == layer_name:
+            if input_layer_names(layer) == [layer_name]:
                 return from_qkeras(layer.quantizer)
     return None
 
