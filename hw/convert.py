@@ -201,7 +201,9 @@ def resolved_config(cfg: BuildConfig, sw: SoftwareModel, hls_model, name: str, d
                            "strategy": layer.get_attr("strategy"),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}
               for layer in hls_model.get_layers()}
-    return {"attendnets_project": 1, "project_name": name, "build": cfg.to_dict(),
+    io = {"input_type": str(hls_model.get_input_variables()[0].type.precision),
+          "output_type": str(hls_model.get_output_variables()[0].type.precision)}
+    return {"attendnets_project": 1, "project_name": name, "io": io, "build": cfg.to_dict(),
             "board": {"name": board.name, "part": board.part, "clock_ns": cfg.clock_ns or board.clock_ns},
             "software_model": {**sw.provenance, "file": KERAS_FILE,
                                "input_shape": [int(v) for v in sw.model.input_shape[1:]],

@@ -4,6 +4,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hw.boards import BoardError
@@ -147,3 +148,14 @@ def test_resource_strategy_with_a_reuse_factor_invalid_for_some_layers(tmp_path)
     assert pointwise and any(l["reuse_factor"] != 7 for l in pointwise.values())
     report = csim(out, modes=("emulation",))
     assert report["exact"], report
+
+
+def test_host_reads_the_project_io_formats_and_codes_tb_data_exactly(tiny_project):
+    from host.io import from_codes, project_formats, to_codes
+    from hw.testbench import read_tb_data
+
+    formats = project_formats(tiny_project)
+    images, expected, _ = read_tb_data(tiny_project)
+    assert formats["input"].width == 8 and not formats["input"].signed
+    np.testing.assert_array_equal(to_codes(images, formats["input"]), np.round(images * 256))
+    np.testing.assert_array_equal(from_codes(to_codes(expected, formats["output"]), formats["output"]), expected)
