@@ -45,44 +45,6 @@ unsigned group_conv2d_weight_index(unsigned i, unsigned j, unsigned c, unsigned 
     return ((i * CONFIG_T::filt_width + j) * group_conv2d_dims<CONFIG_T>::chan_per_group + c) * CONFIG_T::n_filt + o;
 }
 
-// io_parallel
-template <class data_T, class res_T, typename CONFIG_T>
-void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
-                      res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
-                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
-                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
-                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
-    typedef group_conv2d_dims<CONFIG_T> dims;
-GConvOutRows:
-    for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
-    GConvOutCols:
-        for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
-        GConvFilt:
-            for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
-                #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-                const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
-                typename CONFIG_T::accum_t acc = biases[o];
-            GConvKernRows:
-                for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-                GConvKernCols:
-                    for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
-                        const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
-                        const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
-                        if (ih < 0 || iw < 0 || ih >= int(CONFIG_T::in_height) || iw >= int(CONFIG_T::in_width))
-                            continue;
-                    GConvChan:
-                        for (unsigned c = 0; c < dims::chan_per_group; c++) {
-                            acc += data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + first_chan + c] *
-                                   weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
-                        }
-                    }
-                }
-                res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt + o] = acc;
-            }
-        }
-    }
-}
-
 // One output pixel from the filt_height x filt_width window held in registers.
 template <class elem_T, class res_T, typename CONFIG_T>
 void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
@@ -104,6 +66,37 @@ GConvStreamFilt:
             }
         }
         out[o] = acc;
+    }
+}
+
+// io_parallel: each output pixel gathers its window (zeros outside the image) and shares the
+// multiply-accumulate of the stream version.
+template <class data_T, class res_T, typename CONFIG_T>
+void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+                      res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
+                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    data_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
+    #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+GConvOutRows:
+    for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
+    GConvOutCols:
+        for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
+            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+        GConvGather:
+            for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+                for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
+                    const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
+                    const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
+                    const bool inside = ih >= 0 && iw >= 0 && ih < int(CONFIG_T::in_height) && iw < int(CONFIG_T::in_width);
+                    for (unsigned k = 0; k < CONFIG_T::n_chan; k++)
+                        window[i][j][k] = inside ? data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + k] : data_T(0);
+                }
+            }
+            res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
+            group_conv2d_window<data_T, res_T *, CONFIG_T>(window, out, weights, biases);
+        }
     }
 }
 
