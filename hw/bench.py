@@ -122,17 +122,8 @@ def child_generate(a: dict) -> dict:
 def child_compile(a: dict) -> dict:
     from hw import csim
 
-    steps = []
-    plain = csim._gxx
-
-    def timed(project, args, target):  # per-step seconds: which object dominates
-        seconds = plain(project, args, target)
-        steps.append({"target": target.name, "seconds": seconds})
-        return seconds
-
-    csim._gxx = timed
     built = csim.build(Path(a["project"]), a["name"])
-    return {"seconds": built["compile_s"], "steps": steps, "gxx_peak_mb": _children_peak_mb(),
+    return {"seconds": built["compile_s"], "steps": built["steps"], "gxx_peak_mb": _children_peak_mb(),
             "flags": " ".join(csim.CXXFLAGS)}
 
 

@@ -152,7 +152,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
 
     out = Path(out)
     cfg.validate()
-    load_board(cfg.board)  # fail on a bad board before minutes of model building
+    board = load_board(cfg.board)  # fail on a bad board before minutes of model building
     sw = software_model(cfg)
     name = project_name(cfg, sw.model)
     staging = P.staging_dir(out)
@@ -168,7 +168,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
         with warnings.catch_warnings():  # HDF5 on purpose: QKeras models do not load from .keras
             warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
             sw.model.save(staging / KERAS_FILE)
-        resolved = resolved_config(cfg, sw, hls_model, name, depths)
+        resolved = resolved_config(cfg, board, sw, hls_model, name, depths)
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
@@ -195,8 +195,7 @@ def apply_fifo_depths(hls_model, model) -> dict:
     return depths
 
 
-def resolved_config(cfg: BuildConfig, sw: SoftwareModel, hls_model, name: str, depths: dict) -> dict:
-    board = load_board(cfg.board)
+def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name: str, depths: dict) -> dict:
     layers = {layer.name: {"class": layer.class_name, "reuse_factor": layer.get_attr("reuse_factor"),
                            "strategy": layer.get_attr("strategy"),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}

@@ -60,19 +60,17 @@ def build(project: Path, name: str) -> dict:
     weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
     out = project / "build" / _source_hash(project, CXXFLAGS + [weights])
     out.mkdir(parents=True, exist_ok=True)
-    seconds = 0.0
+    timings = []
     steps = [(out / "firmware.o", ["-fPIC", weights, "-c", f"firmware/{name}.cpp"]),
              (out / "bridge.o", ["-fPIC", weights, "-c", f"{name}_bridge.cpp"]),
              (out / "test.o", [weights, "-c", f"{name}_test.cpp"])]
-    for target, args in steps:
-        if not target.exists():
-            seconds += _gxx(project, args, target)
     links = [(out / f"lib{name}.so", ["-shared", str(out / "firmware.o"), str(out / "bridge.o")]),
              (out / f"{name}_test", [str(out / "firmware.o"), str(out / "test.o")])]
-    for target, args in links:
+    for target, args in steps + links:
         if not target.exists():
-            seconds += _gxx(project, args, target)
-    return {"library": out / f"lib{name}.so", "testbench": out / f"{name}_test", "compile_s": seconds}
+            timings.append({"target": target.name, "seconds": _gxx(project, args, target)})
+    return {"library": out / f"lib{name}.so", "testbench": out / f"{name}_test", "steps": timings,
+            "compile_s": sum(t["seconds"] for t in timings)}
 
 
 def run_emulation(project: Path, name: str, images: np.ndarray, n_out: int) -> dict:
@@ -150,12 +148,10 @@ def compare(outputs: np.ndarray, expected: np.ndarray, lsb: float, labels=None) 
     return result
 
 
-def liveness(model, images) -> dict:
-    """Per quantized layer, the fraction of outputs that are neither zero nor saturated."""
+def liveness(model, trace: dict) -> dict:
+    """Per quantized layer, the fraction of outputs (in a reference trace) neither zero nor saturated."""
     from qmodels.fixed import from_qkeras
-    from qmodels.reference import Reference
 
-    trace = Reference(model).run(images, trace=True)
     alive = {}
     for layer in model.layers:
         if type(layer).__name__ != "QActivation":
@@ -188,19 +184,18 @@ def inputs_for(project: Path, resolved: dict, model, samples) -> tuple:
     return synthetic_images(samples, shape, seed=build["seed"] + 1), None
 
 
-def first_divergence(project: Path, resolved: dict, model, images) -> str:
+def first_divergence(project: Path, resolved: dict, model, images, ref: dict) -> str:
     """The first layer whose C++ output differs from the reference (hls4ml trace of a fresh conversion)."""
     from hw.config import BuildConfig
     from hw.convert import convert
-    from qmodels.reference import Reference
 
     cfg = BuildConfig.from_dict(resolved["build"])
     with tempfile.TemporaryDirectory() as tmp:
         hls_model = convert(model, cfg, Path(tmp) / "trace", resolved["project_name"], trace=True)
         _, trace = hls_model.trace(np.ascontiguousarray(images[:2], dtype=np.float64))
-    ref = Reference(model).run(images[:2], trace=True)
     for layer in model.layers:
-        if layer.name in trace and not np.array_equal(trace[layer.name].reshape(ref[layer.name].shape), ref[layer.name]):
+        want = ref[layer.name][:2]
+        if layer.name in trace and not np.array_equal(trace[layer.name].reshape(want.shape), want):
             return layer.name
     return "none found by trace (the difference is outside traced layers)"
 
@@ -215,7 +210,8 @@ def csim(project, samples=None, modes=MODES) -> dict:
     name, lsb = resolved["project_name"], resolved["testbench"]["output_lsb"]
     model = load_model(project / KERAS_FILE)
     images, labels = inputs_for(project, resolved, model, samples)
-    expected = Reference(model).run(images).reshape(len(images), -1)
+    ref = Reference(model).run(images, trace=True)
+    expected = ref[model.layers[-1].name].reshape(len(images), -1)
     report = {"project": str(project), "samples": int(len(images)), "modes": {},
               "weights": resolved["software_model"]["weights"], "output_lsb": lsb}
     if labels is not None:
@@ -240,9 +236,9 @@ def csim(project, samples=None, modes=MODES) -> dict:
         report[key] = min(r[key] for r in ran)
     report["max_diff_lsb"] = max(r["max_diff_lsb"] for r in ran)
     report["exact"] = report["bit_exact_fraction"] == 1.0
-    report["liveness"] = liveness(model, images)
+    report["liveness"] = liveness(model, ref)
     if not report["exact"]:
-        report["first_divergent_layer"] = first_divergence(project, resolved, model, images)
+        report["first_divergent_layer"] = first_divergence(project, resolved, model, images, ref)
     return report
 
 
