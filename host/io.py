@@ -64,7 +64,7 @@ def input_codes(images) -> np.ndarray:
 def project_formats(project) -> dict:
     """Input and output formats of a generated project, from its attendnets.yaml.
 
-    Read as text so the board needs no YAML parser: the two lines are written by hw.convert.
+    Read as text so the board needs no YAML parser: the two lines are written by hw.hls.convert.
     """
     path = Path(project) / "attendnets.yaml"
     if not path.exists():

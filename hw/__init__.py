@@ -7,6 +7,6 @@ command-line tool starts without it for commands that do not touch HLS.
 
 def register() -> None:
     """Install the custom layers into hls4ml (idempotent); see hw/extension.py."""
-    from hw.extension import register as _register
+    from hw.hls.extension import register as _register
 
     _register()

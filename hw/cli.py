@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter hides our output
+
+# Each stage registers its own subcommands (``add_cli(subparsers)``); the order is the help's.
+SUBCOMMAND_MODULES = (
+    "qmodels.train",        # train, eval
+    "hw.sim.bench",         # bench
+)
 
 
 def _models(args) -> int:
@@ -67,7 +74,7 @@ def _build_config(args):
 def _generate(args) -> int:
     import time
 
-    from hw.convert import generate
+    from hw.hls.convert import generate
 
     cfg = _build_config(args)
     out = args.out or f"hls_projects/{cfg.model.replace('-', '_')}-{cfg.board}"
@@ -79,7 +86,7 @@ def _generate(args) -> int:
 
 
 def _csim(args) -> int:
-    from hw.csim import MODES, csim, format_report
+    from hw.sim.csim import MODES, csim, format_report
 
     report = csim(args.project, samples=args.samples, modes=args.modes or MODES)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
@@ -124,13 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="built-in model names or spec files (default: all built-in)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
     p.set_defaults(func=_models)
-    from qmodels.train import add_cli as add_training
-
-    add_training(sub)
     _add_hw(sub)
-    from hw.bench import add_cli as add_bench
-
-    add_bench(sub)
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_cli(sub)
     return parser
 
 
@@ -140,8 +143,8 @@ def main(argv=None) -> int:
 
     known = (SpecError, FileNotFoundError, ValueError)
     if args.command in ("generate", "csim"):
-        from hw.csim import CsimError
-        from hw.project import ProjectError
+        from hw.sim.csim import CsimError
+        from hw.hls.project import ProjectError
 
         known += (CsimError, ProjectError)
     try:

@@ -5,8 +5,8 @@ import tensorflow as tf
 from qkeras import QActivation, QConv2D
 
 from hw.config import BuildConfig
-from hw.convert import generate
-from hw.csim import csim
+from hw.hls.convert import generate
+from hw.sim.csim import csim
 from qmodels.fixed import Fixed
 from qmodels.layers import QGroupConv2D, SelectiveAttention, Unpooling2D
 from qmodels.reference import calibrate
@@ -47,11 +47,11 @@ def layer_model(kind: str, shape, seed=0, **params) -> tf.keras.Model:
 @pytest.fixture
 def run_csim(tmp_path, monkeypatch):
     """generate + csim of an in-memory model; returns the csim report."""
-    import hw.convert
+    import hw.hls.convert
 
     def run(model, backend="vitis", io="stream", samples=3, modes=("emulation",)):
         cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=samples)
-        monkeypatch.setattr(hw.convert, "software_model", lambda c: _in_memory(model, c))
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
         generate(cfg, tmp_path / f"{model.name}_{backend}_{io}")
         return csim(tmp_path / f"{model.name}_{backend}_{io}", modes=modes)
 
@@ -59,7 +59,7 @@ def run_csim(tmp_path, monkeypatch):
 
 
 def _in_memory(model, cfg):
-    from hw.convert import SoftwareModel
+    from hw.hls.convert import SoftwareModel
     from qmodels.reference import synthetic_images
 
     images = synthetic_images(cfg.samples, model.input_shape[1:], seed=11)

@@ -10,9 +10,9 @@ import pytest
 from hw.boards import BoardError
 from hw.cli import main as cli
 from hw.config import BuildConfig, ConfigError
-from hw.convert import generate, load_resolved
-from hw.csim import csim
-from hw.project import ProjectError
+from hw.hls.convert import generate, load_resolved
+from hw.sim.csim import csim
+from hw.hls.project import ProjectError
 
 TINY_CKPT = str(Path(__file__).parents[2] / "qmodels" / "checkpoints" / "attendnet-tiny-digits")
 
@@ -118,8 +118,8 @@ def test_vendor_csim_plumbing_with_a_stand_in_tool(tiny_project, tmp_path, monke
     """No Vitis here: a stand-in 'vitis-run' checks the call and runs the compiled test bench where
     Vitis' csim would (<name>_prj/solution1/csim/build), so the command line, the options file,
     the log location and the restored project are tested; the vendor compiler itself is not."""
-    from hw.csim import build
-    from hw.project import edited_files
+    from hw.sim.csim import build
+    from hw.hls.project import edited_files
 
     exe = build(tiny_project, "attendnet_tiny")["testbench"].resolve()
     tool = tmp_path / "bin" / "vitis-run"
@@ -152,7 +152,7 @@ def test_resource_strategy_with_a_reuse_factor_invalid_for_some_layers(tmp_path)
 
 def test_host_reads_the_project_io_formats_and_codes_tb_data_exactly(tiny_project):
     from host.io import from_codes, project_formats, to_codes
-    from hw.testbench import read_tb_data
+    from hw.hls.testbench import read_tb_data
 
     formats = project_formats(tiny_project)
     images, expected, _ = read_tb_data(tiny_project)

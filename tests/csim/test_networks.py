@@ -5,8 +5,8 @@ Reduced inputs run in the default suite; the full 224x224 networks are marked sl
 import pytest
 
 from hw.config import BuildConfig
-from hw.convert import generate
-from hw.csim import csim
+from hw.hls.convert import generate
+from hw.sim.csim import csim
 
 REDUCED = [("attendnet-a", [64, 64, 3], "stream", "vitis"),
            ("attendnet-b", [64, 64, 3], "stream", "vitis"),

@@ -1,7 +1,7 @@
-"""hw.bench's report: the table and JSON of a fake result (no generation, no compiler, no timing)."""
+"""hw.sim.bench's report: the table and JSON of a fake result (no generation, no compiler, no timing)."""
 import json
 
-from hw.bench import BenchResult, _image_phase, _ratios, format_table
+from hw.sim.bench import BenchResult, _image_phase, _ratios, format_table
 
 
 def fake_result(exact=1.0) -> BenchResult:

@@ -1,11 +1,11 @@
-"""Branch FIFO depths (hw.fifo): the closed form, and a bounded-FIFO cycle simulation that checks it."""
+"""Branch FIFO depths (hw.hls.fifo): the closed form, and a bounded-FIFO cycle simulation that checks it."""
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from hw import fifo
+from hw.hls import fifo
 from qmodels.build import build_model
 from qmodels.layers import QGroupConv2D, Unpooling2D
 from qmodels.spec import parse_spec
@@ -176,7 +176,7 @@ def test_simulator_names_a_dead_chain_and_respects_max_cycles():
 def test_hls_stream_depths_name_real_hls4ml_streams(tmp_path):
     pytest.importorskip("hls4ml")
     from hw.config import BuildConfig
-    from hw.convert import convert
+    from hw.hls.convert import convert
 
     m = model(("attendnet-tiny", (32, 32, 3)))
     hls_model = convert(m, BuildConfig(model="attendnet-tiny"), tmp_path, "tiny")

@@ -64,7 +64,7 @@ def test_reference_equals_keras_layer_by_layer_and_data_is_alive(shape):
     for layer, out in zip(model.layers[1:], keras_outs):
         if type(layer).__name__ == "GlobalAveragePooling2D":
             # the raw mean over a non-power-of-two area is float32-rounded in Keras; the quantizer
-            # after it removes that (checked exactly on the next layer), see hw.precision.average_accum
+            # after it removes that (checked exactly on the next layer), see hw.hls.precision.average_accum
             np.testing.assert_allclose(out.numpy(), trace[layer.name], rtol=2 ** -23, err_msg=layer.name)
             continue
         np.testing.assert_array_equal(out.numpy().astype(np.float64), trace[layer.name], err_msg=layer.name)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from hw.precision import Range, attention_accum, average_accum, conv_accum
+from hw.hls.precision import Range, attention_accum, average_accum, conv_accum
 from qmodels.fixed import Fixed
 
 RELU, W8, B8 = Fixed.parse("ufixed<8,2>"), Fixed.parse("fixed<8,1>"), Fixed.parse("fixed<8,3>")

@@ -3,7 +3,7 @@
 C++ in nnet_utils/nnet_selective_attention.h.  The sigmoid table and the quantized scale S are
 the layer's weights; the table is ``qmodels.layers.sigmoid_table``, the very numbers the
 software model uses.  Types come from the Keras layer's formats, the product type from
-``hw.precision.attention_accum`` (exact).
+``hw.hls.precision.attention_accum`` (exact).
 """
 import numpy as np
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
@@ -12,7 +12,7 @@ from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType
 
-from hw.precision import attention_accum, from_hls4ml, to_hls4ml
+from hw.hls.precision import attention_accum, from_hls4ml, to_hls4ml
 from qmodels.fixed import Fixed
 from qmodels.layers import sigmoid_table
 

@@ -19,7 +19,7 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.layers import LAYER_MODULES
+    from hw.hls.layers import LAYER_MODULES
 
     for module in LAYER_MODULES:
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)

@@ -1,8 +1,8 @@
 """QKeras model -> hls4ml model -> a complete, movable HLS project folder.
 
 ``generate(config, out)`` is the whole step: the software model (trained checkpoint or seeded
-weights), exact types for every layer (hw.precision), hls4ml conversion with our extension,
-branch FIFO depths (hw.fifo), the bit-exact test bench with tb_data from the exact reference,
+weights), exact types for every layer (hw.hls.precision), hls4ml conversion with our extension,
+branch FIFO depths (hw.hls.fifo), the bit-exact test bench with tb_data from the exact reference,
 the model itself (keras/model.h5) and the resolved recipe (attendnets.yaml).
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from hw import project as P
-from hw import testbench
+from hw.hls import project as P
+from hw.hls import testbench
 from hw.boards import load_board
 from hw.config import BuildConfig
-from hw.precision import CONV_LIKE, derive, hls_type
+from hw.hls.precision import CONV_LIKE, derive, hls_type
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
 RESOLVED = "attendnets.yaml"
@@ -138,7 +138,7 @@ def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = 
                       if str(t.precision) == CANARY.replace("ap_", "")})
     if untyped:
         raise RuntimeError(f"no exact type was derived for hls4ml layers {', '.join(untyped)}; "
-                           "hw.precision needs a rule for them")
+                           "hw.hls.precision needs a rule for them")
     return hls_model
 
 
@@ -180,14 +180,14 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
 def drop_hls4ml_leftovers(project: Path) -> None:
     """Files of hls4ml's in-Python flow that a movable, reproducible project cannot carry:
     its config dump and model copy (absolute paths; attendnets.yaml and keras/model.h5 replace
-    them) and build_lib.sh (a random library stamp on every write; hw.csim builds the library)."""
+    them) and build_lib.sh (a random library stamp on every write; hw.sim.csim builds the library)."""
     for leftover in ("hls4ml_config.yml", "keras_model.keras", "build_lib.sh"):
         (project / leftover).unlink(missing_ok=True)
 
 
 def apply_fifo_depths(hls_model, model) -> dict:
-    """Branch FIFO depths from the layer geometry (hw.fifo) instead of hls4ml's whole tensor."""
-    from hw.fifo import hls_stream_depths
+    """Branch FIFO depths from the layer geometry (hw.hls.fifo) instead of hls4ml's whole tensor."""
+    from hw.hls.fifo import hls_stream_depths
 
     depths = hls_stream_depths(hls_model, model)
     for name, depth in depths.items():

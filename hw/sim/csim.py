@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hw import testbench
-from hw.convert import KERAS_FILE, load_resolved
+from hw.hls import testbench
+from hw.hls.convert import KERAS_FILE, load_resolved
 
 MODES = ("emulation", "testbench", "vendor")
 CXX = "g++"
@@ -187,7 +187,7 @@ def inputs_for(project: Path, resolved: dict, model, samples) -> tuple:
 def first_divergence(project: Path, resolved: dict, model, images, ref: dict) -> str:
     """The first layer whose C++ output differs from the reference (hls4ml trace of a fresh conversion)."""
     from hw.config import BuildConfig
-    from hw.convert import convert
+    from hw.hls.convert import convert
 
     cfg = BuildConfig.from_dict(resolved["build"])
     with tempfile.TemporaryDirectory() as tmp:

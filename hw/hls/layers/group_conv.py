@@ -12,7 +12,7 @@ from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
-from hw.precision import conv_accum, from_hls4ml, to_hls4ml
+from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 
 KERAS_CLASS = "QGroupConv2D"
 HEADER = "nnet_group_conv2d.h"

@@ -5,8 +5,8 @@ ru_maxrss is a high-water mark, so measuring phases one after the other inside o
 report the largest phase for all of them.  The parent reaps every child with os.wait4, which
 returns that child's own resource usage (peak RSS, CPU time) and nothing else.
 
-  generate   hw.convert.generate; peak = the generating Python process (TensorFlow included)
-  compile    hw.csim.build in a fresh project; peak = the largest g++/cc1plus process
+  generate   hw.hls.convert.generate; peak = the generating Python process (TensorFlow included)
+  compile    hw.sim.csim.build in a fresh project; peak = the largest g++/cc1plus process
              (RUSAGE_CHILDREN of a process whose only children are the compiler)
   qkeras     model(x) one image at a time, after a warm-up call; peak = that process
   reference  qmodels.reference.Reference (float64 numpy), same process and images
@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CONFIGS = Path(__file__).resolve().parent.parent / "hls_projects" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "hls_projects" / "configs"
 PHASES = ("generate", "compile", "qkeras", "reference", "emulation", "testbench")
 IMAGE_PHASES = ("qkeras", "reference", "emulation", "testbench")
 
@@ -48,7 +48,7 @@ class BenchResult:
     repeat: int
     cpus: int
     phases: dict = field(default_factory=dict)   # phase -> {seconds, peak_mb, peak_of, images_per_s, ...}
-    exact: dict = field(default_factory=dict)    # emulation/testbench -> hw.csim.compare()
+    exact: dict = field(default_factory=dict)    # emulation/testbench -> hw.sim.csim.compare()
     notes: list = field(default_factory=list)
 
     @property
@@ -81,11 +81,11 @@ def bench_config(model: str, board: str, io: str):
 # ------------------------------------------------------------------ child processes
 def run_child(phase: str, args: dict, log: Path) -> dict:
     """Run one phase in a fresh Python process; its JSON answer plus wall time and own peak RSS."""
-    cmd = [sys.executable, "-m", "hw.bench", "--child", phase, json.dumps(args)]
+    cmd = [sys.executable, "-m", "hw.sim.bench", "--child", phase, json.dumps(args)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
     with open(log, "w") as err, tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=Path(__file__).resolve().parent.parent)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=Path(__file__).resolve().parents[2])
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not the parent's total
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
@@ -108,7 +108,7 @@ def _children_peak_mb() -> float:
 
 def child_generate(a: dict) -> dict:
     from hw.config import BuildConfig
-    from hw.convert import generate, load_resolved
+    from hw.hls.convert import generate, load_resolved
 
     cfg = BuildConfig.from_dict(a["config"])
     start = time.perf_counter()
@@ -120,7 +120,7 @@ def child_generate(a: dict) -> dict:
 
 
 def child_compile(a: dict) -> dict:
-    from hw import csim
+    from hw.sim import csim
 
     built = csim.build(Path(a["project"]), a["name"])
     return {"seconds": built["compile_s"], "steps": built["steps"], "gxx_peak_mb": _children_peak_mb(),
@@ -131,8 +131,8 @@ def child_software(a: dict) -> dict:
     """QKeras and the float64 reference on the same images; writes images and expected outputs."""
     import numpy as np
 
-    from hw.convert import KERAS_FILE, load_resolved
-    from hw.csim import inputs_for
+    from hw.hls.convert import KERAS_FILE, load_resolved
+    from hw.sim.csim import inputs_for
     from qmodels.build import load_model
     from qmodels.reference import Reference
 
@@ -162,7 +162,7 @@ def _load_images(a: dict) -> tuple:
 
 
 def child_emulation(a: dict) -> dict:
-    from hw.csim import compare, run_emulation
+    from hw.sim.csim import compare, run_emulation
 
     images, expected = _load_images(a)
     project, n_out = Path(a["project"]), expected.shape[1]
@@ -175,7 +175,7 @@ def child_emulation(a: dict) -> dict:
 
 
 def child_testbench(a: dict) -> dict:
-    from hw.csim import compare, run_testbench
+    from hw.sim.csim import compare, run_testbench
 
     images, expected = _load_images(a)
     runs = [run_testbench(Path(a["project"]), a["name"], images, expected) for _ in range(a["repeat"])]
@@ -330,4 +330,4 @@ def _child_main(argv) -> int:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         sys.exit(_child_main(sys.argv[2:]))
-    sys.exit("hw.bench: run it as 'attendnets bench'")
+    sys.exit("hw.sim.bench: run it as 'attendnets bench'")

@@ -1,4 +1,4 @@
-// Bit-exact C simulation test bench of {project}, written by attendnets from hw/templates/testbench.cpp.
+// Bit-exact C simulation test bench of {project}, written by attendnets from hw/hls/templates/testbench.cpp.
 // It replaces hls4ml's test bench, whose log prints 6 significant digits: this one prints every output
 // exactly (%.17g of a value with at most 53 significant bits) and compares it with the software model.
 //
