@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 # Each stage registers its own subcommands (``add_cli(subparsers)``); the order is the help's.
 SUBCOMMAND_MODULES = (
     "qmodels.train",        # train, eval
+    "hw.sim.csim",          # csim
     "hw.sim.bench",         # bench
 )
 
@@ -85,14 +86,6 @@ def _generate(args) -> int:
     return 0
 
 
-def _csim(args) -> int:
-    from hw.sim.csim import MODES, csim, format_report
-
-    report = csim(args.project, samples=args.samples, modes=args.modes or MODES)
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
-    return 0 if report["exact"] else 1
-
-
 def _add_hw(sub):
     from hw.boards import board_names
     from hw.config import BACKENDS, IO_TYPES, STRATEGIES
@@ -115,13 +108,6 @@ def _add_hw(sub):
     p.add_argument("--project-name", help="top function and file names (default: the model's name)")
     p.add_argument("--force", action="store_true", help="replace an existing project even if it changes or was edited")
     p.set_defaults(func=_generate)
-
-    p = sub.add_parser("csim", help="C-simulate a project and compare it bit for bit with the software model")
-    p.add_argument("project")
-    p.add_argument("--samples", type=int, help="images to run (default: the project's tb_data)")
-    p.add_argument("--modes", nargs="+", choices=("emulation", "testbench", "vendor"))
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_csim)
 
 
 def build_parser() -> argparse.ArgumentParser:

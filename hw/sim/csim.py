@@ -260,3 +260,21 @@ def format_report(report: dict) -> str:
                  f"lowest {live[low]:.2f} at {low}")
     lines.append("  EXACT" if report["exact"] else f"  NOT EXACT: first divergent layer {report['first_divergent_layer']}")
     return "\n".join(lines)
+
+
+def _csim_cli(args) -> int:
+    import json
+
+    report = csim(args.project, samples=args.samples, modes=args.modes or MODES)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0 if report["exact"] else 1
+
+
+def add_cli(subparsers) -> None:
+    """Register the 'csim' subcommand."""
+    p = subparsers.add_parser("csim", help="C-simulate a project and compare it bit for bit with the software model")
+    p.add_argument("project")
+    p.add_argument("--samples", type=int, help="images to run (default: the project's tb_data)")
+    p.add_argument("--modes", nargs="+", choices=MODES)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_csim_cli)
