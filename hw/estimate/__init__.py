@@ -1,0 +1,1 @@
+"""Resources and latency: the estimator, its calibration data and the vendor-report parsers."""
