@@ -1,0 +1,133 @@
+"""The AXI4-Stream accelerator top of a project, its C bridge and test bench, from templates.
+
+``write_accelerator`` (called by ``generate``) writes into the project:
+  firmware/<name>_axi.h, firmware/<name>_axi.cpp   the top <name>_axi (ap_axiu ports with TLAST)
+  firmware/gxx_axi/ap_axi_sdata.h                  a stand-in for the vendor header, g++ only
+  <name>_axi_bridge.cpp                            extern "C" <name>_axi_run: DMA bytes in, bytes out
+  <name>_axi_test.cpp                              test bench: tb_data through the top, bit for bit
+  accelerator.yaml                                 the port contract and block-design names
+``build_library`` and ``build_testbench`` compile them with g++ into the project's build/.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from string import Template
+
+from hw.vendor.ports import AcceleratorConfig, make_config, parse_format
+
+TEMPLATES = Path(__file__).parent / "templates"
+GXX_INCLUDE = "firmware/gxx_axi"   # only g++ sees this folder; the vendor tools use their own header
+RESULTS = "axi_results.log"
+
+
+class AxiBuildError(RuntimeError):
+    pass
+
+
+def _snippets(stream: bool, in_t: str, out_t: str) -> dict:
+    """The lines that differ between io_stream (pixels as nnet::array) and io_parallel (flat arrays)."""
+    if stream:
+        return {"in_arg": f"hls::stream<{in_t}> &x", "out_arg": f"hls::stream<{out_t}> &y",
+                "in_pixel_declaration": f"{in_t} pixel;", "in_emit": "x.write(pixel);",
+                "out_take": f"{out_t} pixel = y.read();",
+                "locals": (f'hls::stream<{in_t}> x("x");\n    hls::stream<{out_t}> y("y");')}
+    return {"in_arg": f"{in_t} x[IN_ELEMENTS]", "out_arg": f"{out_t} y[OUT_ELEMENTS]",
+            "in_pixel_declaration": (f"{in_t} pixel[IN_CHANNELS];\n"
+                                     "        #pragma HLS ARRAY_PARTITION variable=pixel complete"),
+            "in_emit": ("for (unsigned c = 0; c < IN_CHANNELS; c++)\n"
+                        "            x[p * IN_CHANNELS + c] = pixel[c];"),
+            "out_take": (f"{out_t} pixel[OUT_CHANNELS];\n"
+                         "        #pragma HLS ARRAY_PARTITION variable=pixel complete\n"
+                         "        for (unsigned c = 0; c < OUT_CHANNELS; c++)\n"
+                         "            pixel[c] = y[p * OUT_CHANNELS + c];"),
+            "locals": (f"{in_t} x[IN_ELEMENTS];\n    {out_t} y[OUT_ELEMENTS];\n"
+                       "    #pragma HLS ARRAY_PARTITION variable=x complete\n"
+                       "    #pragma HLS ARRAY_PARTITION variable=y complete")}
+
+
+def render(acc: AcceleratorConfig, io: str, in_type: str, out_type: str) -> dict:
+    """Relative path -> text of every C++ file of the accelerator."""
+    name, inp, out = acc.project, acc.input, acc.output
+    in_signed, _, in_int = parse_format(inp.format)
+    out_signed, _, out_int = parse_format(out.format)
+    kind = "ap_int" if out_signed else "ap_uint"
+    values = {"name": name, "NAME": name.upper(), "io": io, "width": acc.dma_width,
+              "in_lane": inp.lane_bits, "in_bits": inp.bits, "in_channels": inp.channels,
+              "in_elements": inp.elements, "in_words": inp.words, "in_frac": inp.bits - in_int,
+              "out_lane": out.lane_bits, "out_bits": out.bits, "out_channels": out.channels,
+              "out_elements": out.elements, "out_words": out.words, "out_frac": out.bits - out_int,
+              "out_signed": "true" if out_signed else "false",
+              "out_code_t": f"{kind}<{out.bits}>", "out_lane_t": f"{kind}<{out.lane_bits}>",
+              "in_var": "x", "out_var": "y", **_snippets(io == "stream", in_type, out_type)}
+    if inp.bits - in_int < 0 or out.bits - out_int < 0:
+        raise ValueError(f"{name}: port types with negative fractional bits are not supported by the AXI top")
+    files = {f"firmware/{name}_axi.h": "axi_top.h", f"firmware/{name}_axi.cpp": "axi_top.cpp",
+             f"{GXX_INCLUDE}/ap_axi_sdata.h": "ap_axi_sdata.h", f"{name}_axi_bridge.cpp": "axi_bridge.cpp",
+             f"{name}_axi_test.cpp": "axi_test.cpp"}
+    return {rel: Template((TEMPLATES / template).read_text()).substitute(values) for rel, template in files.items()}
+
+
+def write_accelerator(project, hls_model, name: str, board, cfg) -> AcceleratorConfig:
+    """Write the AXI top, bridge, test bench, accelerator.yaml and vendor Tcl of a project."""
+    project = Path(project)
+    inp, out = hls_model.get_input_variables()[0], hls_model.get_output_variables()[0]
+    acc = make_config(name, str(inp.type.precision), list(inp.shape), str(out.type.precision), list(out.shape),
+                      board, cfg.clock_ns or board.clock_ns)
+    io = "stream" if hls_model.config.get_config_value("IOType") == "io_stream" else "parallel"
+    for rel, text in render(acc, io, inp.type.name, out.type.name).items():
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text(text)
+    acc.save(project)
+    return acc
+
+
+def _compile(project: Path, name: str) -> dict:
+    """Object files and links of the AXI build, beside csim's firmware.o (same cache folder)."""
+    from hw.sim.csim import CXXFLAGS, _source_hash, gxx
+    from hw.sim.firmware import check_weights
+
+    check_weights(project)   # the weights csim loads must be the ones synthesis builds in
+    weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
+    out = project / "build" / _source_hash(project, CXXFLAGS + [weights])
+    out.mkdir(parents=True, exist_ok=True)
+    inc = f"-I{GXX_INCLUDE}"
+    objects = {"firmware.o": f"firmware/{name}.cpp", "axi.o": f"firmware/{name}_axi.cpp",
+               "axi_bridge.o": f"{name}_axi_bridge.cpp", "axi_test.o": f"{name}_axi_test.cpp"}
+    steps = [(out / obj, ["-fPIC", weights, inc, "-c", src]) for obj, src in objects.items()]
+    core = [str(out / o) for o in ("firmware.o", "axi.o", "axi_bridge.o")]
+    steps += [(out / f"lib{name}_axi.so", ["-shared", *core]),
+              (out / f"{name}_axi_test", [*core, str(out / "axi_test.o")])]
+    timings = []
+    for target, args in steps:
+        if not target.exists():
+            timings.append({"target": target.name, "seconds": gxx(project, CXXFLAGS, args, target)})
+    return {"library": out / f"lib{name}_axi.so", "testbench": out / f"{name}_axi_test", "steps": timings,
+            "compile_s": sum(t["seconds"] for t in timings)}
+
+
+def build(project) -> dict:
+    project = Path(project).resolve()   # g++ runs inside the project: outputs need absolute paths
+    acc = AcceleratorConfig.load(project)
+    return _compile(project, acc.project)
+
+
+def build_library(project) -> Path:
+    """Compile the AXI top and its bridge into build/.../lib<name>_axi.so (cached by source) and
+    return its path: ``<name>_axi_run`` there is the simulated board's hardware."""
+    return build(project)["library"]
+
+
+def run_testbench(project, inputs=None, expected=None) -> dict:
+    """Run the AXI test bench (default: on tb_data); exit status 0 means bit-exact."""
+    project = Path(project).resolve()
+    built = build(project)
+    args = [str(built["testbench"])] + ([str(inputs), str(expected), str(project / "build" / RESULTS)]
+                                        if inputs is not None else [])
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=project, capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise AxiBuildError(f"{built['testbench'].name} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return {"exact": done.returncode == 0, "log": done.stdout.strip(), "compile_s": built["compile_s"],
+            "run_s": time.perf_counter() - start}

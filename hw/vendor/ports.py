@@ -1,0 +1,181 @@
+"""The accelerator's stream ports: how codes are packed into AXI4-Stream words, and
+``accelerator.yaml``, the record the host driver reads (a dataclass that round-trips).
+
+Packing (the contract with host/): elements in row-major order (H, W, then channels innermost);
+each element's fixed-point code in a lane of 8, 16 or 32 bits (the smallest that holds the type),
+two's complement sign-extended for a signed type, zero-extended for an unsigned one; lanes
+little-endian in TDATA words of ``width`` bits: element k in word k // (width // lane) at bit
+(k % (width // lane)) * lane.  The last word is zero-padded and is the only one with TLAST.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LANES = (8, 16, 32)
+STREAM_WIDTHS = (32, 64, 128)  # AXI DMA stream widths an HP port carries without a width converter
+CONFIG_FILE = "accelerator.yaml"
+IP_VENDOR, IP_LIBRARY, IP_VERSION = "attendnets", "hls", "1.0"
+DMA_INSTANCE = "axi_dma_0"
+_FORMAT = re.compile(r"^\s*(?:ap_)?(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,[^>]*)?>\s*$")
+
+
+class AcceleratorConfigError(ValueError):
+    """A bad accelerator.yaml or port geometry; the message names the file and field."""
+
+
+def parse_format(text: str) -> tuple:
+    """(signed, width, integer bits) of 'fixed<22,9>', 'ap_ufixed<8,0,AP_RND,...>' and the like."""
+    match = _FORMAT.match(str(text))
+    if not match:
+        raise AcceleratorConfigError(f"{text!r} is not a fixed-point type; expected e.g. 'fixed<22,9>'")
+    unsigned, width, integer = match.groups()
+    return not unsigned, int(width), int(integer)
+
+
+def lane_bits(width: int) -> int:
+    lane = next((lane for lane in LANES if lane >= width), None)
+    if lane is None:
+        raise AcceleratorConfigError(f"a {width}-bit port type does not fit a 32-bit lane; narrow the type")
+    return lane
+
+
+@dataclass
+class PortSpec:
+    """One stream port: the type of its elements and how many words carry them."""
+    format: str            # e.g. ufixed<8,0>: what each code means
+    shape: list            # [H, W, C] of the input, [classes] of the output
+    lane_bits: int
+    elements: int
+    words: int
+
+    @classmethod
+    def make(cls, fmt: str, shape, width: int) -> "PortSpec":
+        signed, bits, integer = parse_format(fmt)
+        lane = lane_bits(bits)
+        elements = 1
+        for d in shape:
+            elements *= int(d)
+        per_word = width // lane
+        return cls(f"{'' if signed else 'u'}fixed<{bits},{integer}>", [int(d) for d in shape], lane, elements,
+                   -(-elements // per_word))
+
+    @property
+    def signed(self) -> bool:
+        return parse_format(self.format)[0]
+
+    @property
+    def bits(self) -> int:
+        return parse_format(self.format)[1]
+
+    @property
+    def channels(self) -> int:
+        return self.shape[-1]
+
+    def byte_count(self, width: int) -> int:
+        return self.words * width // 8
+
+
+@dataclass
+class AcceleratorConfig:
+    project: str
+    top: str                    # HLS top function, also the IP name
+    ip_vendor: str
+    ip_library: str
+    ip_version: str
+    dma_instance: str           # block-design instance names: the driver finds the IPs by these
+    accelerator_instance: str
+    dma_width: int              # TDATA bits of both streams
+    control: str                # ap_ctrl_none: no register interface, the DMA transfers drive it
+    input: PortSpec
+    output: PortSpec
+    board: str
+    clock_ns: float
+    pynq_images: list = field(default_factory=list)
+
+    @property
+    def vlnv(self) -> str:
+        return f"{self.ip_vendor}:{self.ip_library}:{self.top}:{self.ip_version}"
+
+    @property
+    def input_bytes(self) -> int:
+        return self.input.byte_count(self.dma_width)
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output.byte_count(self.dma_width)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data, where: str = CONFIG_FILE) -> "AcceleratorConfig":
+        if not isinstance(data, dict):
+            raise AcceleratorConfigError(f"{where}: expected a mapping of accelerator fields")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        missing = [n for n in names if n not in data and n != "pynq_images"]
+        if unknown or missing:
+            raise AcceleratorConfigError(f"{where}: field '{(unknown or missing)[0]}' is "
+                                         f"{'unknown' if unknown else 'missing'}; expected {', '.join(names)}")
+        ports = {}
+        for key in ("input", "output"):
+            port = data[key]
+            port_names = [f.name for f in dataclasses.fields(PortSpec)]
+            if not isinstance(port, dict) or sorted(port) != sorted(port_names):
+                raise AcceleratorConfigError(f"{where}: field '{key}' must have exactly {', '.join(port_names)}")
+            ports[key] = PortSpec(**port)
+        cfg = cls(**{**data, **ports})
+        cfg.check(where)
+        return cfg
+
+    def check(self, where: str = CONFIG_FILE) -> None:
+        """The geometry must be self-consistent: a driver sizes its DMA buffers from it."""
+        if self.dma_width not in STREAM_WIDTHS:
+            raise AcceleratorConfigError(f"{where}: field 'dma_width': expected one of {STREAM_WIDTHS}, "
+                                         f"got {self.dma_width!r}")
+        for key in ("input", "output"):
+            port = getattr(self, key)
+            try:
+                again = PortSpec.make(port.format, port.shape, self.dma_width)
+            except AcceleratorConfigError as err:
+                raise AcceleratorConfigError(f"{where}: field '{key}.format': {err}") from None
+            for name in ("lane_bits", "elements", "words"):
+                if getattr(port, name) != getattr(again, name):
+                    raise AcceleratorConfigError(f"{where}: field '{key}.{name}' is {getattr(port, name)!r}; "
+                                                 f"{port.format} x {port.shape} in {self.dma_width}-bit words "
+                                                 f"gives {getattr(again, name)}")
+
+    def save(self, project) -> Path:
+        path = Path(project) / CONFIG_FILE
+        path.write_text("# The accelerator's stream ports and block-design names (hw/vendor/README.md).\n"
+                        + yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return path
+
+    @classmethod
+    def load(cls, project) -> "AcceleratorConfig":
+        path = Path(project) / CONFIG_FILE
+        if not path.exists():
+            raise AcceleratorConfigError(f"{path}: not found; regenerate the project with 'attendnets generate'")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as err:
+            raise AcceleratorConfigError(f"{path}: not valid YAML: {err}") from None
+        return cls.from_dict(data, str(path))
+
+
+def make_config(name: str, input_format: str, input_shape, output_format: str, output_shape, board,
+                clock_ns: float) -> AcceleratorConfig:
+    """The accelerator of project ``name`` on ``board`` (a hw.boards.Board)."""
+    width = board.dma_width
+    cfg = AcceleratorConfig(
+        project=name, top=f"{name}_axi", ip_vendor=IP_VENDOR, ip_library=IP_LIBRARY, ip_version=IP_VERSION,
+        dma_instance=DMA_INSTANCE, accelerator_instance=f"{name}_axi_0", dma_width=width, control="ap_ctrl_none",
+        input=PortSpec.make(input_format, input_shape, width), output=PortSpec.make(output_format, output_shape, width),
+        board=board.name, clock_ns=float(clock_ns), pynq_images=list(board.pynq.images))
+    cfg.check(f"board {board.name}")
+    return cfg

@@ -1,0 +1,67 @@
+// C bridge of ${name}_axi, written by attendnets from hw/vendor/templates/axi_bridge.cpp: the bytes
+// AXI DMA moves in and out of the accelerator, run through the AXI4-Stream top in C simulation.
+//
+//   int ${name}_axi_run(in_bytes, in_len, out_bytes, out_len)
+// in_bytes: exactly ${name}_axi_in_bytes() bytes, the input words little-endian (what MM2S reads from
+// DDR); out_bytes: at least ${name}_axi_out_bytes() bytes for the output words (what S2MM writes).
+// Returns the number of output bytes, or a negative error:
+//   -1 a null pointer        -2 in_len is not the input frame's size   -3 out_len is too small
+//   -4 the top left input words unread      -5 the top wrote more words than the output frame
+//   -6 TLAST not exactly on the last output word      -7 the top wrote fewer words than the frame
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "firmware/${name}_axi.h"
+
+namespace nnet {
+bool trace_enabled = false;
+std::map<std::string, void *> *trace_outputs = NULL;
+size_t trace_type_size = sizeof(double);
+} // namespace nnet
+
+using namespace ${name}_axi_io;
+
+static const unsigned long WORD_BYTES = WIDTH / 8;
+
+extern "C" {
+
+unsigned long ${name}_axi_in_bytes() { return IN_WORDS * WORD_BYTES; }
+
+unsigned long ${name}_axi_out_bytes() { return OUT_WORDS * WORD_BYTES; }
+
+int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigned char *out_bytes,
+                    unsigned long out_len) {
+    if (in_bytes == NULL || out_bytes == NULL)
+        return -1;
+    if (in_len != IN_WORDS * WORD_BYTES)
+        return -2;
+    if (out_len < OUT_WORDS * WORD_BYTES)
+        return -3;
+    hls::stream<word_t> in_stream("in_stream"), out_stream("out_stream");
+    for (unsigned w = 0; w < IN_WORDS; w++) {
+        word_t word;
+        for (unsigned b = 0; b < WORD_BYTES; b++)
+            word.data.range(8 * b + 7, 8 * b) = in_bytes[w * WORD_BYTES + b];
+        word.keep = -1;
+        word.strb = -1;
+        word.last = w == IN_WORDS - 1;
+        in_stream.write(word);
+    }
+    ${name}_axi(in_stream, out_stream);
+    if (!in_stream.empty())
+        return -4;
+    unsigned words = 0;
+    while (!out_stream.empty()) {
+        word_t word = out_stream.read();
+        if (words == OUT_WORDS)
+            return -5;
+        if (word.last != (words == OUT_WORDS - 1))
+            return -6;
+        for (unsigned b = 0; b < WORD_BYTES; b++)
+            out_bytes[words * WORD_BYTES + b] = word.data.range(8 * b + 7, 8 * b).to_uint();
+        words++;
+    }
+    return words == OUT_WORDS ? int(OUT_WORDS * WORD_BYTES) : -7;
+}
+}

@@ -1,0 +1,98 @@
+// Test bench of the AXI4-Stream top ${name}_axi, written by attendnets from hw/vendor/templates/axi_test.cpp.
+// It plays the host and the DMA: each tb_data image becomes input codes packed into little-endian
+// words as the contract says (independently of the top's own unpacking), goes through
+// ${name}_axi_run (the bridge: TLAST on the last word, checked on the output), and the unpacked
+// output codes must equal the software model's outputs exactly.
+//
+//   ${name}_axi_test [inputs expected results]    (defaults: tb_data/tb_input_features.dat,
+//                                                   tb_data/tb_output_predictions.dat, tb_data/axi_results.log)
+// Exit status: 0 when every output is exact, 1 on a mismatch or a bridge error, 2 on unreadable files.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern "C" {
+unsigned long ${name}_axi_in_bytes();
+unsigned long ${name}_axi_out_bytes();
+int ${name}_axi_run(const unsigned char *, unsigned long, unsigned char *, unsigned long);
+}
+
+static const unsigned N_IN = ${in_elements}, IN_LANE_BYTES = ${in_lane} / 8, IN_FRAC = ${in_frac};
+static const unsigned N_OUT = ${out_elements}, OUT_LANE_BYTES = ${out_lane} / 8, OUT_FRAC = ${out_frac};
+static const bool OUT_SIGNED = ${out_signed};
+
+static bool read_line(std::ifstream &file, std::vector<double> &values) {
+    std::string line;
+    if (!std::getline(file, line))
+        return false;
+    std::istringstream tokens(line);
+    values.clear();
+    double v;
+    while (tokens >> v)
+        values.push_back(v);
+    return true;
+}
+
+// element k at byte k * lane bytes: the lanes of consecutive words are consecutive in memory
+static void pack(const std::vector<double> &values, std::vector<unsigned char> &bytes) {
+    for (unsigned k = 0; k < N_IN; k++) {
+        long long code = std::llround(std::ldexp(values[k], IN_FRAC));
+        for (unsigned b = 0; b < IN_LANE_BYTES; b++)
+            bytes[k * IN_LANE_BYTES + b] = (unsigned char)((unsigned long long)code >> (8 * b));
+    }
+}
+
+static double unpack(const std::vector<unsigned char> &bytes, unsigned k) {
+    unsigned long long raw = 0;
+    for (unsigned b = 0; b < OUT_LANE_BYTES; b++)
+        raw |= (unsigned long long)bytes[k * OUT_LANE_BYTES + b] << (8 * b);
+    long long code = (long long)raw;
+    if (OUT_SIGNED && (raw >> (8 * OUT_LANE_BYTES - 1)) & 1)
+        code -= 1LL << (8 * OUT_LANE_BYTES);
+    return std::ldexp((double)code, -(int)OUT_FRAC);
+}
+
+int main(int argc, char **argv) {
+    const char *inputs_path = argc > 1 ? argv[1] : "tb_data/tb_input_features.dat";
+    const char *expected_path = argc > 2 ? argv[2] : "tb_data/tb_output_predictions.dat";
+    const char *results_path = argc > 3 ? argv[3] : "tb_data/axi_results.log";
+    std::ifstream inputs(inputs_path), expected(expected_path);
+    std::ofstream results(results_path);
+    if (!inputs.is_open() || !expected.is_open() || !results.is_open()) {
+        std::cerr << "attendnets-axi: cannot open " << inputs_path << ", " << expected_path << " or " << results_path
+                  << std::endl;
+        return 2;
+    }
+    std::vector<double> in, want;
+    std::vector<unsigned char> in_bytes(${name}_axi_in_bytes()), out_bytes(${name}_axi_out_bytes());
+    unsigned samples = 0, mismatched = 0;
+    while (read_line(inputs, in) && read_line(expected, want)) {
+        if (in.size() != N_IN || want.size() != N_OUT) {
+            std::cerr << "attendnets-axi: sample " << samples << " has " << in.size() << " inputs and " << want.size()
+                      << " outputs; the accelerator takes " << N_IN << " and gives " << N_OUT << std::endl;
+            return 2;
+        }
+        std::fill(in_bytes.begin(), in_bytes.end(), 0);
+        pack(in, in_bytes);
+        int got = ${name}_axi_run(in_bytes.data(), in_bytes.size(), out_bytes.data(), out_bytes.size());
+        if (got != (int)out_bytes.size()) {
+            std::printf("attendnets-axi: sample %u: ${name}_axi_run returned %d\n", samples, got);
+            return 1;
+        }
+        char text[32];
+        for (unsigned i = 0; i < N_OUT; i++) {
+            double value = unpack(out_bytes, i);
+            std::snprintf(text, sizeof text, "%.17g", value);
+            results << text << (i + 1 < N_OUT ? " " : "\n");
+            mismatched += value != want[i];
+        }
+        samples++;
+    }
+    std::printf("attendnets-axi: samples=%u outputs=%u mismatched=%u\n", samples, samples * N_OUT, mismatched);
+    return samples > 0 && mismatched == 0 ? 0 : 1;
+}
