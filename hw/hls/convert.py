@@ -164,6 +164,8 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
         expected = Reference(sw.model).run(sw.images)
         testbench.write_tb_data(staging, sw.images, expected, sw.labels)
         (staging / f"{name}_test.cpp").write_text(testbench.render(hls_model, name, output_lsb(hls_model)))
+        from hw.vendor.axi import write_accelerator  # AXI-Stream top, bridge, accelerator.yaml, vendor Tcl
+        write_accelerator(staging, hls_model, name, board, cfg)
         (staging / KERAS_FILE).parent.mkdir(exist_ok=True)
         with warnings.catch_warnings():  # HDF5 on purpose: QKeras models do not load from .keras
             warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
