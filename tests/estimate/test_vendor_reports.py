@@ -1,0 +1,277 @@
+"""Vendor-report parsers against public reports (tests/estimate/fixtures, sources in SOURCE.md),
+broken variants of them, project layouts, and the calibration data copied from the same reports."""
+from __future__ import annotations
+
+import functools
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hw.estimate.calibration import CalibrationError, load_calibration
+from hw.estimate.vendor_reports import (ReportError, layer_names, load_reports, parse_csynth_rpt,
+                                        parse_csynth_xml, parse_timing_summary, parse_utilization)
+
+FIX = Path(__file__).parent / "fixtures"
+P16, Q6 = FIX / "svhn_pruned_16bit", FIX / "svhn_quantized_6bit"
+VITIS_MODULE = FIX / "vitis_hls_2022_module" / \
+    "conv_2d_cl_array_ap_fixed_3u_array_ap_fixed_16_6_5_3_0_16u_config2_s_csynth.xml"
+TIMING = FIX / "vivado_timing" / "timing_summary_place.rpt"
+FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6}
+
+
+# ------------------------------------------------------------ the published numbers, exactly
+
+def test_vivado_hls_rpt_svhn_16bit():
+    r = parse_csynth_rpt(P16 / "myproject_csynth.rpt")
+    assert (r.tool, r.version, r.top, r.part, r.family) == \
+        ("Vivado HLS", "2020.1", "myproject", "xcu250-figd2104-2L-e", "virtexuplus")
+    assert (r.clock_ns, r.clock_estimated_ns) == (5.0, 4.363)
+    assert (r.latency_min, r.latency_max, r.interval_min, r.interval_max) == (1044, 1044, 1028, 1028)
+    assert r.totals.as_dict() == {"lut": 245466, "ff": 52549, "dsp": 5414, "bram18": 100, "uram": 0}
+    conv = {i.instance: i for i in r.instances}["conv_2d_cl_array_array_ap_fixed_16u_config2_U0"]
+    assert (conv.resources.dsp, conv.resources.lut, conv.latency_max, conv.interval_max) == (208, 6334, 1027, 1027)
+    assert len(r.instances) == 16
+    assert sum(i.resources.dsp for i in r.instances) == 5414
+
+
+def test_vivado_hls_rpt_svhn_6bit():
+    r = parse_csynth_rpt(Q6 / "myproject_csynth.rpt")
+    assert r.totals.as_dict() == {"lut": 263280, "ff": 43847, "dsp": 340, "bram18": 100, "uram": 0}
+    assert (r.latency_max, r.interval_max) == (1044, 1028)
+    fifo = {f["name"]: f for f in r.fifos}["layer4_out_V_data_0_V_U"]
+    assert (fifo["depth"], fifo["bits"], fifo["bram18"], fifo["ff"]) == (900, 6, 1, 39)
+
+
+@pytest.mark.parametrize("folder, expected, tiles", [
+    (P16, {"lut": 123948, "ff": 43435, "dsp": 5386, "bram18": 84, "uram": 0}, 42),
+    (Q6, {"lut": 118931, "ff": 30702, "dsp": 353, "bram18": 68, "uram": 0}, 34)])
+def test_vivado_utilization_svhn(folder, expected, tiles):
+    u = parse_utilization(folder / "vivado_synth.rpt")
+    assert u.totals.as_dict() == expected and u.bram36_tiles == tiles
+    assert (u.version, u.part, u.design, u.stage) == ("2020.1", "xcu250figd2104-2L", "myproject", "post-synthesis")
+
+
+def test_csynth_xml_vivado_hls_2019():
+    r = parse_csynth_xml(FIX / "autoencoder_vivado_hls_2019" / "myproject_csynth.xml")
+    assert (r.tool, r.version, r.part, r.top, r.clock_ns) == \
+        ("Vivado HLS", "2019.2.1", "xc7z020-clg400-1", "myproject", 5.0)
+    assert (r.latency_min, r.latency_max, r.interval_min, r.interval_max) == (96014, 96165, 4625, 95949)
+    assert r.totals.as_dict() == {"lut": 33365, "ff": 51414, "dsp": 118, "bram18": 285, "uram": 0}
+
+
+def test_csynth_xml_vitis_hls_module():
+    r = parse_csynth_xml(VITIS_MODULE)
+    assert (r.tool, r.version, r.part, r.clock_ns, r.clock_estimated_ns) == \
+        ("Vitis HLS", "2022.2", "xcu55c-fsvh2892-2L-e", 3.33, 2.275)
+    assert r.totals.as_dict() == {"lut": 7993, "ff": 4150, "dsp": 53, "bram18": 0, "uram": 0}
+    assert (r.latency_max, r.interval_max) == (5123, 5123)
+
+
+def test_timing_summary():
+    t = parse_timing_summary(TIMING)
+    assert (t.version, t.part, t.clock, t.period_ns, t.wns_ns, t.whs_ns) == \
+        ("2021.2", "xczu3eg-sbva484", "clk", 5.0, 2.479, 0.022)
+    assert (t.achieved_ns, t.fmax_mhz) == (2.521, 396.7)
+    with pytest.raises(ReportError, match="no clock 'ap_clk'"):
+        parse_timing_summary(TIMING, clock="ap_clk")
+
+
+# ------------------------------------------------------------ broken input: one clear error
+
+def _cut(src: Path, tmp_path: Path, marker: str, name: str) -> Path:
+    """``src`` up to (not including) the first line containing ``marker``."""
+    text = src.read_text()
+    out = tmp_path / name
+    out.write_text(text[:text.index(marker)])
+    return out
+
+
+def _drop(src: Path, tmp_path: Path, start: str, end: str, name: str) -> Path:
+    text = src.read_text()
+    out = tmp_path / name
+    out.write_text(text[:text.index(start)] + text[text.index(end):])
+    return out
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda t: _cut(P16 / "myproject_csynth.rpt", t, "|pooling2d_cl_array_array_ap_fixed_16u_config6_U0  ", "a.rpt"),
+     "'Utilization Estimates' section is missing"),
+    (lambda t: _cut(P16 / "myproject_csynth.rpt", t, "    |Total" + " " * 50 + "|", "a.rpt"),
+     "no Total row"),
+    (lambda t: _drop(P16 / "myproject_csynth.rpt", t, "+ Latency:", "    + Detail:", "a.rpt"),
+     "no latency summary"),
+    (lambda t: _drop(P16 / "myproject_csynth.rpt", t, "* Summary: \n+-", "+ Detail: \n    * Instance:", "a.rpt"),
+     "no summary table with a Total row"),
+    (lambda t: P16 / "vivado_synth.rpt", "not a Vivado/Vitis HLS synthesis report"),
+])
+def test_broken_csynth_rpt(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ReportError, match=message) as err:
+        parse_csynth_rpt(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda t: _cut(VITIS_MODULE, t, "<AreaEstimates>", "a.xml"), "not well-formed XML"),
+    (lambda t: _drop(VITIS_MODULE, t, "<AreaEstimates>", "<InterfaceSummary>", "a.xml"), "<AreaEstimates><Resources>"),
+    (lambda t: _drop(VITIS_MODULE, t, "<Part>", "<TopModelName>", "a.xml"), "<Part> is missing"),
+    (lambda t: TIMING, "not well-formed XML"),
+])
+def test_broken_csynth_xml(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ReportError, match=message) as err:
+        parse_csynth_xml(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("parse, make, message", [
+    (parse_utilization, lambda t: _cut(Q6 / "vivado_synth.rpt", t, "2. BLOCKRAM\n---", "u.rpt"),
+     "no DSPs, Block RAM Tile row"),
+    (parse_utilization, lambda t: TIMING, "a report_timing_summary report, expected report_utilization"),
+    (parse_utilization, lambda t: P16 / "myproject_csynth.rpt", "not a Vivado report"),
+    (parse_timing_summary, lambda t: Q6 / "vivado_synth.rpt", "a report_utilization report, expected"),
+    (parse_timing_summary, lambda t: _cut(TIMING, t, "      2.479", "t.rpt"), "no 'Design Timing Summary' values"),
+    (parse_timing_summary, lambda t: t / "missing.rpt", "cannot read"),
+])
+def test_broken_vivado_reports(tmp_path, parse, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ReportError, match=message) as err:
+        parse(path)
+    assert str(path) in str(err.value)
+
+
+# ------------------------------------------------------------ project layouts
+
+def _firmware_cpp(record: dict) -> str:
+    """A firmware/<name>.cpp in hls4ml's format: one call per layer, its name in a comment."""
+    lines = ["void myproject(hls::stream<input_t> &in, hls::stream<result_t> &out) {"]
+    for layer in record["network"]["layers"]:
+        n = layer["hls_index"]
+        lines.append(f"    nnet::op<layer{n - 1}_t, layer{n}_t, config{n}>(layer{n - 1}_out, layer{n}_out); "
+                     f"// {layer['name']}")
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+@functools.lru_cache(maxsize=None)
+def _records() -> tuple:
+    return tuple(load_calibration())
+
+
+def _calibration(name: str) -> dict:
+    return next(r for r in _records() if r["name"] == name)
+
+
+def _hls4ml_project(tmp_path: Path, fixture: Path, record: dict) -> Path:
+    project = tmp_path / "proj"
+    report = project / "myproject_prj" / "solution1" / "syn" / "report"
+    report.mkdir(parents=True)
+    shutil.copy(fixture / "myproject_csynth.rpt", report)
+    shutil.copy(fixture / "vivado_synth.rpt", project)        # where hls4ml's vsynth writes it
+    (project / "firmware").mkdir()
+    (project / "firmware" / "myproject.cpp").write_text(_firmware_cpp(record))
+    (project / "attendnets.yaml").write_text(yaml.safe_dump({"project_name": "myproject"}))
+    return project
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_OF))
+def test_load_reports_hls4ml_layout(tmp_path, name):
+    record = _calibration(name)
+    reports = load_reports(_hls4ml_project(tmp_path, FIXTURE_OF[name], record))
+    assert reports.source == "synthesized: Vivado 2020.1 post-synthesis"
+    assert (reports.part, reports.clock_ns, reports.totals_from) == ("xcu250-figd2104-2L-e", 5.0, "post-synthesis")
+    assert reports.totals == record["totals"]["post_synthesis"]
+    assert reports.hls_totals == record["totals"]["hls"]
+    assert (reports.latency_cycles, reports.interval_cycles) == (1044, 1028)
+    assert reports.unmapped == ["Block_proc_U0"]
+    for layer, figures in record["hls_layers"].items():
+        got = reports.layers[layer]
+        assert got["instances"] == [figures["instance"]]
+        assert {k: got[k] for k in ("lut", "ff", "dsp", "bram18", "uram", "latency_cycles", "interval_cycles")} == \
+            {k: figures[k] for k in ("lut", "ff", "dsp", "bram18", "uram", "latency_cycles", "interval_cycles")}
+    assert set(reports.layers) == set(record["hls_layers"]) | {"Block_proc_U0"}
+    assert yaml.safe_load(yaml.safe_dump(reports.to_dict()))["totals"] == reports.totals
+
+
+def test_load_reports_reports_folder_without_firmware(tmp_path):
+    (tmp_path / "reports").mkdir()
+    shutil.copy(Q6 / "myproject_csynth.rpt", tmp_path / "reports")
+    shutil.copy(TIMING, tmp_path / "reports" / "myproject_timing_summary_routed.rpt")
+    with pytest.raises(ReportError, match="part xczu3eg-sbva484 differs from xcu250-figd2104-2L-e"):
+        load_reports(tmp_path)
+    (tmp_path / "reports" / "myproject_timing_summary_routed.rpt").unlink()
+    reports = load_reports(tmp_path)
+    assert reports.source == "synthesized: Vivado HLS 2020.1 csynth" and reports.totals_from == "HLS estimate"
+    assert reports.totals == reports.hls_totals == {"lut": 263280, "ff": 43847, "dsp": 340, "bram18": 100, "uram": 0}
+    assert len(reports.unmapped) == 18 and "conv_2d_cl_array_array_ap_fixed_16u_config2_U0" in reports.layers
+
+
+def test_load_reports_timing_only_and_nothing(tmp_path):
+    assert load_reports(tmp_path) is None
+    (tmp_path / "reports").mkdir()
+    assert load_reports(tmp_path) is None
+    shutil.copy(TIMING, tmp_path / "reports" / "top_timing_summary_routed.rpt")
+    reports = load_reports(tmp_path)
+    assert (reports.achieved_clock_ns, reports.timing.fmax_mhz, reports.totals) == (2.521, 396.7, {})
+    with pytest.raises(ReportError, match="not a directory"):
+        load_reports(tmp_path / "absent")
+
+
+def test_several_tops_need_a_project_name(tmp_path):
+    (tmp_path / "reports").mkdir()
+    shutil.copy(P16 / "myproject_csynth.rpt", tmp_path / "reports")
+    shutil.copy(P16 / "myproject_csynth.rpt", tmp_path / "reports" / "other_csynth.rpt")
+    with pytest.raises(ReportError, match="several \\*_csynth reports"):
+        load_reports(tmp_path)
+
+
+def test_layer_names_from_parameters_h(tmp_path):
+    (tmp_path / "parameters.h").write_text(
+        "// conv_0\nstruct config2_mult : nnet::dense_config {\n};\nstruct config2 : nnet::conv2d_config {\n};\n"
+        "// conv_act_0\nstruct relu_config5 : nnet::activ_config {\n};\n")
+    assert layer_names(tmp_path) == {2: "conv_0", 5: "conv_act_0"}
+
+
+# ------------------------------------------------------------ calibration data = the reports
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_OF))
+def test_calibration_matches_reports(name):
+    record, fixture = _calibration(name), FIXTURE_OF[name]
+    hls = parse_csynth_rpt(fixture / "myproject_csynth.rpt")
+    assert record["totals"]["hls"] == hls.totals.as_dict()
+    assert record["totals"]["post_synthesis"] == parse_utilization(fixture / "vivado_synth.rpt").totals.as_dict()
+    assert (record["latency_cycles"], record["interval_cycles"], record["part"], record["clock_ns"]) == \
+        (hls.latency_max, hls.interval_max, hls.part, hls.clock_ns)
+    by_instance = {i.instance: i for i in hls.instances}
+    for figures in record["hls_layers"].values():
+        inst = by_instance[figures["instance"]]
+        assert {k: figures[k] for k in ("lut", "ff", "dsp", "bram18", "uram")} == inst.resources.as_dict()
+        assert (figures["latency_cycles"], figures["interval_cycles"]) == (inst.latency_max, inst.interval_max)
+    first_rows = {f["name"].split("_V_data_")[0]: f for f in hls.fifos}
+    assert set(first_rows) == {f["stream"] for f in record["hls_fifos"]}
+    for fifo in record["hls_fifos"]:
+        row = first_rows[fifo["stream"]]
+        assert (row["depth"], row["bits"], row["bram18"], row["ff"]) == \
+            (fifo["depth"], fifo["bits"], fifo["bram18"], fifo["ff"])
+    assert sum(f["count"] * f["bram18"] for f in record["hls_fifos"]) == record["hls_fifo_totals"]["bram18"]
+    assert sum(f["count"] * f["ff"] for f in record["hls_fifos"]) == record["hls_fifo_totals"]["ff"]
+
+
+def test_calibration_headline_numbers_from_reference():
+    """The figures REFERENCE.md quotes for the hls4ml tutorial's SVHN CNN."""
+    q6, p16 = _calibration("svhn_cnn_6bit_qkeras_pruned"), _calibration("svhn_cnn_16bit_pruned")
+    assert q6["totals"]["hls"] == {"dsp": 340, "lut": 263280, "ff": 43847, "bram18": 100, "uram": 0}
+    for record, (dsp, lut, ff, bram36) in ((q6, (353, 118931, 30702, 34)), (p16, (5386, 123948, 43435, 42))):
+        synth = record["totals"]["post_synthesis"]
+        assert (synth["dsp"], synth["lut"], synth["ff"]) == (dsp, lut, ff)
+        assert record["post_synthesis_detail"]["bram36_tiles"] == bram36 and synth["bram18"] == 2 * bram36
+
+
+def test_calibration_loader_rejects_bad_files(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: x\n")
+    with pytest.raises(CalibrationError, match="bad.yaml: missing field"):
+        load_calibration(tmp_path)
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(CalibrationError, match="bad.yaml: not valid YAML"):
+        load_calibration(tmp_path)
