@@ -74,3 +74,67 @@ def project_formats(project) -> dict:
     if missing:
         raise ValueError(f"{path}: field 'io.{sorted(missing)[0]}' is missing")
     return {key.split("_")[0]: Format.parse(value) for key, value in found.items()}
+
+
+# --- AXI-Stream words ------------------------------------------------------------------------
+# Element k of a transfer sits in word k // (width // lane) at bit offset (k % (width // lane)) * lane,
+# words little-endian, the last word zero-padded (hw.vendor writes the same layout in the AXI top).
+# Because lanes and words are both little-endian, the bytes of a transfer are simply the lanes'
+# little-endian integers one after another, then zeros up to a whole word.
+LANES = (8, 16, 32)
+
+
+def lane_bits(fmt: Format) -> int:
+    """The lane holding one code: the smallest of 8, 16 or 32 bits that fits the format's width."""
+    for lane in LANES:
+        if fmt.width <= lane:
+            return lane
+    raise ValueError(f"a {fmt.width}-bit port does not fit a 32-bit lane; the widest supported code is 32 bits")
+
+
+def stream_words(count: int, lane: int, width: int) -> int:
+    """Words of ``width`` bits that carry ``count`` codes of ``lane`` bits."""
+    if width % lane or width < lane:
+        raise ValueError(f"a {width}-bit stream word cannot hold whole {lane}-bit lanes")
+    per_word = width // lane
+    return -(-int(count) // per_word)
+
+
+def pack(codes, fmt: Format, width: int) -> np.ndarray:
+    """Integer codes (any shape, row-major) as the bytes of one stream transfer (uint8)."""
+    codes = np.asarray(codes, np.int64).ravel()
+    lo, hi = fmt.code_range
+    if codes.size and (codes.min() < lo or codes.max() > hi):
+        raise ValueError(f"codes outside {lo}..{hi} do not fit {'' if fmt.signed else 'u'}fixed<{fmt.width},"
+                         f"{fmt.integer}>")
+    lane = lane_bits(fmt)
+    words = stream_words(codes.size, lane, width)
+    out = np.zeros(words * width // 8, np.uint8)
+    # two's complement in the whole lane (sign-extended): the hardware reads the low fmt.width bits
+    lanes = codes.astype(f"<i{lane // 8}" if fmt.signed else f"<u{lane // 8}")
+    out[:lanes.nbytes] = lanes.view(np.uint8)
+    return out
+
+
+def unpack(data, count: int, fmt: Format, width: int) -> np.ndarray:
+    """The first ``count`` codes of a transfer's bytes (int64).
+
+    Only the low ``fmt.width`` bits of each lane are read, sign-extended for signed formats, so a
+    lane whose upper bits the hardware left zero reads the same as a sign-extended one."""
+    lane = lane_bits(fmt)
+    data = np.asarray(data).view(np.uint8).ravel()
+    need = stream_words(count, lane, width) * width // 8
+    if data.size < need:
+        raise ValueError(f"{count} codes of {lane} bits need {need} bytes ({width}-bit words), got {data.size}")
+    raw = data[:count * lane // 8].view(f"<u{lane // 8}").astype(np.int64) & ((1 << fmt.width) - 1)
+    if fmt.signed:
+        raw = np.where(raw >= 1 << (fmt.width - 1), raw - (1 << fmt.width), raw)
+    return raw
+
+
+def image_codes(images, fmt: Format) -> np.ndarray:
+    """uint8 images as the input port's codes: pixel p is the value p/256 (as in tb_data)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 pixels (0..255), got dtype {images.dtype}")
+    return to_codes(images.astype(np.float64) / 256.0, fmt)

@@ -1,0 +1,190 @@
+"""The deployment archive: one .tar.gz holding everything a board needs, with checksums.
+
+``<name>/`` inside the archive: ``accelerator.json`` (+ the project's ``accelerator.yaml``),
+``labels.txt``, ``samples.npz`` (test-bench images as uint8 with their exact expected scores),
+``host/`` (this driver package), ``overlay/<name>.bit`` + ``.hwh`` for a board or
+``sim/lib<name>_axi.so`` for the simulated board, and ``MANIFEST.sha256`` over all of them.
+Built on the development machine (it reads the project's YAML); checked and run on the board.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from host.package import (CONFIG_JSON, CONFIG_YAML, LABELS, SAMPLES, PackageError, load_info, read_config,
+                          sha256, verify_manifest, write_manifest)
+
+HOST_DIR = Path(__file__).parent
+ARCHIVE_DIR = Path("build") / "deploy"   # inside the project; build/ is never part of the generated files
+
+
+class ArchiveError(RuntimeError):
+    """A corrupted or tampered archive, or one that cannot be written."""
+
+
+def find_bitstream(project: Path, name: str):
+    """(bit, hwh) collected into the project by 'attendnets build --bitstream', or None."""
+    for folder in (project / "overlay", project / "bitstream", project):
+        bit = folder / f"{name}.bit"
+        if bit.exists():
+            return bit, bit.with_suffix(".hwh")
+    return None
+
+
+def _labels(project: Path, resolved: dict, classes: int, override=None) -> list:
+    """Class labels: --labels FILE, the project's labels.txt, the checkpoint's class names, or class_<i>."""
+    sources = [Path(override)] if override else [project / LABELS]
+    for path in sources:
+        if path.exists():
+            labels = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            if len(labels) != classes:
+                raise PackageError(f"{path}: {len(labels)} labels for an accelerator with {classes} outputs")
+            return labels
+        if override:
+            raise PackageError(f"--labels {override}: not found")
+    model = resolved.get("software_model", {})
+    if model.get("class_names"):
+        return [str(v) for v in model["class_names"]]
+    if model.get("weights") != "trained":
+        return [f"class_{i}" for i in range(classes)]
+    names = _checkpoint_class_names(project, resolved)
+    if names is None:
+        raise PackageError(f"{project}: trained weights from {model.get('checkpoint')!r}, whose class names are not "
+                           "found here; give them with --labels FILE (one per line, class 0 first)")
+    return names
+
+
+def _checkpoint_class_names(project: Path, resolved: dict):
+    import importlib.util
+
+    import yaml
+
+    weights = resolved.get("build", {}).get("weights") or ""
+    spec = importlib.util.find_spec("qmodels")
+    shipped = Path(spec.origin).parent / "checkpoints" if spec and spec.origin else None
+    name = resolved.get("software_model", {}).get("checkpoint") or Path(weights).name
+    for folder in (Path(weights), project / weights, shipped / name if shipped else None):
+        if folder is not None and weights and (folder / "checkpoint.yaml").exists():
+            info = yaml.safe_load((folder / "checkpoint.yaml").read_text())
+            return [str(v) for v in (info.get("dataset") or {}).get("class_names") or []] or None
+    return None
+
+
+def _samples(project: Path, info) -> dict:
+    """tb_data's images as uint8 pixels (they lie on the p/256 grid) and their exact expected scores."""
+    tb = project / "tb_data"
+    rows = lambda f: np.array([[float(v) for v in line.split()] for line in (tb / f).read_text().splitlines()
+                               if line.strip()])
+    try:
+        images, expected = rows("tb_input_features.dat"), rows("tb_output_predictions.dat")
+    except FileNotFoundError as err:
+        raise PackageError(f"{err.filename}: missing; regenerate the project") from None
+    pixels = images * 256
+    if not np.array_equal(pixels, np.round(pixels)) or pixels.min() < 0 or pixels.max() > 255:
+        raise PackageError(f"{tb / 'tb_input_features.dat'}: inputs are not 8-bit pixels p/256")
+    out = {"images": pixels.astype(np.uint8).reshape(-1, *info.input.shape), "expected": expected}
+    if (tb / "tb_labels.dat").exists():
+        out["labels"] = np.array([int(v) for v in (tb / "tb_labels.dat").read_text().split()])
+    return out
+
+
+def _copy_host(dest: Path) -> None:
+    dest.mkdir()
+    for path in sorted(HOST_DIR.iterdir()):
+        if path.suffix in (".py", ".md"):
+            shutil.copy2(path, dest / path.name)
+
+
+def plan(project, sim: bool, labels=None) -> dict:
+    """Everything a package needs, checked, without writing anything (also what --dry-run checks)."""
+    import yaml
+
+    project = Path(project)
+    info = load_info(project)
+    resolved_path = project / "attendnets.yaml"
+    if not resolved_path.exists():
+        raise PackageError(f"{resolved_path}: not found; is {project} a project made by 'attendnets generate'?")
+    resolved = yaml.safe_load(resolved_path.read_text())
+    found = None
+    if not sim:
+        found = find_bitstream(project, info.name)
+        if found is None or not found[1].exists():
+            what = "no bitstream" if found is None else f"a bitstream but no {found[1].name}"
+            raise PackageError(f"{project} has {what}: a board needs both (build them with 'attendnets build "
+                               "--bitstream' where Vivado is installed); without them it deploys only with --sim, "
+                               "to the simulated board")
+    return {"info": info, "labels": _labels(project, resolved, info.output.elements, labels),
+            "samples": _samples(project, info), "overlay": found}
+
+
+def stage(project, sim: bool, library=None, labels=None, dest=None) -> Path:
+    """The package folder <dest>/<name>/ (not yet archived)."""
+    from host.simboard import SIM_DIR, library_name
+
+    project = Path(project)
+    parts = plan(project, sim, labels)
+    info = parts["info"]
+    if sim and (library is None or not Path(library).exists()):
+        raise PackageError(f"a simulated-board package needs the project's compiled library, got {library}")
+    root = Path(dest) / info.name
+    root.mkdir(parents=True)
+    (root / CONFIG_JSON).write_text(json.dumps(read_config(project), indent=1))
+    shutil.copy2(project / CONFIG_YAML, root / CONFIG_YAML)
+    (root / LABELS).write_text("".join(f"{v}\n" for v in parts["labels"]))
+    np.savez(root / SAMPLES, **parts["samples"])
+    _copy_host(root / "host")
+    if sim:
+        (root / SIM_DIR).mkdir()
+        shutil.copy2(library, root / SIM_DIR / library_name(info))
+    else:
+        (root / "overlay").mkdir()
+        for path in parts["overlay"]:
+            shutil.copy2(path, root / "overlay" / path.name)
+    write_manifest(root)
+    return root
+
+
+def make_archive(project, sim: bool, library=None, labels=None, out_dir=None) -> tuple:
+    """Write <project>/build/deploy/<name>-<board|sim>.tar.gz; returns (path, sha256)."""
+    project = Path(project)
+    out_dir = Path(out_dir) if out_dir else project / ARCHIVE_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = stage(project, sim, library, labels, tmp)
+        target = out_dir / f"{root.name}-{'sim' if sim else 'board'}.tar.gz"
+        part = target.with_name(target.name + ".part")
+        with tarfile.open(part, "w:gz") as tar:
+            tar.add(root, arcname=root.name, filter=_normalized)
+        part.replace(target)
+    return target, sha256(target)
+
+
+def _normalized(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    return member
+
+
+def extract(archive, dest) -> Path:
+    """Unpack into dest and verify every checksum; returns the package folder."""
+    archive, dest = Path(archive), Path(dest)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tops = {Path(m.name).parts[0] for m in tar.getmembers()}
+            if len(tops) != 1:
+                raise ArchiveError(f"{archive}: expected one package folder, found {sorted(tops)}")
+            tar.extractall(dest, filter="data")   # refuses absolute paths, '..' and links out of dest
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise ArchiveError(f"{archive}: corrupted archive ({err})") from None
+    root = dest / tops.pop()
+    try:
+        verify_manifest(root)
+    except PackageError as err:
+        raise ArchiveError(str(err)) from None
+    return root

@@ -1,0 +1,178 @@
+"""What the driver reads from a project or a deployment package: the accelerator's ports and
+block-design names (``accelerator.yaml``, or its JSON copy in a package so that the board needs no
+YAML parser), the class labels, and the checksums manifest.
+
+A package is a folder (unpacked from the archive ``attendnets deploy`` writes) holding:
+``accelerator.json``, ``labels.txt``, ``samples.npz`` (smoke-test images with their expected
+scores), ``host/`` (this package), and either ``overlay/<name>.bit`` + ``.hwh`` (a board) or
+``sim/lib<name>_axi.so`` with the firmware weights (the simulated board), plus ``MANIFEST.sha256``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from host.io import Format, lane_bits, stream_words
+
+CONFIG_YAML, CONFIG_JSON = "accelerator.yaml", "accelerator.json"
+LABELS, SAMPLES, MANIFEST = "labels.txt", "samples.npz", "MANIFEST.sha256"
+
+
+class PackageError(ValueError):
+    """A project or package that the driver cannot use; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Port:
+    fmt: Format
+    shape: tuple
+    lane: int
+    elements: int
+    words: int
+
+
+@dataclass(frozen=True)
+class AcceleratorInfo:
+    name: str              # project (top function) name
+    top: str               # the AXI top / IP name, <name>_axi
+    dma_instance: str      # block-design instance names: the driver looks the IPs up by these
+    accelerator_instance: str
+    dma_width: int
+    input: Port
+    output: Port
+    board: str
+    pynq_images: tuple
+
+    @property
+    def input_bytes(self) -> int:
+        return self.input.words * self.dma_width // 8
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output.words * self.dma_width // 8
+
+
+def _port(data, key: str, width: int, where: str) -> Port:
+    port = data.get(key)
+    if not isinstance(port, dict):
+        raise PackageError(f"{where}: field '{key}' is missing or not a mapping")
+    try:
+        fmt = Format.parse(port["format"])
+        shape = tuple(int(d) for d in port["shape"])
+        got = {name: int(port[name]) for name in ("lane_bits", "elements", "words")}
+    except KeyError as err:
+        raise PackageError(f"{where}: field '{key}.{err.args[0]}' is missing") from None
+    except (TypeError, ValueError) as err:
+        raise PackageError(f"{where}: field '{key}': {err}") from None
+    elements = 1
+    for d in shape:
+        elements *= d
+    want = {"lane_bits": lane_bits(fmt), "elements": elements}
+    want["words"] = stream_words(elements, want["lane_bits"], width)
+    for name, value in want.items():
+        if got[name] != value:
+            raise PackageError(f"{where}: field '{key}.{name}' is {got[name]}, but {port['format']} x "
+                               f"{list(shape)} in {width}-bit words gives {value}")
+    return Port(fmt, shape, want["lane_bits"], elements, want["words"])
+
+
+def parse_info(data, where: str) -> AcceleratorInfo:
+    if not isinstance(data, dict):
+        raise PackageError(f"{where}: expected a mapping of accelerator fields")
+    missing = [k for k in ("project", "top", "dma_instance", "accelerator_instance", "dma_width", "input",
+                           "output", "board") if k not in data]
+    if missing:
+        raise PackageError(f"{where}: field '{missing[0]}' is missing")
+    width = data["dma_width"]
+    if not isinstance(width, int) or width not in (32, 64, 128):
+        raise PackageError(f"{where}: field 'dma_width': expected 32, 64 or 128, got {width!r}")
+    return AcceleratorInfo(str(data["project"]), str(data["top"]), str(data["dma_instance"]),
+                           str(data["accelerator_instance"]), width, _port(data, "input", width, where),
+                           _port(data, "output", width, where), str(data["board"]),
+                           tuple(str(v) for v in data.get("pynq_images") or ()))
+
+
+def read_config(folder) -> dict:
+    """The accelerator record as a dict: accelerator.json (packages) or accelerator.yaml (projects)."""
+    folder = Path(folder)
+    if (folder / CONFIG_JSON).exists():
+        try:
+            return json.loads((folder / CONFIG_JSON).read_text())
+        except json.JSONDecodeError as err:
+            raise PackageError(f"{folder / CONFIG_JSON}: not valid JSON: {err}") from None
+    path = folder / CONFIG_YAML
+    if not path.exists():
+        raise PackageError(f"{folder}: neither {CONFIG_JSON} nor {CONFIG_YAML} is here; give a project made by "
+                           "'attendnets generate' or a package made by 'attendnets deploy'")
+    import yaml  # only a project needs it; packages carry JSON because PYNQ's Python may lack PyYAML
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise PackageError(f"{path}: not valid YAML: {err}") from None
+
+
+def load_info(folder) -> AcceleratorInfo:
+    folder = Path(folder)
+    name = CONFIG_JSON if (folder / CONFIG_JSON).exists() else CONFIG_YAML
+    return parse_info(read_config(folder), str(folder / name))
+
+
+def read_labels(folder, classes: int) -> list:
+    """labels.txt (one label per line, class 0 first); class_<i> when the folder has none."""
+    path = Path(folder) / LABELS
+    if not path.exists():
+        return [f"class_{i}" for i in range(classes)]
+    labels = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if len(labels) != classes:
+        raise PackageError(f"{path}: {len(labels)} labels for an accelerator with {classes} outputs")
+    return labels
+
+
+# --- checksums -----------------------------------------------------------------------------------
+# sha256sum's own format ("<hex>  <path>"), so a board can check a package with coreutils alone.
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_files(root) -> list:
+    root = Path(root)
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and p.name != MANIFEST and "__pycache__" not in p.parts)
+
+
+def write_manifest(root) -> Path:
+    root = Path(root)
+    path = root / MANIFEST
+    path.write_text("".join(f"{sha256(root / rel)}  {rel}\n" for rel in package_files(root)))
+    return path
+
+
+def verify_manifest(root) -> int:
+    """Raise PackageError naming the first file that is missing, changed or not listed; returns the count."""
+    root = Path(root)
+    path = root / MANIFEST
+    if not path.exists():
+        raise PackageError(f"{root}: no {MANIFEST}; not a package made by 'attendnets deploy'")
+    listed = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        digest, sep, rel = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise PackageError(f"{path}: line {number} is not '<sha256>  <file>'")
+        listed[rel] = digest
+    for rel, digest in listed.items():
+        if not (root / rel).is_file():
+            raise PackageError(f"{root}: {rel} is listed in {MANIFEST} but missing")
+        if sha256(root / rel) != digest:
+            raise PackageError(f"{root}: checksum mismatch for {rel}: the package was corrupted or tampered with")
+    extra = sorted(set(package_files(root)) - set(listed))
+    if extra:
+        raise PackageError(f"{root}: {extra[0]} is not listed in {MANIFEST}: the package was tampered with")
+    return len(listed)
