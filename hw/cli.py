@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = (
     "qmodels.train",        # train, eval
     "hw.sim.csim",          # csim
     "hw.sim.bench",         # bench
+    "host.deploy",          # deploy
 )
 
 
