@@ -3,8 +3,9 @@
 ``load_reports(project_dir)`` looks for the reports of an HLS project in its ``reports/`` folder
 (where ``attendnets build`` copies them), in the project folder itself (hls4ml writes
 ``vivado_synth.rpt`` there) and in ``<name>_prj/solution1/syn/report/`` (Vivado/Vitis HLS's own
-folder; the name is ``project_name`` in the project's ``attendnets.yaml``). It returns ``None``
-when there are none, and raises ``ReportError`` (a ValueError naming the file) for a broken one.
+folder; the name is ``project_name`` in the project's ``attendnets.yaml``; with the AXI wrapper of
+``accelerator.yaml`` the top's report gives the totals and the network function's the layers). It
+returns ``None`` when there are none, and raises ``ReportError`` (a ValueError naming the file) for a broken one.
 
 Totals are Vivado's (post-synthesis, -placement or -route, whichever is furthest) when a
 ``report_utilization`` file is there, else HLS's own estimate; ``totals_from`` says which, and
@@ -144,21 +145,52 @@ def _project_name(project: Path) -> Optional[str]:
     return name
 
 
-def _hls_report(folders: list, name: Optional[str]) -> Optional[HlsReport]:
-    """The top function's report: <name>_csynth.rpt, else <name>_csynth.xml, else csynth.xml."""
-    for folder in folders:
-        if name is None:        # only reports/ can be searched without a name: it must hold one top
-            tops = sorted(folder.glob("*_csynth.rpt")) or sorted(folder.glob("*_csynth.xml"))
-            if len(tops) > 1:
-                raise ReportError(f"{folder}: several *_csynth reports ({', '.join(p.name for p in tops)}) "
-                                  "and no project_name in attendnets.yaml to tell the top function")
-            candidates = tops + [folder / "csynth.xml"]
-        else:
-            candidates = [folder / f"{name}_csynth.rpt", folder / f"{name}_csynth.xml", folder / "csynth.xml"]
-        for path in candidates:
-            if path.exists():
-                return parse_csynth_rpt(path) if path.suffix == ".rpt" else parse_csynth_xml(path)
+def _hls_report(folder: Path, name: Optional[str]) -> Optional[HlsReport]:
+    """Function ``name``'s report in ``folder``: <name>_csynth.rpt, else <name>_csynth.xml, else
+    csynth.xml; without a name (a bare reports/ folder) the folder must hold a single top."""
+    if name is None:
+        tops = sorted(folder.glob("*_csynth.rpt")) or sorted(folder.glob("*_csynth.xml"))
+        if len(tops) > 1:
+            raise ReportError(f"{folder}: several *_csynth reports ({', '.join(p.name for p in tops)}) "
+                              "and no project_name in attendnets.yaml to tell the top function")
+        candidates = tops + [folder / "csynth.xml"]
+    else:
+        candidates = [folder / f"{name}_csynth.rpt", folder / f"{name}_csynth.xml", folder / "csynth.xml"]
+    for path in candidates:
+        if path.exists():
+            return parse_csynth_rpt(path) if path.suffix == ".rpt" else parse_csynth_xml(path)
     return None
+
+
+def _accelerator_top(project: Path) -> Optional[str]:
+    """The synthesized top when the network sits inside an AXI wrapper (accelerator.yaml's ``top``)."""
+    path = project / "accelerator.yaml"
+    if not path.exists():
+        return None
+    try:
+        top = (yaml.safe_load(path.read_text()) or {}).get("top")
+    except (yaml.YAMLError, AttributeError):
+        raise ReportError(f"{path}: expected a YAML mapping with a 'top' field") from None
+    return top if isinstance(top, str) else None
+
+
+def _find_hls(project: Path, name: Optional[str]) -> tuple:
+    """(report of the synthesized top, report of the network function) or (None, None).
+
+    With an AXI wrapper the top is ``<name>_axi`` and the layers are instances of the network
+    function ``<name>``, whose own report sits beside the top's."""
+    prjs = [project / f"{name}_prj"] if name else sorted(project.glob("*_prj"))
+    folders = [(folder, name or prj.name[:-len("_prj")]) for prj in prjs
+               for folder in sorted(prj.glob("*/syn/report"), key=lambda f: f.parent.parent.name != "solution1")]
+    folders += [(project / "reports", name)] if (project / "reports").is_dir() else []
+    top = _accelerator_top(project)
+    for folder, function in folders:
+        network = _hls_report(folder, function)
+        wrapper = _hls_report(folder, top) if top and top != function and \
+            (folder / f"{top}_csynth.rpt").exists() else None
+        if network or wrapper:
+            return wrapper or network, network or wrapper
+    return None, None
 
 
 def _vivado_reports(folders: list) -> tuple:
@@ -185,13 +217,7 @@ def load_reports(project_dir) -> Optional[SynthesisReports]:
     if not project.is_dir():
         raise ReportError(f"{project}: not a directory")
     name = _project_name(project)
-    hls = None
-    for prj in [project / f"{name}_prj"] if name else sorted(project.glob("*_prj")):
-        folder = prj / "solution1" / "syn" / "report"
-        if folder.is_dir() and hls is None:
-            hls = _hls_report([folder], name or prj.name[:-len("_prj")])
-    if hls is None and (project / "reports").is_dir():
-        hls = _hls_report([project / "reports"], name)
+    hls, network = _find_hls(project, name)
     util, timing = _vivado_reports([d for d in (project / "reports", project) if d.is_dir()])
     if hls is None and util is None and timing is None:
         return None
@@ -199,10 +225,12 @@ def load_reports(project_dir) -> Optional[SynthesisReports]:
         if hls and other and not _same_part(hls.part, other.part):
             raise ReportError(f"{other.path}: part {other.part} differs from {hls.part} in {hls.path}; "
                               "reports from different builds?")
-    layers, unmapped = _layers(hls, layer_names(project / "firmware")) if hls else ({}, [])
+    layers, unmapped = _layers(network, layer_names(project / "firmware")) if network else ({}, [])
     hls_source = f"{hls.tool} {hls.version} csynth" if hls else None
     totals_from = util.stage if util else "HLS estimate"
     source = f"Vivado {util.version} {util.stage}" if util else hls_source or f"Vivado {timing.version} timing"
+    if util and hls and util.design not in (hls.top, network.top):   # e.g. a block design with DMA and PS
+        source += f" of {util.design}"
     return SynthesisReports(
         source=f"synthesized: {source}", part=(hls.part if hls else "") or (util or timing).part,
         clock_ns=hls.clock_ns if hls else (timing.period_ns if timing else None),
@@ -211,4 +239,5 @@ def load_reports(project_dir) -> Optional[SynthesisReports]:
         hls_totals=hls.totals.as_dict() if hls else None,
         latency_cycles=hls.latency_max if hls else None, interval_cycles=hls.interval_max if hls else None,
         layers=layers, unmapped=unmapped, achieved_clock_ns=timing.achieved_ns if timing else None,
-        files=[r.path for r in (hls, util, timing) if r], hls=hls, utilization=util, timing=timing)
+        files=list(dict.fromkeys(r.path for r in (hls, network, util, timing) if r)), hls=hls,
+        utilization=util, timing=timing)

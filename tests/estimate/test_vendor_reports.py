@@ -218,6 +218,29 @@ def test_load_reports_timing_only_and_nothing(tmp_path):
         load_reports(tmp_path / "absent")
 
 
+def test_load_reports_axi_wrapper_and_furthest_stage(tmp_path):
+    """The network inside an AXI wrapper: totals from the top's report, layers from the network's;
+    of two utilization reports the placed one wins (a copy of the synthesized one, state edited)."""
+    project = _hls4ml_project(tmp_path, P16, _calibration("svhn_cnn_16bit_pruned"))
+    report = project / "myproject_prj" / "solution1" / "syn" / "report"
+    text = (report / "myproject_csynth.rpt").read_text()
+    wrapper = text.replace("Report for 'myproject'", "Report for 'myproject_axi'")
+    (report / "myproject_axi_csynth.rpt").write_text(wrapper)
+    (project / "accelerator.yaml").write_text("top: myproject_axi\n")
+    (project / "vivado_synth.rpt").unlink()
+    (project / "reports").mkdir()
+    synth = (P16 / "vivado_synth.rpt").read_text().replace("Design       : myproject",
+                                                           "Design       : design_1_wrapper")
+    (project / "reports" / "design_1_wrapper_utilization_synth.rpt").write_text(synth)
+    placed = synth.replace("Design State : Synthesized", "Design State : Fully Placed")
+    placed = placed.replace("| 123948 |", "| 120001 |")
+    (project / "reports" / "design_1_wrapper_utilization_placed.rpt").write_text(placed)
+    reports = load_reports(project)
+    assert reports.hls.top == "myproject_axi" and "conv_0" in reports.layers
+    assert reports.source == "synthesized: Vivado 2020.1 post-placement of design_1_wrapper"
+    assert (reports.totals["lut"], reports.totals_from) == (120001, "post-placement")
+
+
 def test_several_tops_need_a_project_name(tmp_path):
     (tmp_path / "reports").mkdir()
     shutil.copy(P16 / "myproject_csynth.rpt", tmp_path / "reports")
