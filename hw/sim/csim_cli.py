@@ -1,0 +1,112 @@
+"""The 'csim' subcommand: options, the printed report, and --fifo-check (hw.sim.fifo_check)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from hw.sim import parallel
+from hw.sim.csim import MODES, CsimError, csim
+
+
+def _mode_line(mode: str, run: dict) -> str:
+    if "skipped" in run:
+        return f"  {mode:<10} skipped: {run['skipped']}"
+    top1 = "n/a (one class)" if run["top1_agreement"] is None else f"{run['top1_agreement']:.3f}"
+    acc = f", accuracy {run['accuracy']:.3f}" if "accuracy" in run else ""
+    speed = (f", {run['images_per_s']:.2f} images/s on {run['jobs']} process{'es' if run['jobs'] > 1 else ''}"
+             if run.get("images_per_s") else "")
+    line = (f"  {mode:<10} vs reference: bit-exact {run['bit_exact_fraction']:.4f}, max diff {run['max_diff_lsb']:g} LSB, "
+            f"top-1 agreement {top1}{acc}  (compile {run.get('compile_s', 0):.1f} s, run {run['run_s']:.2f} s{speed})")
+    if "keras" in run:
+        k = run["keras"]
+        line += f"\n  {'':<10} vs Keras:     bit-exact {k['bit_exact_fraction']:.4f}, max diff {k['max_diff_lsb']:g} LSB"
+    return line
+
+
+def format_report(report: dict) -> str:
+    lines = [f"C simulation of {report['project']}: {report['samples']} images, {report['weights']} weights; "
+             f"firmware weights: {report['firmware_weights']['arrays']} arrays, .txt == .h"]
+    lines += [_mode_line(mode, run) for mode, run in report["modes"].items()]
+    if "software_accuracy" in report:
+        lines.append(f"  software model accuracy {report['software_accuracy']:.3f}")
+    live = report["liveness"]
+    if live:
+        low = min(live, key=live.get)
+        lines.append(f"  live outputs (neither zero nor saturated): median {np.median(list(live.values())):.2f}, "
+                     f"lowest {live[low]:.2f} at {low}")
+    lines.append("  EXACT vs the exact reference" if report["exact"]
+                 else f"  NOT EXACT vs the exact reference: first divergent layer {report['first_divergent_layer']}")
+    if report.get("keras_exact") is False:
+        d = report["keras_divergence"]
+        lines.append(f"  KERAS DIFFERS: the QKeras model as Keras runs it (float32) leaves the exact values at "
+                     f"{d['layer']}: {d['why']}")
+    elif report.get("keras_exact"):
+        lines.append("  EXACT vs Keras (model.predict, float32)")
+    return "\n".join(lines)
+
+
+def _run(args) -> tuple:
+    """(report, its text, exit status) of the chosen check."""
+    if args.fifo_check:
+        from hw.sim.fifo_check import fifo_check, format_fifo_check
+
+        quiet = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
+        report = fifo_check(args.project, samples=args.samples, images=args.images,
+                            timeout_ms=int(args.watchdog_s * 1000), progress=quiet)
+        return report, format_fifo_check(report), 0 if report["passed"] else 1
+    report = csim(args.project, samples=args.samples, modes=args.modes or MODES, jobs=args.jobs, images=args.images)
+    return report, format_report(report), 0 if report["exact"] and report.get("keras_exact", True) else 1
+
+
+def _csim_cli(args) -> int:
+    try:
+        report, text, status = _run(args)
+    except (CsimError, ValueError, FileNotFoundError) as err:
+        if not args.json:
+            raise
+        print(json.dumps({"error": str(err), "exact": None}))  # stdout stays JSON on every path
+        print(f"attendnets csim: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else text)
+    return status
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _count_or_all(text: str):
+    return "all" if text == "all" else _positive(text)
+
+
+def add_cli(subparsers) -> None:
+    """Register the 'csim' subcommand."""
+    p = subparsers.add_parser("csim", help="C-simulate a project and compare it bit for bit with both software models",
+                              description="Exit status 0 when the C++ equals the exact reference and Keras' "
+                                          "model.predict on every output, 1 otherwise, 2 on bad input.")
+    p.add_argument("project")
+    p.add_argument("--samples", type=_positive, help="images to run (default: the project's tb_data; more are "
+                   "seeded images, or validation images of the project's checkpoint)")
+    p.add_argument("--images", type=_count_or_all, metavar="all|N",
+                   help="the first N (or all) images of the checkpoint's validation split, in dataset order")
+    p.add_argument("--jobs", type=_positive, default=parallel.default_jobs(),
+                   help="parallel processes for the images (default: every core, %(default)s here)")
+    p.add_argument("--modes", nargs="+", choices=MODES)
+    p.add_argument("--fifo-check", action="store_true",
+                   help="instead: run the C++ with every dataflow process in a thread and bounded FIFOs of the "
+                        "project's depths; check that it finishes, and that each fork's short copy deadlocks one "
+                        "pixel below its minimum (io_stream only)")
+    p.add_argument("--watchdog-s", type=float, default=60.0,
+                   help="--fifo-check: seconds without any stream operation before a run counts as hung "
+                        "(a deadlock is detected at once; default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print only a JSON object on stdout, also on errors")
+    p.set_defaults(func=_csim_cli)

@@ -1,0 +1,70 @@
+"""The second software model: the QKeras model as Keras runs it (``predict``, float32).
+
+The exact reference (qmodels.reference) evaluates every layer in float64, where every sum of
+these fixed-point formats is exact.  Keras computes in float32, whose significand holds 24 bits:
+a sum whose exact value needs more bits (a wide accumulator) is rounded, and the model a user
+trained then differs from the hardware although both are "correct".  csim compares the C++ with
+both and, when they disagree, names the first layer at which Keras leaves the exact values and
+the width that explains it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT32_BITS = 24  # float32 significand, the implicit bit included
+
+
+def keras_outputs(model, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """model.predict in float32, as a user runs the trained model; float64 rows per image."""
+    out = model.predict(np.asarray(images, np.float32), batch_size=batch_size, verbose=0)
+    return np.asarray(out, np.float64).reshape(len(images), -1)
+
+
+def keras_trace(model, images: np.ndarray) -> dict:
+    """{layer name: float64 output} of every non-input layer, computed by Keras in float32."""
+    import tensorflow as tf
+
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    probe = tf.keras.Model(model.inputs, [layer.output for layer in layers])
+    values = probe(np.asarray(images, np.float32), training=False)
+    values = values if isinstance(values, (list, tuple)) else [values]
+    return {layer.name: np.asarray(v, np.float64) for layer, v in zip(layers, values)}
+
+
+def wide_values(model) -> dict:
+    """{layer: (widest derived type of the layer, its width)} for layers with a value wider than
+    float32's significand, from the exact types of hw.hls.precision (accumulators and results)."""
+    from hw.hls.precision import derive
+
+    wide = {}
+    for name, types in derive(model).items():
+        formats = [types["result"][0]] + ([types["accum"]] if "accum" in types else [])
+        widest = max(formats, key=lambda f: f.width)
+        if widest.width > FLOAT32_BITS:
+            wide[name] = (str(widest), widest.width)
+    return wide
+
+
+def keras_divergence(model, images: np.ndarray, reference_trace: dict) -> dict:
+    """The first layer whose Keras (float32) output differs from the exact reference, and why."""
+    trace = keras_trace(model, images)
+    wide = wide_values(model)
+    for layer in model.layers:
+        if layer.name not in trace:
+            continue
+        want = reference_trace[layer.name][: len(images)]
+        got = trace[layer.name].reshape(want.shape)
+        if np.array_equal(got, want):
+            continue
+        worst = float(np.abs(got - want).max())
+        if layer.name in wide:
+            fmt, width = wide[layer.name]
+            why = (f"its exact values need {width} bits ({fmt}), more than float32's {FLOAT32_BITS}-bit "
+                   "significand, so Keras rounds the sum")
+        else:
+            why = (f"no value of it is wider than {FLOAT32_BITS} bits; float32 width does not explain this "
+                   "difference")
+        return {"layer": layer.name, "max_abs_diff": worst, "why": why,
+                "wider_than_float32": sorted(wide)}
+    return {"layer": None, "why": "Keras equals the reference at every layer on the traced images",
+            "wider_than_float32": sorted(wide)}
