@@ -18,6 +18,7 @@ P16, Q6 = FIX / "svhn_pruned_16bit", FIX / "svhn_quantized_6bit"
 VITIS_MODULE = FIX / "vitis_hls_2022_module" / \
     "conv_2d_cl_array_ap_fixed_3u_array_ap_fixed_16_6_5_3_0_16u_config2_s_csynth.xml"
 TIMING = FIX / "vivado_timing" / "timing_summary_place.rpt"
+VITIS_DATAFLOW = FIX / "vitis_hls_2022_dataflow" / "dataflow_in_loop_VITIS_LOOP_36_1_csynth.rpt"
 FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6}
 
 
@@ -67,6 +68,39 @@ def test_csynth_xml_vitis_hls_module():
         ("Vitis HLS", "2022.2", "xcu55c-fsvh2892-2L-e", 3.33, 2.275)
     assert r.totals.as_dict() == {"lut": 7993, "ff": 4150, "dsp": 53, "bram18": 0, "uram": 0}
     assert (r.latency_max, r.interval_max) == (5123, 5123)
+
+
+def test_vitis_hls_rpt():
+    r = parse_csynth_rpt(VITIS_DATAFLOW)
+    assert (r.tool, r.version, r.top, r.part, r.clock_ns, r.clock_estimated_ns) == \
+        ("Vitis HLS", "2022.2", "dataflow_in_loop_VITIS_LOOP_36_1", "xcu55c-fsvh2892-2L-e", 3.33, 2.433)
+    assert (r.latency_min, r.latency_max, r.interval_min, r.interval_max) == (5253, 5253, 5124, 5124)
+    assert r.totals.as_dict() == {"lut": 281486, "ff": 99120, "dsp": 254, "bram18": 52, "uram": 0}
+    net = {i.instance: i for i in r.instances}["myproject_U0"]
+    assert (net.resources.as_dict(), net.latency_max, net.interval_max) == \
+        ({"lut": 279687, "ff": 97846, "dsp": 254, "bram18": 50, "uram": 0}, 5177, 5124)
+    assert {f["name"]: (f["depth"], f["bits"], f["bram18"]) for f in r.fifos}["input1_U"] == (1024, 48, 2)
+
+
+def test_csynth_xml_hierarchy(tmp_path):
+    """Vitis HLS's top-level csynth.xml lists the top's instances under <RTLDesignHierarchy> and each
+    module's figures under <ModuleInformation>. No public file of that kind was found to keep as a
+    fixture, so this one is assembled here: the real per-module report above as the only module."""
+    module = VITIS_MODULE.read_text().split("<profile>")[1].split("</profile>")[0]
+    name = VITIS_MODULE.name[:-len("_csynth.xml")]
+    top = VITIS_MODULE.read_text().replace("</profile>", f"""
+<RTLDesignHierarchy><TopModule><ModuleName>myproject</ModuleName><InstancesList>
+<Instance><InstName>{name[:-2]}_U0</InstName><ModuleName>{name}</ModuleName></Instance>
+</InstancesList></TopModule></RTLDesignHierarchy>
+<ModuleInformation><Module><Name>{name}</Name>{module}</Module></ModuleInformation>
+</profile>""")
+    (tmp_path / "csynth.xml").write_text(top)
+    r = parse_csynth_xml(tmp_path / "csynth.xml")
+    assert [(i.instance, i.resources.dsp, i.latency_max, i.interval_max) for i in r.instances] == \
+        [(f"{name[:-2]}_U0", 53, 5123, 5123)]
+    (tmp_path / "csynth.xml").write_text(top.replace(f"<Name>{name}</Name>", "<Name>other</Name>"))
+    with pytest.raises(ReportError, match="which <ModuleInformation> does not describe"):
+        parse_csynth_xml(tmp_path / "csynth.xml")
 
 
 def test_timing_summary():
