@@ -1,19 +1,35 @@
-"""The ``attendnets`` command: thin subcommands over the package's functions."""
+"""The ``attendnets`` command: thin subcommands over the package's functions.
+
+Every error is one line, ``attendnets COMMAND: error: ...``, naming the option, file or field
+and what was expected.  Exit status: 0 done, 1 the work failed (a refusal to overwrite, a
+compiler or simulation failure, a file-system error), 2 bad input (an option, or a file or
+field it names), 130 interrupted.  --debug shows the traceback; --verbose shows third-party
+warnings and logs, hidden otherwise.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import logging
 import os
 import sys
+import traceback
+import warnings
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter hides our output
+OUR_PACKAGES = ("hw", "qmodels", "host")
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+THIRD_PARTY_LOGGERS = ("tensorflow", "absl", "keras", "tf_keras", "qkeras", "hls4ml", "h5py", "matplotlib", "PIL")
 
 # Each stage registers its own subcommands (``add_cli(subparsers)``); the order is the help's.
 SUBCOMMAND_MODULES = (
     "qmodels.train",        # train, eval
     "hw.sim.csim",          # csim
     "hw.sim.bench",         # bench
+    "hw.estimate.cli",      # report, plan, compare
+    "hw.sim.sweep",         # sweep
     "host.deploy",          # deploy
 )
 
@@ -23,6 +39,9 @@ def _models(args) -> int:
     from qmodels.complexity import PAPER_TABLE1, measure
     from qmodels.spec import builtin_names
 
+    for name in args.names:
+        if Path(name).is_dir():
+            raise UsageError(f"{name}: is a folder; expected a built-in model name or a spec .yaml file")
     rows = []
     for name in args.names or builtin_names():
         c = measure(build_model(name, calibrate=False), name=name)
@@ -57,20 +76,65 @@ def _table1(rows) -> str:
     return "\n".join(lines)
 
 
+class UsageError(ValueError):
+    """A command line that cannot be run as given; the message names the option."""
+
+
+def _ranged(name: str, option: str):
+    """argparse type for a numeric option with the range of BuildConfig's field ``name``."""
+    from hw.config import LIMITS, range_error
+
+    def parse(text: str):
+        try:
+            value = int(text) if isinstance(LIMITS[name][0], int) else float(text)
+        except ValueError:
+            value = text
+        problem = range_error(name, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    parse.__name__ = option
+    return parse
+
+
+def _input_shape(text: str) -> list:
+    from hw.config import shape_error
+
+    try:
+        shape = [int(v) for v in text.split(",")]
+    except ValueError:
+        shape = None
+    if shape is None or shape_error(shape):
+        raise argparse.ArgumentTypeError(f"expected H,W,C positive integers (e.g. 32,32,3), got {text!r}")
+    return shape
+
+
+def _identifier(text: str) -> str:
+    from hw.config import IDENTIFIER_RE
+
+    if not IDENTIFIER_RE.match(text):
+        raise argparse.ArgumentTypeError("expected a C identifier (letters, digits and '_', not starting with a "
+                                         f"digit, at most 64 characters), got {text!r}")
+    return text
+
+
 def _build_config(args):
     from hw.config import BuildConfig
 
-    cfg = BuildConfig.load(args.config) if args.config else BuildConfig(model=args.model)
+    if not (args.model or args.config or args.weights):
+        raise UsageError("no model: give MODEL (a built-in name, see 'attendnets models', or a spec .yaml file), "
+                         "--weights CHECKPOINT or --config FILE")
+    cfg = BuildConfig.load(args.config) if args.config else BuildConfig()
     if args.model:
         cfg.model = args.model
     overrides = {"board": args.board, "backend": args.backend, "io": args.io, "clock_ns": args.clock_ns,
                  "reuse": args.reuse, "strategy": args.strategy, "classes": args.classes, "weights": args.weights,
                  "seed": args.seed, "samples": args.samples, "project_name": args.project_name,
-                 "input_shape": [int(v) for v in args.input_shape.split(",")] if args.input_shape else None}
+                 "input_shape": args.input_shape}
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)
-    return cfg.validate("command line" if not args.config else args.config)
+    return cfg.validate(args.config or "command line")
 
 
 def _generate(args) -> int:
@@ -79,12 +143,22 @@ def _generate(args) -> int:
     from hw.hls.convert import generate
 
     cfg = _build_config(args)
-    out = args.out or f"hls_projects/{cfg.model.replace('-', '_')}-{cfg.board}"
+    out = args.out or f"hls_projects/{_default_name(cfg)}-{cfg.board}"
     start = time.perf_counter()
-    path, status = generate(cfg, out, force=args.force)
-    print(f"{status}: {path} ({cfg.model}, {cfg.board}, {cfg.backend}, io_{cfg.io}) "
-          f"in {time.perf_counter() - start:.1f} s")
+    done = generate(cfg, out, force=args.force)
+    print(f"{done[1]}: {done[0]} ({cfg.model or 'from ' + str(cfg.weights)}, {cfg.board}, {cfg.backend}, "
+          f"io_{cfg.io}) in {time.perf_counter() - start:.1f} s")
+    kept = done.installed
+    if kept.kept:
+        print(f"kept (not written by generate): {', '.join(kept.kept)}")
+    if kept.moved_aside:
+        print(f"moved aside to {kept.aside} (the new project writes the same paths): {', '.join(kept.moved_aside)}")
     return 0
+
+
+def _default_name(cfg) -> str:
+    name = Path(cfg.model).stem if cfg.model else Path(str(cfg.weights).rstrip("/")).name
+    return name.replace("-", "_")
 
 
 def _add_hw(sub):
@@ -92,28 +166,40 @@ def _add_hw(sub):
     from hw.config import BACKENDS, IO_TYPES, STRATEGIES
 
     p = sub.add_parser("generate", help="write a synthesizable HLS project for a model and board")
-    p.add_argument("model", nargs="?", help="built-in model name or spec file (or 'model' in --config)")
+    p.add_argument("model", nargs="?", help="built-in model name or spec file (default: the checkpoint's, "
+                                            "or 'model' in --config)")
     p.add_argument("--config", help="build config YAML (hls_projects/configs/*.yaml); options override it")
     p.add_argument("--board", choices=board_names())
     p.add_argument("--out", help="project folder (default hls_projects/<model>-<board>)")
-    p.add_argument("--input-shape", help="H,W,C (default: the spec's)")
-    p.add_argument("--classes", type=int)
+    p.add_argument("--input-shape", type=_input_shape, help="H,W,C (default: the spec's)")
+    p.add_argument("--classes", type=_ranged("classes", "--classes"))
     p.add_argument("--weights", help="checkpoint directory from 'attendnets train' (default: seeded weights)")
     p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--io", choices=IO_TYPES)
-    p.add_argument("--clock-ns", type=float)
-    p.add_argument("--reuse", type=int)
+    p.add_argument("--clock-ns", type=_ranged("clock_ns", "--clock-ns"))
+    p.add_argument("--reuse", type=_ranged("reuse", "--reuse"))
     p.add_argument("--strategy", choices=STRATEGIES)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--samples", type=int, help="test-bench images written to tb_data")
-    p.add_argument("--project-name", help="top function and file names (default: the model's name)")
-    p.add_argument("--force", action="store_true", help="replace an existing project even if it changes or was edited")
+    p.add_argument("--seed", type=_ranged("seed", "--seed"))
+    p.add_argument("--samples", type=_ranged("samples", "--samples"), help="test-bench images written to tb_data")
+    p.add_argument("--project-name", type=_identifier, help="top function and file names (default: the model's name)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a generated project even if it changes or was edited; files generate did not "
+                        "write (reports, builds, logs) are kept; a folder that is not a project is never replaced")
     p.set_defaults(func=_generate)
 
 
+class _Parser(argparse.ArgumentParser):
+    """One line for a usage error, like every other error of the command."""
+
+    def error(self, message):
+        message = message[len("argument "):] if message.startswith("argument ") else message
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attendnets", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="attendnets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common_options(parser, False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("models", help="Table 1 of the paper beside this package's models")
     p.add_argument("names", nargs="*", help="built-in model names or spec files (default: all built-in)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of the table")
@@ -121,24 +207,95 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hw(sub)
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_cli(sub)
+    for command in sub.choices.values():  # also after the command, where users type them
+        _common_options(command, argparse.SUPPRESS)
     return parser
 
 
+def _common_options(parser, default) -> None:
+    for flag, text in (("--debug", "show the Python traceback of an error"),
+                       ("--verbose", "show TensorFlow, Keras, QKeras and hls4ml warnings and logs")):
+        try:
+            parser.add_argument(flag, action="store_true", default=default, help=text)
+        except argparse.ArgumentError:  # the subcommand has its own
+            pass
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    from qmodels.spec import SpecError
-
-    known = (SpecError, FileNotFoundError, ValueError)
-    if args.command in ("generate", "csim"):
-        from hw.sim.csim import CsimError
-        from hw.hls.project import ProjectError
-
-        known += (CsimError, ProjectError)
+    """The command; returns the exit status (0 fine, 1 failed, 2 bad input, 130 interrupted)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--verbose" not in argv:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before building the parser imports TensorFlow
     try:
-        return args.func(args)
-    except known as err:
-        print(f"attendnets {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # usage errors and --help (argparse has printed them)
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    prefix = f"attendnets {args.command}"
+    with quiet_third_party(args.verbose, prefix):
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            if args.debug:
+                traceback.print_exc()
+            print(f"{prefix}: interrupted; nothing half-written was left", file=sys.stderr)
+            return 130
+        except SystemExit as done:
+            return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        except Exception as err:  # noqa: BLE001 - every error becomes one line; --debug shows the traceback
+            if args.debug:
+                raise
+            status, message = explain(err)
+            print(f"{prefix}: error: {message}", file=sys.stderr)
+            return status
+
+
+def explain(err: Exception) -> tuple:
+    """(exit status, one-line message) for an error.
+
+    Errors of this package say what was wrong and where: a ValueError subclass is bad input
+    (an option, a file or a field: status 2), any other is a failure of the work (status 1).
+    File-system errors name the file.  Anything else is a bug, said so."""
+    ours = type(err).__module__.split(".")[0] in OUR_PACKAGES
+    if ours:
+        return (2 if isinstance(err, ValueError) else 1), str(err).strip()
+    if isinstance(err, OSError) and err.strerror:
+        where = err.filename if err.filename is not None else "a file"
+        return 1, f"{where}: {err.strerror}"
+    first = (str(err).strip().splitlines() or [""])[0][:300]
+    return 1, f"unexpected {type(err).__name__}: {first} (a bug; run again with --debug and report the traceback)"
+
+
+def _is_ours(filename: str) -> bool:
+    try:
+        path = Path(filename).resolve()
+    except (OSError, ValueError):
+        return False
+    return any(path.is_relative_to(PACKAGE_ROOT / name) for name in OUR_PACKAGES)
+
+
+@contextlib.contextmanager
+def quiet_third_party(verbose: bool, prefix: str):
+    """Hide the warnings and logs of TensorFlow, Keras, QKeras, absl and hls4ml unless ``verbose``;
+    this package's own warnings are shown, one line each."""
+    with warnings.catch_warnings():
+        if verbose:
+            yield
+            return
+        show = warnings.showwarning
+
+        def showwarning(message, category, filename, lineno, file=None, line=None):
+            if _is_ours(filename):
+                print(f"{prefix}: warning: {message}", file=sys.stderr if file is None else file)
+        warnings.showwarning = showwarning
+        levels = {name: logging.getLogger(name).level for name in THIRD_PARTY_LOGGERS}
+        for name in levels:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            warnings.showwarning = show
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
 
 
 if __name__ == "__main__":

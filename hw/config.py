@@ -2,10 +2,14 @@
 
 One recipe (model x board x options) per file in hls_projects/configs/; ``attendnets generate``
 takes the same fields as options, and writes the fully resolved recipe into the project.
+Every field has a range (``LIMITS``); the command line checks its options against the same
+ranges, so an option and a config field fail with the same explanation.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -16,6 +20,21 @@ BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
 STRATEGIES = ("latency", "resource")
 LAYER_KEYS = ("reuse", "strategy", "precision")
+PRECISION_KEYS = ("result", "accum")
+
+# (lowest, highest, why the highest): numbers outside are mistakes, not designs
+LIMITS = {
+    "clock_ns": (0.5, 1000.0, "0.5 ns is 2 GHz, beyond any FPGA fabric; 1000 ns is 1 MHz"),
+    "reuse": (1, 2 ** 20, "a multiplier shared by more than 2^20 products takes over a million clocks per output"),
+    "classes": (1, 100_000, "the classifier is one dense layer held on chip; ImageNet-21k has 21,841 classes"),
+    "samples": (1, 10_000, "tb_data is text, about 1 MB per 224x224x3 image; csim --samples runs more"),
+    "seed": (0, 2 ** 32 - 1, "numpy and TensorFlow take 32-bit seeds"),
+    "input_size": (1, 4096, "a 4096-pixel row already needs a line buffer of several BRAMs per channel"),
+    "input_channels": (1, 4096, "4096 channels is far beyond any image input"),
+}
+# hls4ml precision strings a per-layer override may give (ap_fixed / ap_ufixed / ap_int / ap_uint)
+PRECISION_RE = re.compile(r"^(ap_)?(u?fixed<\s*\d+\s*,\s*-?\d+\s*(,\s*\w+\s*){0,3}>|u?int<\s*\d+\s*>)$")
+IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def _relative_to_cwd(path: Path) -> str:
@@ -28,6 +47,41 @@ class ConfigError(ValueError):
     """A bad recipe; the message names the file and the field."""
 
 
+def range_error(name: str, value) -> Optional[str]:
+    """What is wrong with ``value`` for the numeric field ``name`` (see LIMITS), or None."""
+    low, high, why = LIMITS[name]
+    integral = isinstance(low, int)
+    span = f"{'an integer' if integral else 'a number'} from {low:g} to {high:g}" if not integral \
+        else f"an integer from {low} to {high}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integral and not isinstance(value, int)):
+        return f"expected {span}, got {value!r}"
+    if not math.isfinite(value) or not low <= value <= high:
+        return f"expected {span} ({why}), got {value!r}"
+    return None
+
+
+def shape_error(shape) -> Optional[str]:
+    """What is wrong with an input shape [H, W, C], or None."""
+    got = f"got {shape!r}"
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        return f"expected [H, W, C], three positive integers, {got}"
+    for value, limit in zip(shape, ("input_size", "input_size", "input_channels")):
+        problem = range_error(limit, value)
+        if problem:
+            return f"expected [H, W, C] with H and W from 1 to {LIMITS['input_size'][1]} and C from 1 to " \
+                   f"{LIMITS['input_channels'][1]}, {got}"
+    return None
+
+
+def precision_error(value) -> Optional[str]:
+    if not isinstance(value, str) or not PRECISION_RE.match(value.strip()):
+        return f"expected an HLS type such as 'ap_fixed<16,6>' or 'ap_uint<8>', got {value!r}"
+    widths = [int(v) for v in re.findall(r"-?\d+", value)[:1]]
+    if not 1 <= widths[0] <= 1024:
+        return f"expected a width from 1 to 1024 bits (ap_int's limit), got {value!r}"
+    return None
+
+
 @dataclass
 class LayerSettings:
     """Per-layer overrides, keyed by the Keras layer name (e.g. s03_vac_mix)."""
@@ -35,10 +89,25 @@ class LayerSettings:
     strategy: Optional[str] = None
     precision: dict = field(default_factory=dict)   # {"result": "ap_fixed<...>", "accum": ...}
 
+    def problems(self):
+        """(key, message) for every bad setting."""
+        if self.reuse is not None and range_error("reuse", self.reuse):
+            yield "reuse", range_error("reuse", self.reuse)
+        if self.strategy is not None and self.strategy not in STRATEGIES:
+            yield "strategy", f"expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+        if not isinstance(self.precision, dict):
+            yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
+            return
+        for key, value in self.precision.items():
+            if key not in PRECISION_KEYS:
+                yield f"precision.{key}", f"unknown key; expected {' or '.join(PRECISION_KEYS)}"
+            elif precision_error(value):
+                yield f"precision.{key}", precision_error(value)
+
 
 @dataclass
 class BuildConfig:
-    model: str                                # built-in name or spec file
+    model: Optional[str] = None               # built-in name or spec file; None: the checkpoint's (--weights)
     board: str = "zcu104"
     backend: str = "vitis"
     io: str = "stream"
@@ -54,37 +123,47 @@ class BuildConfig:
     layers: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.layers = {name: s if isinstance(s, LayerSettings) else LayerSettings(**s)
-                       for name, s in (self.layers or {}).items()}
+        if isinstance(self.layers, dict):
+            self.layers = {name: s if isinstance(s, LayerSettings) else LayerSettings(**s)
+                           for name, s in self.layers.items()}
 
     def validate(self, where: str = "config") -> "BuildConfig":
-        def fail(name, message):
+        for name, message in self.problems():
             raise ConfigError(f"{where}: field '{name}': {message}")
-
-        if self.backend not in BACKENDS:
-            fail("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if self.io not in IO_TYPES:
-            fail("io", f"must be one of {', '.join(IO_TYPES)}, got {self.io!r}")
-        if self.strategy not in STRATEGIES:
-            fail("strategy", f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        for name in ("reuse", "seed", "samples"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
-                fail(name, f"must be a {'non-negative' if name == 'seed' else 'positive'} integer, got {value!r}")
-        if self.clock_ns is not None and not (isinstance(self.clock_ns, (int, float)) and self.clock_ns > 0):
-            fail("clock_ns", f"must be a positive number of nanoseconds, got {self.clock_ns!r}")
-        if self.input_shape is not None and not (
-                len(self.input_shape) == 3 and all(isinstance(v, int) and v > 0 for v in self.input_shape)):
-            fail("input_shape", f"must be three positive integers [H, W, C], got {self.input_shape!r}")
-        for name, settings in self.layers.items():
-            if settings.reuse is not None and (not isinstance(settings.reuse, int) or settings.reuse < 1):
-                fail(f"layers.{name}.reuse", f"must be a positive integer, got {settings.reuse!r}")
-            if settings.strategy is not None and settings.strategy not in STRATEGIES:
-                fail(f"layers.{name}.strategy", f"must be one of {', '.join(STRATEGIES)}")
-            unknown = set(settings.precision) - {"result", "accum"}
-            if unknown:
-                fail(f"layers.{name}.precision", f"unknown key {sorted(unknown)[0]!r}; expected result or accum")
         return self
+
+    def problems(self):
+        """(field, message) for every field outside its range, in field order."""
+        from hw.boards import board_names
+
+        for name in ("model", "weights"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                yield name, f"expected a non-empty path or name, got {value!r}"
+        if self.model is None and self.weights is None:
+            yield "model", "no model: give a built-in model name or a spec file, or a checkpoint (weights)"
+        if self.board not in board_names():
+            yield "board", f"unknown board {self.board!r}; known boards: {', '.join(board_names())}"
+        for name, allowed in (("backend", BACKENDS), ("io", IO_TYPES), ("strategy", STRATEGIES)):
+            if getattr(self, name) not in allowed:
+                yield name, f"expected one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+        for name in ("clock_ns", "reuse", "classes", "seed", "samples"):
+            value = getattr(self, name)
+            if value is not None or name in ("reuse", "seed", "samples"):
+                if range_error(name, value):
+                    yield name, range_error(name, value)
+        if self.input_shape is not None and shape_error(self.input_shape):
+            yield "input_shape", shape_error(self.input_shape)
+        if self.project_name is not None and not (isinstance(self.project_name, str)
+                                                  and IDENTIFIER_RE.match(self.project_name)):
+            yield "project_name", ("expected a C identifier (letters, digits, '_', not starting with a digit, "
+                                   f"at most 64 characters), got {self.project_name!r}")
+        if not isinstance(self.layers, dict):
+            yield "layers", f"expected a mapping of layer names to settings, got {type(self.layers).__name__}"
+            return
+        for name, settings in self.layers.items():
+            for key, message in settings.problems():
+                yield f"layers.{name}.{key}", message
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -98,33 +177,42 @@ class BuildConfig:
     @classmethod
     def from_dict(cls, data, where: str = "config") -> "BuildConfig":
         if not isinstance(data, dict):
-            raise ConfigError(f"{where}: a build config is a mapping with at least 'model'")
+            raise ConfigError(f"{where}: a build config is a mapping with at least 'model' or 'weights', "
+                              f"got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(map(str, data)) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown field '{unknown[0]}'; expected one of {', '.join(sorted(known))}")
-        if "model" not in data:
-            raise ConfigError(f"{where}: missing field 'model'")
         layers = data.get("layers") or {}
+        if not isinstance(layers, dict):
+            raise ConfigError(f"{where}: field 'layers': expected a mapping of layer names to settings "
+                              f"(e.g. 'layers: {{s01_vac_mix: {{reuse: 4}}}}'), got a {type(layers).__name__}")
         for name, settings in layers.items():
-            bad = sorted(set(settings or {}) - set(LAYER_KEYS))
+            if settings is not None and not isinstance(settings, dict):
+                raise ConfigError(f"{where}: field 'layers.{name}': expected a mapping with "
+                                  f"{', '.join(LAYER_KEYS)}, got {settings!r}")
+            bad = sorted(set(map(str, settings or {})) - set(LAYER_KEYS))
             if bad:
                 raise ConfigError(f"{where}: field 'layers.{name}': unknown key '{bad[0]}'; "
                                   f"expected {', '.join(LAYER_KEYS)}")
-        return cls(**{**data, "layers": {n: s or {} for n, s in layers.items()}}).validate(where)
+        return cls(**{**data, "layers": {str(n): s or {} for n, s in layers.items()}}).validate(where)
 
     @classmethod
     def load(cls, path) -> "BuildConfig":
         path = Path(path)
         if not path.exists():
             raise ConfigError(f"{path}: no such build config")
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder; expected a build config .yaml file")
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML: {err}") from None
+            raise ConfigError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not a text file; expected a build config .yaml file") from None
         cfg = cls.from_dict(data, str(path))
         if cfg.weights and not Path(cfg.weights).is_absolute():  # relative to the config file
             cfg.weights = _relative_to_cwd(path.parent / cfg.weights)
-        if Path(cfg.model).suffix and not Path(cfg.model).is_absolute():  # a spec file, not a built-in name
+        if cfg.model and Path(cfg.model).suffix and not Path(cfg.model).is_absolute():  # a spec file, not a name
             cfg.model = _relative_to_cwd(path.parent / cfg.model)
         return cfg

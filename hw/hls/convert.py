@@ -7,11 +7,14 @@ the model itself (keras/model.h5) and the resolved recipe (attendnets.yaml).
 """
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
 import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import yaml
@@ -19,12 +22,18 @@ import yaml
 from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
-from hw.config import BuildConfig
+from hw.config import BuildConfig, ConfigError
 from hw.hls.precision import CONV_LIKE, derive, hls_type
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
 RESOLVED = "attendnets.yaml"
 KERAS_FILE = "keras/model.h5"
+SPEC_FILE = "spec.yaml"  # a copy of the model's spec, so the project stands alone
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class ProjectFileError(ValueError):
+    """A project file that is missing or unreadable; the message names the file."""
 
 
 @dataclass
@@ -33,6 +42,8 @@ class SoftwareModel:
     images: np.ndarray
     labels: object
     provenance: dict
+    spec_text: Optional[str] = None   # the spec as the user wrote it (copied into the project)
+    model_name: Optional[str] = None  # what the project records as 'model': a built-in name or SPEC_FILE
 
 
 def software_model(cfg: BuildConfig) -> SoftwareModel:
@@ -41,24 +52,77 @@ def software_model(cfg: BuildConfig) -> SoftwareModel:
     from qmodels.reference import synthetic_images
 
     if cfg.weights:
-        from qmodels.data import sample_images
-        from qmodels.train import load_checkpoint
-
-        model, info = load_checkpoint(cfg.weights)
-        shape = list(model.input_shape[1:])
-        if cfg.input_shape and list(cfg.input_shape) != shape:
-            raise ValueError(f"--input-shape {cfg.input_shape} differs from the checkpoint's {shape} ({cfg.weights})")
-        images, labels, _ = sample_images(cfg.weights, cfg.samples)
-        return SoftwareModel(model, np.asarray(images, np.float64), labels,
-                             {"weights": "trained", "checkpoint": Path(cfg.weights).name,
-                              "epoch": info.get("epoch"), "dataset": (info.get("dataset") or {}).get("name")})
+        return _trained(cfg)
     from qmodels.build import build_model
 
-    model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed)
+    spec, text = read_spec(cfg.model)
+    model = build_model(spec, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed)
     images = synthetic_images(cfg.samples, model.input_shape[1:], seed=cfg.seed + 1)
     return SoftwareModel(model, images, None,
                          {"weights": "seeded", "seed": cfg.seed,
-                          "note": "seeded, calibrated weights: not trained; use --weights CHECKPOINT for trained ones"})
+                          "note": "seeded, calibrated weights: not trained; use --weights CHECKPOINT for trained ones"},
+                         text, _recorded_name(cfg.model))
+
+
+def read_spec(model: str) -> tuple:
+    """(NetworkSpec, its YAML text) of a built-in name or a spec file."""
+    from qmodels.spec import load_spec
+
+    path = Path(model)
+    if path.is_dir():
+        raise ConfigError(f"model {model}: is a folder; expected a built-in model name or a spec .yaml file")
+    try:
+        spec = load_spec(model)
+    except UnicodeDecodeError:
+        raise ConfigError(f"model {model}: not a text file; expected a spec .yaml file") from None
+    return spec, Path(spec.source).read_text()
+
+
+def _recorded_name(model: str) -> str:
+    from qmodels.spec import builtin_names
+
+    return model if model in builtin_names() and not Path(model).exists() else SPEC_FILE
+
+
+def _spec_key(spec) -> tuple:
+    """What makes two specs the same network, whatever their names, input sizes and class counts."""
+    return ([(type(s).__name__, dataclasses.asdict(s)) for s in spec.stages], dataclasses.asdict(spec.quantization))
+
+
+def _trained(cfg: BuildConfig) -> SoftwareModel:
+    """A checkpoint's model; a model, class count or input shape that disagrees with it is an error."""
+    from qmodels.data import sample_images
+    from qmodels.spec import parse_spec
+    from qmodels.train import load_checkpoint, read_info
+
+    info = read_info(cfg.weights)
+    held = parse_spec(info["spec"], source=f"{cfg.weights}: spec")
+    if cfg.model is not None and _spec_key(read_spec(cfg.model)[0]) != _spec_key(held):
+        raise ConfigError(f"model {cfg.model!r} conflicts with --weights {cfg.weights}, which holds a trained "
+                          f"{held.name}; omit the model to use the checkpoint's")
+    if cfg.classes is not None and cfg.classes != held.classes:
+        raise ConfigError(f"classes {cfg.classes} (--classes) conflicts with --weights {cfg.weights}, trained for "
+                          f"{held.classes} classes; omit --classes")
+    if cfg.input_shape is not None and list(cfg.input_shape) != list(held.input_shape):
+        raise ConfigError(f"input shape {','.join(map(str, cfg.input_shape))} (--input-shape) conflicts with "
+                          f"--weights {cfg.weights}, trained at {','.join(map(str, held.input_shape))}; "
+                          "omit --input-shape")
+    model, info = load_checkpoint(cfg.weights)
+    images, labels, _ = sample_images(cfg.weights, cfg.samples)
+    return SoftwareModel(model, np.asarray(images, np.float64), labels,
+                         {"weights": "trained", "checkpoint": Path(cfg.weights).name,
+                          "epoch": info.get("epoch"), "dataset": (info.get("dataset") or {}).get("name")},
+                         yaml.safe_dump(info["spec"], sort_keys=False), _recorded_name(str(info["model"])))
+
+
+def check_layer_overrides(cfg: BuildConfig, model) -> None:
+    """Every per-layer override must name a layer of the model: a misspelt one would be dropped silently."""
+    names = [layer.name for layer in model.layers]
+    for name in cfg.layers:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+            hint = f"close names: {', '.join(close)}" if close else f"its layers: {', '.join(names)}"
+            raise ConfigError(f"field 'layers.{name}': {model.name} has no layer of that name; {hint}")
 
 
 def project_name(cfg: BuildConfig, model) -> str:
@@ -146,17 +210,31 @@ def output_lsb(hls_model) -> float:
     return 2.0 ** -int(hls_model.get_output_variables()[0].type.precision.fractional)
 
 
-def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
-    """Write the project for ``cfg`` to ``out``; returns (path, 'created'|'unchanged'|'replaced')."""
+class Generated(tuple):
+    """``(path, status)`` of ``generate``; ``installed`` tells what --force kept (hw.hls.project.Installed)."""
+
+    def __new__(cls, path: Path, installed: P.Installed):
+        self = super().__new__(cls, (path, installed.status))
+        self.installed = installed
+        return self
+
+
+def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
+    """Write the project for ``cfg`` to ``out``; returns (path, 'created'|'unchanged'|'replaced').
+
+    Built in a staging folder next to ``out`` and moved into place whole: an error or Ctrl-C
+    leaves ``out`` as it was and no staging folder behind."""
     from qmodels.reference import Reference
 
     out = Path(out)
     cfg.validate()
     board = load_board(cfg.board)  # fail on a bad board before minutes of model building
-    sw = software_model(cfg)
-    name = project_name(cfg, sw.model)
+    P.check_replaceable(out, None, force)  # and on a refusal, or a folder we cannot write in
     staging = P.staging_dir(out)
     try:
+        sw = software_model(cfg)
+        check_layer_overrides(cfg, sw.model)
+        name = project_name(cfg, sw.model)
         hls_model = convert(sw.model, cfg, staging, name)
         depths = apply_fifo_depths(hls_model, sw.model) if cfg.io == "stream" else {}
         hls_model.write()
@@ -170,11 +248,13 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> tuple:
         with warnings.catch_warnings():  # HDF5 on purpose: QKeras models do not load from .keras
             warnings.filterwarnings("ignore", message="You are saving your model as an HDF5 file")
             sw.model.save(staging / KERAS_FILE)
+        if sw.spec_text is not None:
+            (staging / SPEC_FILE).write_text(sw.spec_text)
         resolved = resolved_config(cfg, board, sw, hls_model, name, depths)
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
-        return out, P.install(staging, out, force)
+        return Generated(out, P.install(staging, out, force))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -204,9 +284,13 @@ def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name:
               for layer in hls_model.get_layers()}
     io = {"input_type": str(hls_model.get_input_variables()[0].type.precision),
           "output_type": str(hls_model.get_output_variables()[0].type.precision)}
-    return {"attendnets_project": 1, "project_name": name, "io": io, "build": cfg.to_dict(),
+    build = cfg.to_dict()  # what the model really is, not what was asked (a checkpoint decides)
+    build.update(model=sw.model_name or cfg.model, input_shape=[int(v) for v in sw.model.input_shape[1:]],
+                 classes=int(sw.model.output_shape[-1]))
+    return {"attendnets_project": 1, "project_name": name, "io": io, "build": build,
             "board": {"name": board.name, "part": board.part, "clock_ns": cfg.clock_ns or board.clock_ns},
             "software_model": {**sw.provenance, "file": KERAS_FILE,
+                               **({"spec": SPEC_FILE} if sw.spec_text is not None else {}),
                                "input_shape": [int(v) for v in sw.model.input_shape[1:]],
                                "classes": int(sw.model.output_shape[-1])},
             "testbench": {"samples": int(len(sw.images)), "output_lsb": output_lsb(hls_model),
@@ -215,7 +299,59 @@ def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name:
 
 
 def load_resolved(project) -> dict:
-    path = Path(project) / RESOLVED
-    if not path.exists():
-        raise FileNotFoundError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
-    return yaml.safe_load(path.read_text())
+    """attendnets.yaml of a project, checked for what every reader needs (and keras/model.h5 for
+    being an HDF5 file at all), so a damaged project fails naming the file, not deep inside."""
+    project = Path(project)
+    path = project / RESOLVED
+    if not project.is_dir():
+        raise ProjectFileError(f"{project}: no such project folder")
+    if not path.is_file():
+        raise ProjectFileError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ProjectFileError(f"{path}: corrupt, not valid YAML ({' '.join(str(err).split())[:200]}); "
+                               "generate the project again") from None
+    _check_resolved(path, data)
+    _check_hdf5(project / KERAS_FILE)
+    return data
+
+
+def _check_resolved(path: Path, data) -> None:
+    def fail(what):
+        raise ProjectFileError(f"{path}: {what}; generate the project again")
+
+    if not isinstance(data, dict) or "attendnets_project" not in data:
+        fail("not an attendnets project file (no field 'attendnets_project')")
+    expected = {"project_name": str, "build": dict, "io": dict, "board": dict, "software_model": dict,
+                "testbench": dict, "layers": dict}
+    for key, kind in expected.items():
+        if not isinstance(data.get(key), kind):
+            fail(f"field '{key}' must be a {kind.__name__}, got {data.get(key)!r:.60}")
+    for section, keys in (("software_model", ("weights", "input_shape", "classes")),
+                          ("testbench", ("samples", "output_lsb"))):
+        missing = [k for k in keys if k not in data[section]]
+        if missing:
+            fail(f"field '{section}.{missing[0]}' is missing")
+    BuildConfig.from_dict(data["build"], f"{path}: build")
+
+
+def _check_hdf5(path: Path) -> None:
+    if not path.is_file():
+        raise ProjectFileError(f"{path}: missing (the project's software model); generate the project again")
+    with path.open("rb") as f:
+        if f.read(len(HDF5_SIGNATURE)) != HDF5_SIGNATURE:
+            raise ProjectFileError(f"{path}: corrupt, not an HDF5 file; generate the project again")
+
+
+def load_project_model(project):
+    """keras/model.h5 of a project; a damaged file fails naming it."""
+    from qmodels.build import load_model
+
+    path = Path(project) / KERAS_FILE
+    _check_hdf5(path)
+    try:
+        return load_model(path)
+    except Exception as err:  # h5py and Keras raise OSError, ValueError, KeyError... for a damaged file
+        raise ProjectFileError(f"{path}: cannot be loaded ({type(err).__name__}: {str(err).splitlines()[0][:200]}); "
+                               "generate the project again") from None

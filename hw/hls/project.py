@@ -1,16 +1,25 @@
 """Project folders on disk: built in a staging folder, then moved into place whole.
 
-Every generated project carries a manifest (file -> sha256).  Regenerating over a project is
-allowed when nothing would change; a change needs ``force``; a project whose files were edited
-since it was generated, or a folder that is not a generated project, is never overwritten
-without ``force``, and the error names the files.
+Every generated project carries a manifest (file -> sha256) of exactly what ``generate`` wrote.
+Regenerating over a project is allowed when nothing would change; a change needs ``force``; a
+project whose generated files were edited needs ``force`` too, and the refusal lists those
+files, which is all ``force`` loses.  Everything else in the folder (vendor outputs such as
+``reports/``, ``build/``, ``*_prj/``, logs, the user's own files) was not written by
+``generate`` and is carried into the new project, or moved aside when the new project writes a
+file at the same place.  A folder that is not a generated project is never replaced.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = ".attendnets-manifest.json"
@@ -21,6 +30,15 @@ UNTRACKED_SUFFIXES = (".so", ".o", ".log")
 
 class ProjectError(RuntimeError):
     pass
+
+
+@dataclass
+class Installed:
+    """What ``install`` did: the status, the files it carried over, and where clashing ones went."""
+    status: str                                   # created | unchanged | replaced
+    kept: list = field(default_factory=list)      # paths (relative) carried into the new project
+    moved_aside: list = field(default_factory=list)
+    aside: Path = None                            # folder holding moved_aside
 
 
 def _tracked(root: Path):
@@ -44,8 +62,18 @@ def write_manifest(root: Path) -> dict:
 
 
 def read_manifest(root: Path):
+    """The manifest of a generated project, None for a folder without one."""
     path = root / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ProjectError(f"{path}: corrupt (expected a JSON mapping of files to sha256 digests); "
+                           "move the folder away and generate again")
+    return data
 
 
 def edited_files(root: Path) -> list:
@@ -55,48 +83,150 @@ def edited_files(root: Path) -> list:
     return sorted(rel for rel in set(recorded) | set(now) if recorded.get(rel) != now.get(rel))
 
 
+def not_generated(root: Path, manifest: dict) -> list:
+    """Paths in ``root`` that generate did not write, a whole folder as one entry when nothing in it was."""
+    prefixes = {"/".join(rel.split("/")[:i]) for rel in manifest for i in range(1, rel.count("/") + 1)}
+    found = []
+
+    def walk(folder: Path):
+        for path in sorted(folder.iterdir()):
+            rel = path.relative_to(root).as_posix()
+            if rel == MANIFEST or rel in manifest:
+                continue
+            if path.is_dir() and not path.is_symlink() and rel in prefixes:
+                walk(path)
+            else:
+                found.append(rel)
+    walk(root)
+    return found
+
+
 def staging_dir(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    path = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        path = out.parent / f".{out.name}.staging-{os.getpid()}"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir()
+    except OSError as err:
+        raise ProjectError(f"--out {out}: cannot write in {out.parent} ({err.strerror}); "
+                           "choose another folder") from None
     return path
 
 
-def install(staging: Path, out: Path, force: bool) -> str:
-    """Move a finished staging folder to ``out``; returns 'created', 'unchanged' or 'replaced'."""
-    new = read_manifest(staging)
-    if not out.exists():
-        staging.rename(out)
-        return "created"
+def _listing(paths: list) -> str:
+    return ", ".join(paths)
+
+
+def check_replaceable(out: Path, new, force: bool) -> str:
+    """'create', 'unchanged' or 'replace' for a project with manifest ``new`` at ``out``; raises when refused.
+
+    With ``new`` None (before generating) only the refusals that do not depend on the new files."""
+    if not out.exists() and not out.is_symlink():
+        return "create"
+    if not out.is_dir():
+        raise ProjectError(f"--out {out} is a file, not a project folder; choose another --out")
     old = read_manifest(out)
-    if old is None and not force:
-        raise ProjectError(f"{out} exists and is not a project generated by attendnets; "
-                           "choose another --out or pass --force to replace it")
-    edited = edited_files(out) if old is not None else []
+    if old is None:
+        entries = sorted(p.name for p in out.iterdir())
+        if not entries:
+            return "replace"
+        raise ProjectError(f"--out {out} exists and is not a project generated by attendnets (it holds "
+                           f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {_listing(entries[:8])}{' ...' if len(entries) > 8 else ''}); "
+                           "it is never replaced, not even with --force: choose another --out")
+    now = file_hashes(out)
+    lost = sorted(rel for rel in old if rel in now and now[rel] != old[rel])
+    removed = sorted(rel for rel in old if rel not in now)
+    if lost and not force:
+        raise ProjectError(f"{out} was edited since it was generated; --force would overwrite your edits of "
+                           f"{len(lost)} generated file{'s' if len(lost) > 1 else ''}: {_listing(lost)} "
+                           "(files generate did not write are kept)")
+    if new is None:
+        return "replace"
+    if old == new and not lost and not removed:
+        return "unchanged"
     if not force:
-        if edited:
-            raise ProjectError(f"{out} was edited since it was generated ({', '.join(edited[:5])}"
-                               f"{' ...' if len(edited) > 5 else ''}); pass --force to overwrite your edits")
-        if old == new:
+        changed = sorted(set(removed) | {rel for rel in set(old) | set(new) if old.get(rel) != new.get(rel)})
+        raise ProjectError(f"{out} exists and regenerating changes {len(changed)} files ({_listing(changed[:5])}"
+                           f"{' ...' if len(changed) > 5 else ''}); pass --force to replace them "
+                           "(files generate did not write are kept)")
+    return "replace"
+
+
+def install(staging: Path, out: Path, force: bool) -> Installed:
+    """Move a finished staging folder to ``out`` (see the module's docstring)."""
+    new = read_manifest(staging)
+    action = check_replaceable(out, new, force)
+    with deferred_interrupt():
+        if action == "create":
+            staging.rename(out)
+            return Installed("created")
+        if action == "unchanged":
             shutil.rmtree(staging)
-            return "unchanged"
-        changed = sorted(rel for rel in set(old) | set(new) if old.get(rel) != new.get(rel))
-        raise ProjectError(f"{out} exists and regenerating changes {len(changed)} files ({', '.join(changed[:5])}"
-                           f"{' ...' if len(changed) > 5 else ''}); pass --force to replace it")
+            return Installed("unchanged")
+        return _replace(staging, out)
+
+
+def _replace(staging: Path, out: Path) -> Installed:
+    old = read_manifest(out) or {}
+    extras = not_generated(out, old)
     trash = out.parent / f".{out.name}.old-{os.getpid()}"
     out.rename(trash)
     staging.rename(out)
-    shutil.rmtree(trash, ignore_errors=True)
-    return "replaced"
+    done = Installed("replaced")
+    for rel in extras:
+        target = out / rel
+        if target.exists() or target.is_symlink() or any(p.is_file() for p in target.parents if p != out):
+            if done.aside is None:
+                done.aside = out.parent / f"{out.name}.kept-{time.strftime('%Y%m%d-%H%M%S')}"
+            target = done.aside / rel
+            done.moved_aside.append(rel)
+        else:
+            done.kept.append(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (trash / rel).rename(target)
+    _remove_generated(trash, old)
+    return done
 
 
-def assert_relocatable(root: Path, *absolute_prefixes: str) -> None:
-    """No generated text file may name the folder it was generated in: projects must move."""
+def _remove_generated(trash: Path, manifest: dict) -> None:
+    """Delete the old project's generated files, then its empty folders: nothing else is in it."""
+    for rel in manifest:
+        (trash / rel).unlink(missing_ok=True)
+    (trash / MANIFEST).unlink(missing_ok=True)
+    for folder in sorted((p for p in trash.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    with contextlib.suppress(OSError):
+        trash.rmdir()
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C until the block ends, so a folder swap is never left half-done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def assert_relocatable(root: Path, *absolute_paths: str) -> None:
+    """No generated text file may name the folder it was generated in: projects must move.
+
+    A path counts only as a whole path (followed by '/', a quote, a space or the end), so a
+    recorded sibling such as <out>.yaml or <out>_ckpt is not mistaken for the folder itself."""
+    patterns = {p: re.compile(re.escape(p) + r"(?![\w.\-])") for p in absolute_paths}
     for rel, path in _tracked(root):
         try:
             text = path.read_text()
         except UnicodeDecodeError:
             continue
-        for prefix in absolute_prefixes:
-            if prefix in text:
-                raise ProjectError(f"generated file {rel} contains the absolute path {prefix}")
+        for absolute, pattern in patterns.items():
+            if pattern.search(text):
+                raise ProjectError(f"generated file {rel} contains the absolute path {absolute}")
