@@ -84,6 +84,20 @@ def test_vitis_hls_rpt():
     assert {f["name"]: (f["depth"], f["bits"], f["bram18"]) for f in r.fifos}["input1_U"] == (1024, 48, 2)
 
 
+def test_vitis_hls_rpt_hls4ml_top():
+    """hls4ml 1.x under Vitis HLS 2023.1: one packed FIFO per layer output, each BRAM18 per 18 bits."""
+    r = parse_csynth_rpt(FIX / "vitis_hls_2023_conv1d" / "myproject_csynth.rpt")
+    assert (r.tool, r.version, r.top, r.part, r.clock_ns) == \
+        ("Vitis HLS", "2023.1", "myproject", "xczu49dr-ffvf1760-2-e", 5.0)
+    assert (r.latency_max, r.interval_max) == (695, 578)
+    assert r.totals.as_dict() == {"lut": 339116, "ff": 65881, "dsp": 29, "bram18": 332, "uram": 0}
+    assert len(r.instances) == 15 and sum(i.resources.lut for i in r.instances) == 338387
+    conv = {i.instance: i for i in r.instances}["conv_1d_cl_array_array_ap_fixed_22_11_5_3_0_64u_config8_U0"]
+    assert (conv.resources.lut, conv.latency_max, conv.interval_max) == (123917, 255, 255)
+    assert len(r.fifos) == 14 and sum(f["bram18"] for f in r.fifos) == 332
+    assert all(f["bram18"] == -(-f["bits"] // 18) for f in r.fifos)
+
+
 def test_csynth_xml_hierarchy(tmp_path):
     """Vitis HLS's top-level csynth.xml lists the top's instances under <RTLDesignHierarchy> and each
     module's figures under <ModuleInformation>. No public file of that kind was found to keep as a
