@@ -51,9 +51,11 @@ def _vivado_header(text: str, path, command: str) -> dict:
     head = dict(re.findall(r"^\|\s*([A-Za-z ]+?)\s*:\s*(.*?)\s*$", text[:3000], re.M))
     if "Tool Version" not in head:
         raise ReportError(f"{path}: not a Vivado report (no '| Tool Version :' header)")
-    ran = head.get("Command", "").split(" ")[0]
-    if ran and ran != command:
-        raise ReportError(f"{path}: a {ran} report, expected {command}")
+    ran = head.get("Command", "").split(" ")
+    if ran[0] and ran[0] != command:
+        raise ReportError(f"{path}: a {ran[0]} report, expected {command}")
+    if "-hierarchical" in ran:
+        raise ReportError(f"{path}: a hierarchical {command} report; the flat one is read")
     version = re.search(r"v\.?(\d{4}\.\d+)", head["Tool Version"])
     head["version"] = version.group(1) if version else head["Tool Version"]
     return head

@@ -138,6 +138,12 @@ def _cut(src: Path, tmp_path: Path, marker: str, name: str) -> Path:
     return out
 
 
+def _edit(src: Path, tmp_path: Path, old: str, new: str) -> Path:
+    out = tmp_path / src.name
+    out.write_text(src.read_text().replace(old, new))
+    return out
+
+
 def _drop(src: Path, tmp_path: Path, start: str, end: str, name: str) -> Path:
     text = src.read_text()
     out = tmp_path / name
@@ -180,6 +186,8 @@ def test_broken_csynth_xml(tmp_path, make, message):
     (parse_utilization, lambda t: _cut(Q6 / "vivado_synth.rpt", t, "2. BLOCKRAM\n---", "u.rpt"),
      "no DSPs, Block RAM Tile row"),
     (parse_utilization, lambda t: TIMING, "a report_timing_summary report, expected report_utilization"),
+    (parse_utilization, lambda t: _edit(Q6 / "vivado_synth.rpt", t, "-file vivado_synth.rpt",
+                                        "-hierarchical -file vivado_synth.rpt"), "a hierarchical report_utilization"),
     (parse_utilization, lambda t: P16 / "myproject_csynth.rpt", "not a Vivado report"),
     (parse_timing_summary, lambda t: Q6 / "vivado_synth.rpt", "a report_utilization report, expected"),
     (parse_timing_summary, lambda t: _cut(TIMING, t, "      2.479", "t.rpt"), "no 'Design Timing Summary' values"),
