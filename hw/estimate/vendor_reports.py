@@ -67,7 +67,8 @@ class SynthesisReports:
     hls_totals: Optional[dict]
     latency_cycles: Optional[int]       # HLS, worst case
     interval_cycles: Optional[int]
-    layers: dict = field(default_factory=dict)
+    layers: dict = field(default_factory=dict)       # HLS per-instance figures, by layer name
+    layers_from: Optional[str] = None                 # e.g. "Vivado HLS 2020.1 csynth": always HLS's estimate
     unmapped: list = field(default_factory=list)
     achieved_clock_ns: Optional[float] = None   # from a timing summary: period - WNS
     files: list = field(default_factory=list)
@@ -78,7 +79,7 @@ class SynthesisReports:
     def to_dict(self) -> dict:
         out = {k: getattr(self, k) for k in ("source", "part", "clock_ns", "totals", "totals_from",
                                              "hls_totals", "latency_cycles", "interval_cycles", "layers",
-                                             "unmapped", "achieved_clock_ns", "files")}
+                                             "layers_from", "unmapped", "achieved_clock_ns", "files")}
         out["timing"] = {**as_plain(self.timing), "achieved_ns": self.timing.achieved_ns,
                          "fmax_mhz": self.timing.fmax_mhz} if self.timing else None
         return out
@@ -238,6 +239,7 @@ def load_reports(project_dir) -> Optional[SynthesisReports]:
         totals_from=totals_from if (util or hls) else "none",
         hls_totals=hls.totals.as_dict() if hls else None,
         latency_cycles=hls.latency_max if hls else None, interval_cycles=hls.interval_max if hls else None,
-        layers=layers, unmapped=unmapped, achieved_clock_ns=timing.achieved_ns if timing else None,
+        layers=layers, layers_from=f"{network.tool} {network.version} csynth" if network else None,
+        unmapped=unmapped, achieved_clock_ns=timing.achieved_ns if timing else None,
         files=list(dict.fromkeys(r.path for r in (hls, network, util, timing) if r)), hls=hls,
         utilization=util, timing=timing)

@@ -245,6 +245,7 @@ def test_load_reports_hls4ml_layout(tmp_path, name):
     assert reports.totals_from == ("post-synthesis" if synthesized else "HLS estimate")
     assert reports.totals == record["totals"]["post_synthesis" if synthesized else "hls"]
     assert reports.hls_totals == record["totals"]["hls"]
+    assert reports.layers_from == f"Vivado HLS {record['tool']['hls'].split()[2]} csynth"
     assert (reports.latency_cycles, reports.interval_cycles) == (record["latency_cycles"], record["interval_cycles"])
     glue = {"Block_proc_U0"} if synthesized else set()     # Vivado HLS 2020.1's constant-output process
     assert reports.unmapped == sorted(glue)
