@@ -214,7 +214,7 @@ def _firmware_cpp(record: dict) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _records() -> tuple:
-    return tuple(load_calibration())
+    return tuple(load_calibration(include_hls_only=True))
 
 
 def _calibration(name: str) -> dict:
@@ -355,6 +355,11 @@ def test_calibration_headline_numbers_from_reference():
         synth = record["totals"]["post_synthesis"]
         assert (synth["dsp"], synth["lut"], synth["ff"]) == (dsp, lut, ff)
         assert record["post_synthesis_detail"]["bram36_tiles"] == bram36 and synth["bram18"] == 2 * bram36
+
+
+def test_calibration_default_is_post_synthesis_records():
+    assert [r["name"] for r in load_calibration()] == ["svhn_cnn_16bit_pruned", "svhn_cnn_6bit_qkeras_pruned"]
+    assert "autoencoder_pynqz2_32bit_resource" in [r["name"] for r in load_calibration(include_hls_only=True)]
 
 
 def test_calibration_loader_rejects_bad_files(tmp_path):

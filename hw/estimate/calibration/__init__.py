@@ -41,12 +41,14 @@ def _check(record: dict, path: Path) -> dict:
     return record
 
 
-def load_calibration(folder: Path | str | None = None) -> list[dict]:
-    """Every calibration record in ``folder`` (default: this package's), sorted by name.
+def load_calibration(folder: Path | str | None = None, include_hls_only: bool = False) -> list[dict]:
+    """The calibration records in ``folder`` (default: this package's), sorted by name.
 
     Each record is the YAML mapping plus ``file`` (its file name). Resources are
     ``lut``/``ff``/``dsp``/``bram18``/``uram``; ``totals.hls`` is Vivado/Vitis HLS's own estimate,
-    ``totals.post_synthesis`` what Vivado synthesis reported (absent when none was published).
+    ``totals.post_synthesis`` what Vivado synthesis reported. By default only the records that have
+    ``totals.post_synthesis`` are returned (what an estimate of post-synthesis figures is checked
+    against); ``include_hls_only=True`` adds the designs published with HLS reports only.
     """
     folder = Path(folder) if folder is not None else HERE
     records = []
@@ -55,5 +57,7 @@ def load_calibration(folder: Path | str | None = None) -> list[dict]:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
             raise CalibrationError(f"{path}: not valid YAML ({err})") from None
-        records.append(_check(data, path))
+        record = _check(data, path)
+        if include_hls_only or "post_synthesis" in record["totals"]:
+            records.append(record)
     return sorted(records, key=lambda r: r["name"])
