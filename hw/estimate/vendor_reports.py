@@ -159,7 +159,11 @@ def _hls_report(folder: Path, name: Optional[str]) -> Optional[HlsReport]:
         candidates = [folder / f"{name}_csynth.rpt", folder / f"{name}_csynth.xml", folder / "csynth.xml"]
     for path in candidates:
         if path.exists():
-            return parse_csynth_rpt(path) if path.suffix == ".rpt" else parse_csynth_xml(path)
+            report = parse_csynth_rpt(path) if path.suffix == ".rpt" else parse_csynth_xml(path)
+            if name and path.name.startswith(f"{name}_") and report.top != name:
+                raise ReportError(f"{path}: a report of function {report.top!r}, expected {name!r} "
+                                  "(a report from another project?)")
+            return report
     return None
 
 

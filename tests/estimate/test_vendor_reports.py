@@ -305,6 +305,18 @@ def test_load_reports_axi_wrapper_and_furthest_stage(tmp_path):
     assert (reports.totals["lut"], reports.totals_from) == (120001, "post-placement")
 
 
+def test_report_of_another_function(tmp_path):
+    report = tmp_path / "tiny_prj" / "solution1" / "syn" / "report"
+    report.mkdir(parents=True)
+    shutil.copy(Q6 / "myproject_csynth.rpt", report / "tiny_csynth.rpt")
+    (tmp_path / "attendnets.yaml").write_text("project_name: tiny\n")
+    with pytest.raises(ReportError, match="tiny_csynth.rpt: a report of function 'myproject', expected 'tiny'"):
+        load_reports(tmp_path)
+    (tmp_path / "attendnets.yaml").write_text("project_name: [tiny]\n")
+    with pytest.raises(ReportError, match="project_name should be a string"):
+        load_reports(tmp_path)
+
+
 def test_several_tops_need_a_project_name(tmp_path):
     (tmp_path / "reports").mkdir()
     shutil.copy(P16 / "myproject_csynth.rpt", tmp_path / "reports")
