@@ -1,0 +1,185 @@
+"""Resources and cycles of one layer at a given reuse factor and strategy (all figures estimated).
+
+The rules follow hls4ml 1.3's io_stream kernels and this package's own (hw/hls/nnet_utils):
+
+* matrix layers (conv, pointwise, dense, depthwise, grouped conv) walk their input pixels at
+  II = reuse factor.  Latency strategy at RF 1: one constant multiplier per non-zero weight, each
+  priced by its significant bits (a +-2^k weight is a shift; the rest are shift-and-add chains
+  in LUTs, or a DSP when weight and data both have >= 9 bits).  Latency at RF > 1 and the
+  Resource strategy share ceil(products / RF) variable multipliers; Resource keeps the zero weights
+  (they sit in memory) and, for RF > 1, stores the weights in BRAM reshaped to
+  ceil(n_in*n_out/RF)-word rows, RF deep (nnet_dense_resource.h).
+* every product feeds an adder of the accumulator's width; line buffers hold the rows a
+  window needs; activations, pooling, unpooling and the attention table cost per channel.
+* cycles = loop iterations x II + pipeline depth.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hw.estimate import costs as C
+from hw.estimate.geometry import MATRIX_KINDS, LayerGeom
+
+STRATEGIES = ("latency", "resource")
+CONTROL = C.Cost(lut=40, ff=40)          # loop counters, FSM and stream handshakes of one process
+SIGMOID_BITS = 8
+
+
+@dataclass
+class LayerSetting:
+    reuse: int = 1
+    strategy: str = "latency"
+
+
+@dataclass
+class LayerEstimate:
+    name: str
+    kind: str
+    reuse: int
+    strategy: str
+    multipliers: int
+    cost: C.Cost
+    ii: int
+    iterations: int
+    depth: int
+    storage: str = "none"        # where the weights live: registers, bram, none
+    macs: int = 0
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def cycles(self) -> int:
+        return self.iterations * self.ii + self.depth
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "reuse": self.reuse, "strategy": self.strategy,
+                "multipliers": self.multipliers, **{k: round(v, 1) for k, v in self.cost.as_dict().items()},
+                "ii": self.ii, "cycles": self.cycles, "storage": self.storage, "macs": self.macs}
+
+
+def iterations(g: LayerGeom) -> int:
+    """Iterations of the layer's pipelined pixel loop."""
+    if g.kind in ("dense", "softmax"):
+        return 1
+    if g.kind == "flatten":
+        return 0
+    if g.kind == "unpool":                  # reads a row, then writes its copies: not overlapped
+        return g.in_pixels + g.out_pixels
+    if g.kind == "group_conv":              # walks the padded image (padding done inside)
+        return (g.in_shape[0] + g.padding[0] + g.padding[1]) * (g.in_shape[1] + g.padding[2] + g.padding[3])
+    if g.kind == "pad":
+        return g.out_pixels
+    return g.in_pixels
+
+
+def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
+    if g.kind in MATRIX_KINDS:
+        terms = g.products_per_pixel // max(g.out_shape[2], 1) if g.kind != "depthwise" else g.kernel[0] * g.kernel[1]
+        depth = math.ceil(math.log2(max(terms, 2)) / 2)
+        return depth + (setting.reuse if g.kind == "dense" else 0)
+    return {"pool": 3, "activation": 2, "pad": 1, "softmax": 7, "flatten": 0}.get(g.kind, 2)
+
+
+def _constant_products(g: LayerGeom, family: str) -> tuple:
+    """(multipliers, dsp, lut) of RF 1 with constant weights: zeros vanish, +-2^k are shifts.
+
+    HLS propagates the constant weights, so hls4ml's rule (an operand under 9 bits: LUTs) applies
+    to each weight's significant bits; a product in LUTs costs one adder of (data + weight
+    significant bits) per extra digit of the weight in canonical signed-digit form."""
+    codes = g.weights
+    sig = C.significant_bits(codes)
+    real = sig > 1
+    dsp_of = np.array([C.dsps_per_product(g.data_bits, b, family) for b in range(65)])
+    dsp = int(dsp_of[sig[real]].sum())
+    in_lut = real & (dsp_of[sig] == 0)
+    lut = float(((C.csd_digits(codes[in_lut]) - 1) * (g.data_bits + sig[in_lut])).sum())
+    return int(real.sum()), dsp, lut
+
+
+def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    """(multipliers, Cost, storage) of the multiply-accumulate of a matrix layer."""
+    nz = g.nonzero
+    if s.strategy == "latency" and s.reuse == 1 or s.strategy == "resource" and s.reuse == 1:
+        mults, dsp, lut = _constant_products(g, family)
+        storage = "registers"
+        adders = nz
+    else:
+        products = nz if s.strategy == "latency" else g.products_per_pixel
+        mults = math.ceil(products / s.reuse)
+        per_dsp = C.dsps_per_product(g.data_bits, g.weight_bits, family)
+        dsp = mults * per_dsp
+        lut = 0.0 if per_dsp else mults * C.lut_multiplier(g.data_bits, g.weight_bits)
+        adders = mults
+        if s.strategy == "resource":
+            storage = "bram"
+            lut += mults * g.data_bits     # operand select of the RF-deep weight rows
+        else:
+            storage = "registers"          # constants muxed into shared multipliers: LUT ROMs
+            lut += mults * g.weight_bits * math.ceil(s.reuse / 64)
+    cost = C.Cost(dsp=dsp, lut=lut + adders * g.accum_bits, ff=adders * g.accum_bits)
+    if storage == "bram":
+        block = math.ceil(g.products_per_pixel / s.reuse)
+        cost = cost + C.memory(s.reuse, block * g.weight_bits, "bram")
+    return mults, cost, storage
+
+
+def buffers(g: LayerGeom, s: LayerSetting) -> C.Cost:
+    """Line buffers and windows of windowed layers, row buffers of unpooling."""
+    kh, kw = g.kernel
+    chan, bits = g.in_shape[2], g.data_bits
+    if g.kind in ("conv", "depthwise", "pool") and kh > 1:
+        lines = C.shift_register(g.in_shape[1], bits).scaled((kh - 1) * chan)
+        return lines + C.Cost(ff=kh * kw * chan * bits)
+    if g.kind == "group_conv" and kh > 1:
+        width = g.in_shape[1] + g.padding[2] + g.padding[3]
+        return C.memory(width, bits).scaled(kh * chan) + C.Cost(ff=kh * kw * chan * bits)
+    if g.kind == "unpool":
+        return C.memory(g.in_shape[1], bits).scaled(chan)
+    return C.Cost()
+
+
+def pixel_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    """(multipliers, Cost) of the layers without weights matrices."""
+    chan = g.channels
+    if g.kind == "attention":
+        lanes = math.ceil(chan / s.reuse)
+        table = C.memory(g.table_entries, SIGMOID_BITS, "lutram").scaled(lanes)
+        gate = C.lut_multiplier(g.data_bits, SIGMOID_BITS) + C.lut_multiplier(g.data_bits + SIGMOID_BITS, g.weight_bits)
+        return 2 * lanes, table + C.Cost(lut=lanes * (gate + g.result_bits), ff=lanes * 2 * g.accum_bits)
+    if g.kind == "activation":
+        return 0, C.Cost(lut=chan * g.data_bits, ff=chan * g.result_bits)
+    if g.kind == "pool":
+        compares = g.kernel[0] * g.kernel[1] - 1
+        return 0, C.Cost(lut=chan * compares * g.data_bits, ff=chan * g.result_bits)
+    if g.kind == "gap":
+        return 0, C.Cost(lut=chan * (g.accum_bits + g.result_bits), ff=chan * g.accum_bits)
+    if g.kind == "add":
+        return 0, C.Cost(lut=chan * g.result_bits, ff=chan * g.result_bits)
+    if g.kind == "batchnorm":
+        per = C.dsps_per_product(g.data_bits, g.data_bits, family)
+        return chan, C.Cost(dsp=chan * per, lut=chan * (g.result_bits + (0 if per else C.lut_multiplier(
+            g.data_bits, g.data_bits))), ff=chan * g.result_bits)
+    if g.kind == "softmax":        # hls4ml: exp and 1/sum tables (1024 x 18), one product per class
+        tables = C.memory(1024, 18, "bram").scaled(2 * math.ceil(chan / 8))
+        return chan, tables + C.Cost(dsp=chan * C.dsps_per_product(18, g.data_bits, family),
+                                     lut=chan * 2 * g.data_bits, ff=chan * 18)
+    return 0, C.Cost()          # pad, flatten, clone: wiring and control only
+
+
+def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = None) -> LayerEstimate:
+    """``scales``: {"lut_scale", "ff_scale"} fitted by hw.estimate.calibration_fit (1 when None)."""
+    storage = "none"
+    if g.kind in MATRIX_KINDS:
+        mults, cost, storage = matrix_layer(g, s, family)
+    else:
+        mults, cost = pixel_layer(g, s, family)
+    cost = cost + buffers(g, s) + CONTROL
+    if scales:
+        cost = C.Cost(cost.dsp, cost.lut * scales["lut_scale"], cost.ff * scales["ff_scale"], cost.bram18, cost.uram)
+    ii = s.reuse if g.kind in MATRIX_KINDS + ("attention",) else 1
+    return LayerEstimate(g.name, g.kind, s.reuse, s.strategy, mults, cost, ii, iterations(g),
+                         pipeline_depth(g, s), storage, g.macs,
+                         {"weight_memory_bits": g.weight_memory_bits, "nonzero_weights": g.nonzero
+                          if g.kind in MATRIX_KINDS else 0})

@@ -1,0 +1,172 @@
+"""The reuse planner: per-layer reuse factor and strategy for the highest throughput within a budget
+of every board resource, or the fewest resources that reach a target frame rate.
+
+Method (deterministic, numpy, no search randomness).  For every layer that takes a reuse factor
+the options are every (strategy, valid reuse factor) pair (``hw.estimate.reuse``), each priced by
+the estimator.  For a pipeline interval T each layer takes its cheapest option whose cycles do not
+exceed T — no layer faster than the bottleneck needs, which is what balances the pipeline.
+"Cheapest" is a weighted sum of the resources as fractions of the board; the weighting does not
+depend on the budget, so a larger budget can only admit more intervals: more budget never lowers
+the frame rate.  The plan is the smallest feasible T over a few weightings (even, and each
+resource emphasised in turn), ties broken by the lower weighted cost.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hw.estimate.layers import LayerSetting, estimate_layer
+from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
+from hw.estimate.reuse import HLS4ML_MATRIX, strategies, valid_reuse_factors
+from hw.estimate.source import EstimateError
+
+TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
+EMPHASIS = 4.0
+
+
+class PlanError(EstimateError):
+    """No plan meets the request; the message says which resource or layer stops it."""
+
+
+@dataclass
+class Plan:
+    design: object
+    settings: dict
+    estimate: object
+    budget: float
+    target_fps: float = None
+
+
+def _options(design) -> dict:
+    """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer."""
+    family, scales = design.board.family, coefficients()
+    out = {}
+    for g in design.geoms:
+        if g.kind not in TUNABLE:
+            continue
+        rows = []
+        for strategy in strategies(g):
+            for rf in valid_reuse_factors(g, strategy):
+                est = estimate_layer(g, LayerSetting(rf, strategy), family, scales)
+                rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], LayerSetting(rf, strategy)))
+        rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse))
+        out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
+    return out
+
+
+def _fixed(design) -> tuple:
+    """(cost[5], slowest cycles) of everything the planner cannot change: other layers and FIFOs."""
+    total = stream_cost(design.streams)
+    slowest = 0
+    for g in design.geoms:
+        if g.kind not in TUNABLE:
+            est = estimate_layer(g, design.settings.get(g.name, LayerSetting()), design.board.family,
+                                 coefficients())
+            total = total + est.cost
+            slowest = max(slowest, est.cycles)
+    return np.array([getattr(total, k) for k in RESOURCES], float), slowest
+
+
+def _choose(options: dict, capacity: np.ndarray, weights: np.ndarray, intervals: np.ndarray) -> tuple:
+    """For each candidate interval: (total cost[T, 5], chosen option index per layer[L, T])."""
+    scale = np.where(capacity > 0, weights / np.maximum(capacity, 1), 1e9)
+    totals = np.zeros((len(intervals), len(RESOURCES)))
+    picks = []
+    for cycles, cost, _ in options.values():
+        score = cost @ scale
+        best = np.empty(len(cycles), int)          # cheapest option among the first i+1 (by cycles)
+        best[0] = 0
+        for i in range(1, len(cycles)):
+            best[i] = i if score[i] < score[best[i - 1]] else best[i - 1]
+        last = np.searchsorted(cycles, intervals, side="right") - 1
+        pick = np.where(last >= 0, best[np.maximum(last, 0)], -1)
+        totals += np.where(pick[:, None] >= 0, cost[np.maximum(pick, 0)], np.inf)
+        picks.append(pick)
+    return totals, np.array(picks)
+
+
+def plan(design, budget: float = 0.8, target_fps: float = None) -> Plan:
+    if not 0 < budget <= 1:
+        raise PlanError(f"--budget must be in (0, 1], got {budget}")
+    options = _options(design)
+    fixed, slowest = _fixed(design)
+    cap = board_capacity(design.board)
+    capacity = np.array([cap[k] for k in RESOURCES], float)
+    clock_hz = 1e9 / design.clock_ns
+    intervals = np.unique(np.concatenate([c for c, _, _ in options.values()] + [np.array([slowest])]))
+    intervals = intervals[intervals >= slowest]
+    if target_fps is not None:
+        if target_fps <= 0:
+            raise PlanError(f"--target-fps must be positive, got {target_fps}")
+        limit = math.floor(clock_hz / target_fps) - 1        # interval = slowest process + 1
+        intervals = intervals[intervals <= limit]
+        if len(intervals) == 0:
+            raise PlanError(_too_fast(design, options, slowest, limit, target_fps, clock_hz))
+        intervals = intervals[-1:]                           # the slowest allowed: fewest resources
+    best = None
+    for w in _weightings():
+        totals, picks = _choose(options, capacity, w, intervals)
+        totals = totals + fixed
+        ok = np.all((totals <= budget * capacity) | ((capacity == 0) & (totals == 0)), axis=1)
+        if not ok.any():
+            continue
+        t = int(np.argmax(ok))
+        key = (intervals[t], float(totals[t] @ (1 / np.maximum(capacity, 1))))
+        if best is None or key < best[0]:
+            best = (key, {name: options[name][2][picks[i, t]] for i, name in enumerate(options)})
+    if best is None:
+        raise PlanError(_no_fit(design, options, fixed, capacity, budget, target_fps,
+                                int(intervals[-1]) if target_fps is not None else None))
+    settings = {**design.settings, **best[1]}
+    return Plan(design, settings, design.estimate(settings), budget, target_fps)
+
+
+def _weightings() -> list:
+    even = np.ones(len(RESOURCES))
+    return [even] + [np.where(np.arange(len(RESOURCES)) == i, EMPHASIS, 1.0) for i in range(len(RESOURCES))]
+
+
+def _too_fast(design, options, slowest, limit, fps, clock_hz) -> str:
+    fixed_layer = max((g for g in design.geoms if g.kind not in TUNABLE),
+                      key=lambda g: estimate_layer(g, LayerSetting(), design.board.family).cycles)
+    fastest = {name: int(c.min()) for name, (c, _, _) in options.items()}
+    name, cycles = max(fastest.items(), key=lambda kv: kv[1]) if fastest else (fixed_layer.name, slowest)
+    if slowest >= cycles:
+        name, cycles = fixed_layer.name, slowest
+    return (f"--target-fps {fps:g} is impossible at {clock_hz / 1e6:g} MHz: it needs an interval of at most "
+            f"{limit} cycles, but layer {name} needs at least {cycles} cycles per image "
+            f"(at most {clock_hz / (cycles + 1):.1f} images/s)")
+
+
+def _no_fit(design, options, fixed, capacity, budget, target_fps, interval) -> str:
+    """Why nothing fits: each short resource at its own cheapest, split into what the planner can
+    change (the layers with a reuse factor, at the slowest options within ``interval``) and what
+    it cannot (per-pixel layers and FIFOs)."""
+    tunable = np.zeros(len(RESOURCES))
+    for cycles, cost, _ in options.values():
+        within = cost[cycles <= interval] if interval is not None else cost
+        tunable += within.min(axis=0)
+    cheapest = fixed + tunable
+    over = [k for k in range(len(RESOURCES)) if cheapest[k] > budget * capacity[k]]
+    goal = f"at {target_fps:g} images/s" if target_fps else "at any reuse factor"
+    if over:
+        detail = ", ".join(f"{RESOURCES[k]} needs at least {cheapest[k]:.0f} of {budget * capacity[k]:.0f} "
+                           f"({budget:.0%} of the board): {fixed[k]:.0f} in layers without a reuse factor and "
+                           f"FIFOs, {tunable[k]:.0f} in the {len(options)} layers with one" for k in over)
+        return f"{design.name} does not fit {design.board.name} {goal} (estimated): {detail}"
+    return (f"{design.name} does not fit {design.board.name} within {budget:.0%} of every resource {goal} "
+            "(estimated; each resource alone could fit, not all at once)")
+
+
+def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
+    """The build recipe (hw.config.BuildConfig) that generates this plan."""
+    from hw.config import BuildConfig, LayerSettings
+
+    layers = {g.name: LayerSettings(reuse=p.settings[g.name].reuse,
+                                    strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None)
+              for g in p.design.geoms if g.kind in TUNABLE}
+    return BuildConfig(model=model, board=p.design.board.name, backend=backend, io="stream",
+                       clock_ns=p.design.clock_ns, reuse=1, strategy="latency",
+                       input_shape=list(input_shape) if input_shape else None, layers=layers).validate("plan")

@@ -1,0 +1,63 @@
+"""Reuse factors the generated project really accepts, per layer and strategy.
+
+* hls4ml's Conv2D / PointwiseConv2D / Dense / DepthwiseConv2D: the backend's own rule
+  (``FPGABackend._validate_reuse_factor``: RF divides n_in*n_out, and RF < n_in or RF is a multiple
+  of n_in), for both strategies: the Resource kernels abort on any other value, and the Latency
+  kernels' multiplier limit ceil(n_in*n_out / RF) is exact only for those.  The Latency strategy
+  also unrolls every product before limiting them, which Vivado HLS refuses beyond 4096
+  (hls4ml #1013, #572): larger layers must use the Resource strategy.
+* our grouped conv and selective attention: RF divides the products of one pixel, so every
+  multiplier is busy on every clock of the pixel (ceil(products / RF) multipliers, II = RF).
+* every other layer runs at one pixel per clock: RF 1 only.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hw.estimate.geometry import LayerGeom
+
+LATENCY_UNROLL_LIMIT = 4096
+HLS4ML_MATRIX = ("conv", "pointwise", "dense", "depthwise")
+
+
+def hls4ml_valid(n_in: int, n_out: int, rf: int) -> bool:
+    """hls4ml 1.3's FPGABackend._validate_reuse_factor, restated (tests compare the two)."""
+    multfactor = min(n_in, rf)
+    multiplier_limit = -(-(n_in * n_out) // multfactor)
+    ok = (multiplier_limit % n_out == 0) or rf >= n_in
+    ok = ok and (rf % n_in == 0 or rf < n_in)
+    return ok and (n_in * n_out) % rf == 0
+
+
+@lru_cache(maxsize=None)
+def _hls4ml_factors(n_in: int, n_out: int) -> tuple:
+    total = n_in * n_out
+    divisors = sorted({d for i in range(1, int(total ** 0.5) + 1) if total % i == 0 for d in (i, total // i)})
+    return tuple(rf for rf in divisors if hls4ml_valid(n_in, n_out, rf))
+
+
+def _divisors(n: int) -> tuple:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+def valid_reuse_factors(g: LayerGeom, strategy: str) -> tuple:
+    """Ascending reuse factors this layer accepts under ``strategy`` (empty: strategy not allowed)."""
+    if g.kind in HLS4ML_MATRIX:
+        n_in, n_out = g.matrix
+        if strategy == "latency" and n_in * n_out > LATENCY_UNROLL_LIMIT:
+            return ()
+        return _hls4ml_factors(n_in, n_out)
+    if g.kind == "group_conv":
+        return _divisors(g.products_per_pixel) if strategy == "latency" else ()
+    if g.kind == "attention":
+        return _divisors(g.channels) if strategy == "latency" else ()
+    return (1,) if strategy == "latency" else ()
+
+
+def strategies(g: LayerGeom) -> tuple:
+    return tuple(s for s in ("latency", "resource") if valid_reuse_factors(g, s))
+
+
+def closest(valid: tuple, wanted: int) -> int:
+    """hls4ml's choice for an invalid factor: the nearest valid one, the smaller on a tie."""
+    return min(valid, key=lambda rf: (abs(rf - wanted), rf))

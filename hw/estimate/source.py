@@ -1,0 +1,169 @@
+"""Where an estimate's inputs come from: a model and a build recipe, or a generated project.
+
+``from_config(cfg)`` builds the model (no weights calibration, no hls4ml, no g++) and applies the
+recipe's reuse factors and strategies the way generation would (hls4ml's closest valid factor
+for the Resource strategy).  ``from_project(dir)`` reads ``attendnets.yaml`` (every layer's reuse,
+strategy and types, the FIFO depths, board, clock) and ``keras/model.h5``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw.estimate import geometry
+from hw.estimate.layers import LayerSetting
+from hw.estimate.network import Stream, estimate_network
+from hw.estimate.reuse import HLS4ML_MATRIX, closest, valid_reuse_factors
+
+CHAIN_DEPTH = 2
+RESOLVED = "attendnets.yaml"
+KERAS_FILE = "keras/model.h5"
+
+
+class EstimateError(ValueError):
+    """Bad input to the estimator (not a project, unknown layer, bad board); the message says which."""
+
+
+@dataclass
+class Design:
+    """Everything the estimator needs; ``settings`` and ``streams`` can be replaced (the planner does)."""
+    name: str
+    geoms: list
+    settings: dict
+    streams: list
+    board: object
+    clock_ns: float
+    source: str
+
+    def estimate(self, settings: dict = None):
+        est = estimate_network(self.geoms, settings or self.settings, self.board, self.clock_ns, self.streams)
+        est.notes.append(f"source: {self.source}")
+        return est
+
+
+def _width(type_text: str) -> int:
+    match = re.match(r"\s*u?(?:fixed|int)<\s*(\d+)", str(type_text))
+    if not match:
+        raise EstimateError(f"cannot read a bit width from type {type_text!r}")
+    return int(match.group(1))
+
+
+def streams_for(geoms: list, model) -> list:
+    """The FIFOs generation writes (hw.hls.fifo: branch copies deep enough, every other stream 2)."""
+    from hw.hls.fifo import tensor_fifo_depths
+
+    depths = tensor_fifo_depths(model)
+    by_name = {g.name: g for g in geoms}
+    streams, readers = [], {}
+    for g in geoms:
+        for src in g.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    for name, count in readers.items():   # a fork: hls4ml's Clone reads the producer's own stream
+        if count > 1 and name in by_name:
+            streams.append(Stream(name, CHAIN_DEPTH, by_name[name].channels * by_name[name].result_bits))
+    for g in geoms:
+        for src in g.inputs:
+            producer = by_name.get(src)
+            if producer is None:      # the image port: not an internal FIFO
+                continue
+            key = (src, g.name if not g.name.startswith("zp2d_") else g.name[len("zp2d_"):])
+            depth = depths.get(key, CHAIN_DEPTH)
+            streams.append(Stream(f"{src}->{g.name}", int(depth), producer.channels * producer.result_bits))
+    return streams
+
+
+def _setting(g, reuse: int, strategy: str) -> LayerSetting:
+    """Only hls4ml's matrix layers have a strategy; our layers and the per-pixel ones ignore it,
+    and only matrix layers and our grouped conv / attention take a reuse factor."""
+    if g.kind in HLS4ML_MATRIX:
+        return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency")
+    return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency")
+
+
+def settings_for(geoms: list, reuse: int, strategy: str, layers: dict) -> dict:
+    """Per-layer settings as generation resolves a recipe: defaults, per-layer overrides, and
+    hls4ml's closest valid reuse factor for the Resource strategy."""
+    out = {}
+    for g in geoms:
+        override = layers.get(g.name)
+        rf = (override.reuse if override and override.reuse else reuse)
+        st = (override.strategy if override and override.strategy else strategy)
+        if g.kind in HLS4ML_MATRIX and st == "resource":
+            rf = closest(valid_reuse_factors(g, "resource"), rf)
+        out[g.name] = _setting(g, rf, st)
+    return out
+
+
+def from_config(cfg, model=None) -> Design:
+    """A design from a BuildConfig (hw.config) without generating it."""
+    from hw.boards import load_board
+    from qmodels.build import build_model
+
+    board = load_board(cfg.board)
+    if model is None:
+        model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed,
+                            calibrate=False)
+    geoms = geometry.from_model(model)
+    settings = settings_for(geoms, cfg.reuse, cfg.strategy, cfg.layers)
+    return Design(model.name, geoms, settings, streams_for(geoms, model), board,
+                  float(cfg.clock_ns or board.clock_ns), f"model {cfg.model} (not generated)")
+
+
+def load_project(project) -> tuple:
+    """(resolved config, Keras model) of a generated project, with one clear error otherwise."""
+    import yaml
+
+    project = Path(project)
+    resolved = project / RESOLVED
+    if not project.is_dir():
+        raise EstimateError(f"{project}: no such project directory")
+    if not resolved.exists():
+        raise EstimateError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
+    try:
+        config = yaml.safe_load(resolved.read_text())
+    except yaml.YAMLError as err:
+        raise EstimateError(f"{resolved}: not valid YAML: {err}") from None
+    for key in ("board", "layers", "fifo_depths"):
+        if not isinstance(config, dict) or key not in config:
+            raise EstimateError(f"{resolved}: missing field '{key}'; regenerate the project")
+    keras_file = project / config.get("software_model", {}).get("file", KERAS_FILE)
+    if not keras_file.exists():
+        raise EstimateError(f"{project}: missing {keras_file.name} (the project's model); regenerate the project")
+    from qmodels.build import load_model
+
+    return config, load_model(keras_file)
+
+
+def from_project(project) -> Design:
+    from hw.boards import load_board
+
+    config, model = load_project(project)
+    board = load_board(config["board"]["name"])
+    geoms = geometry.from_model(model)
+    layers = config["layers"]
+    settings = {}
+    for g in geoms:
+        entry = layers.get(g.name) or {}
+        types = entry.get("types", {})
+        if "result_t" in types:
+            g.result_bits = _width(types["result_t"])
+        if "accum_t" in types:
+            g.accum_bits = _width(types["accum_t"])
+        strategy = str(entry.get("strategy") or "latency").lower()
+        settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy)
+    return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"]), board,
+                  float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
+
+
+def project_streams(geoms: list, depths: dict) -> list:
+    """The project's FIFOs at their written depths; each hls4ml variable named after its producer
+    (``X_cpyN``: a copy of X made by hls4ml's Clone)."""
+    by_name = {g.name: g for g in geoms}
+    streams = []
+    for var, depth in depths.items():
+        producer = by_name.get(re.sub(r"_cpy\d+$", "", var))
+        if producer is None:
+            raise EstimateError(f"fifo_depths: stream {var!r} has no producer among the model's layers")
+        streams.append(Stream(var, int(depth), producer.channels * producer.result_bits))
+    return streams
