@@ -10,8 +10,10 @@ returns that child's own resource usage (peak RSS, CPU time) and nothing else.
              (RUSAGE_CHILDREN of a process whose only children are the compiler)
   qkeras     model(x) one image at a time, after a warm-up call; peak = that process
   reference  qmodels.reference.Reference (float64 numpy), same process and images
-  emulation  the ctypes library, after a warm-up call (which loads the weights); peak = that process
-  testbench  the test-bench binary, one launch per repeat (it reads its weights at start, counted)
+  emulation  the ctypes library, after a warm-up call (which loads the weights); peak = that process;
+             with --jobs N > 1 the images are split over N worker processes (hw.sim.parallel), each
+             loading the library and its weights inside the timed run
+  testbench  the test-bench binary, one launch per repeat and job (it reads its weights at start, counted)
 
 Every figure is measured on the machine that runs this, with whatever else runs on it.
 """
@@ -47,6 +49,7 @@ class BenchResult:
     images: int
     repeat: int
     cpus: int
+    jobs: int = 1
     phases: dict = field(default_factory=dict)   # phase -> {seconds, peak_mb, peak_of, images_per_s, ...}
     exact: dict = field(default_factory=dict)    # emulation/testbench -> hw.sim.csim.compare()
     notes: list = field(default_factory=list)
@@ -124,7 +127,7 @@ def child_compile(a: dict) -> dict:
 
     built = csim.build(Path(a["project"]), a["name"])
     return {"seconds": built["compile_s"], "steps": built["steps"], "gxx_peak_mb": _children_peak_mb(),
-            "flags": " ".join(csim.CXXFLAGS)}
+            "flags": built["flags"]}
 
 
 def child_software(a: dict) -> dict:
@@ -169,7 +172,7 @@ def child_emulation(a: dict) -> dict:
     warm = run_emulation(project, a["name"], images[:1], n_out)  # loads the weights from text files
     if warm["compile_s"]:
         raise BenchError("the emulation library was compiled inside the emulation phase; build() cache missed")
-    runs = [run_emulation(project, a["name"], images, n_out) for _ in range(a["repeat"])]
+    runs = [run_emulation(project, a["name"], images, n_out, a["jobs"]) for _ in range(a["repeat"])]
     return {"run_s": [r["run_s"] for r in runs], "warmup_s": warm["run_s"],
             "exact": compare(runs[-1]["outputs"], expected, a["lsb"])}
 
@@ -178,7 +181,7 @@ def child_testbench(a: dict) -> dict:
     from hw.sim.csim import compare, run_testbench
 
     images, expected = _load_images(a)
-    runs = [run_testbench(Path(a["project"]), a["name"], images, expected) for _ in range(a["repeat"])]
+    runs = [run_testbench(Path(a["project"]), a["name"], images, expected, a["jobs"]) for _ in range(a["repeat"])]
     if any(r["compile_s"] for r in runs):
         raise BenchError("the test bench was compiled inside the testbench phase; build() cache missed")
     return {"run_s": [r["run_s"] for r in runs], "binary_peak_mb": _children_peak_mb(),
@@ -210,10 +213,10 @@ def _ratios(result: BenchResult) -> None:
 
 
 def bench(model: str = "attendnet-b", board: str = "zcu104", io: str = "stream", images: int = 4,
-          repeat: int = 2, out=None, progress=print) -> BenchResult:
+          repeat: int = 2, out=None, progress=print, jobs: int = 1) -> BenchResult:
     """Generate, compile and C-simulate ``model`` at its full input size with seeded weights."""
-    if images < 1 or repeat < 1:
-        raise ValueError(f"--images and --repeat must be positive, got {images} and {repeat}")
+    if images < 1 or repeat < 1 or jobs < 1:
+        raise ValueError(f"--images, --repeat and --jobs must be positive, got {images}, {repeat} and {jobs}")
     cfg = bench_config(model, board, io)
     work = Path(out)
     project = work / "project"
@@ -222,7 +225,7 @@ def bench(model: str = "attendnet-b", board: str = "zcu104", io: str = "stream",
                          "give a new --out")
     work.mkdir(parents=True, exist_ok=True)
     result = BenchResult(cfg.model, cfg.board, cfg.io, cfg.strategy, cfg.reuse, [], images, repeat,
-                         os.cpu_count() or 0)
+                         os.cpu_count() or 0, min(jobs, images))
 
     def child(phase, **args):
         progress(f"bench: {phase} ...")
@@ -241,10 +244,11 @@ def bench(model: str = "attendnet-b", board: str = "zcu104", io: str = "stream",
     sw = child("software", images=images, repeat=repeat)
     _image_phase(result, "qkeras", sw["qkeras_s"], sw["process_peak_mb"], "Python process (QKeras + reference)")
     _image_phase(result, "reference", sw["reference_s"], sw["process_peak_mb"], "same process as qkeras")
-    emu = child("emulation", images=images, repeat=repeat, **names)
-    _image_phase(result, "emulation", emu["run_s"], emu["process_peak_mb"], "Python process with the library",
+    emu = child("emulation", images=images, repeat=repeat, jobs=jobs, **names)
+    _image_phase(result, "emulation", emu["run_s"], emu["process_peak_mb"],
+                 "Python process with the library" if result.jobs == 1 else "parent process (workers not counted)",
                  warmup_s=emu["warmup_s"])
-    tb = child("testbench", images=images, repeat=repeat, **names)
+    tb = child("testbench", images=images, repeat=repeat, jobs=jobs, **names)
     _image_phase(result, "testbench", tb["run_s"], tb["binary_peak_mb"], "test-bench binary",
                  note="per launch, including reading weights and data files")
     result.exact = {"emulation": emu["exact"], "testbench": tb["exact"]}
@@ -266,7 +270,8 @@ def format_table(r: dict) -> str:
     """The table of a result dict (BenchResult.to_dict()); every figure carries the machine label."""
     head = f"{'phase':<36}{'seconds':>10}{'peak MB':>10}{'images/s':>11}{'ratio vs QKeras':>17}"
     lines = [f"Benchmark of {r['model']} {'x'.join(map(str, r['input_shape']))}, {r['board']}, io_{r['io']}, "
-             f"{r['strategy']} reuse {r['reuse']}, seeded weights, {r['images']} images, best of {r['repeat']}",
+             f"{r['strategy']} reuse {r['reuse']}, seeded weights, {r['images']} images, best of {r['repeat']}, "
+             f"C++ images in {r.get('jobs', 1)} parallel process(es), {r['phases'].get('compile', {}).get('flags', '')}",
              f"All figures {r['label']}; other work on the machine makes them noisy.", head, "-" * len(head)]
     for phase in PHASES:
         p = r["phases"].get(phase)
@@ -288,7 +293,7 @@ def _bench_cli(args) -> int:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="attendnets-bench-"))
     quiet = (lambda *_: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
     try:
-        result = bench(args.model, args.board, args.io, args.images, args.repeat, out, progress=quiet)
+        result = bench(args.model, args.board, args.io, args.images, args.repeat, out, progress=quiet, jobs=args.jobs)
     except BenchError as err:
         print(f"attendnets bench: error: {err}", file=sys.stderr)
         return 2
@@ -306,6 +311,7 @@ def add_cli(subparsers) -> None:
     """Register the 'bench' subcommand on an argparse subparsers object."""
     from hw.boards import board_names
     from hw.config import IO_TYPES
+    from hw.sim import parallel
 
     p = subparsers.add_parser("bench", help="time generate, g++ compile and C simulation against QKeras")
     p.add_argument("model", nargs="?", default="attendnet-b", help="built-in model name (default %(default)s)")
@@ -313,6 +319,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--io", default="stream", choices=IO_TYPES, help="default %(default)s")
     p.add_argument("--images", type=int, default=4, metavar="N", help="images per run (default %(default)s)")
     p.add_argument("--repeat", type=int, default=2, help="timed runs per image phase, best reported (default 2)")
+    p.add_argument("--jobs", type=int, default=parallel.default_jobs(),
+                   help="parallel processes for the C++ images (default: every core, %(default)s here)")
     p.add_argument("--out", metavar="DIR", help="work folder, kept (default: a temporary folder, removed)")
     p.add_argument("--keep", action="store_true", help="keep the temporary work folder and print its path")
     p.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
