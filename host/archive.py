@@ -8,6 +8,7 @@ Built on the development machine (it reads the project's YAML); checked and run 
 """
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import tarfile
@@ -175,6 +176,9 @@ def extract(archive, dest) -> Path:
     """Unpack into dest and verify every checksum; returns the package folder."""
     archive, dest = Path(archive), Path(dest)
     try:
+        with gzip.open(archive) as stream:   # the whole stream first: gzip checks its CRC only at the end
+            while stream.read(1 << 20):
+                pass
         with tarfile.open(archive, "r:gz") as tar:
             tops = {Path(m.name).parts[0] for m in tar.getmembers()}
             if len(tops) != 1:

@@ -82,7 +82,8 @@ def run_step(number: int, total: int, what: str, argv: list, out=sys.stdout) -> 
     print(f"[{number}/{total}] {what}\n      $ {shlex.join(argv)}", file=out, flush=True)
     done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode:
-        said = (done.stderr.strip() or done.stdout.strip())[-1500:]
+        lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip("@ \n")]
+        said = " | ".join(lines[-3:])[-1500:]
         raise DeployError(f"step {number} ({what}) failed with exit status {done.returncode}: {said}{_hint(said)}")
     return done.stdout
 
