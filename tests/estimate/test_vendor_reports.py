@@ -305,6 +305,19 @@ def test_load_reports_axi_wrapper_and_furthest_stage(tmp_path):
     assert (reports.totals["lut"], reports.totals_from) == (120001, "post-placement")
 
 
+def test_inlined_layers_give_no_instances(tmp_path):
+    """io_parallel + Latency: the layers are inlined into the top, whose tables then read N/A."""
+    text = (P16 / "myproject_csynth.rpt").read_text()
+    start = text.index("        * Instance: \n") + len("        * Instance: \n")
+    text = text[:start] + "        N/A\n\n" + text[text.index("        * Loop:"):]
+    start = text.index("    * Instance: \n    +---") + len("    * Instance: \n")
+    text = text[:start] + "    N/A\n\n" + text[text.index("    * DSP48E:"):]
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "myproject_csynth.rpt").write_text(text)
+    reports = load_reports(tmp_path)
+    assert reports.hls.instances == [] and reports.layers == {} and reports.hls_totals["dsp"] == 5414
+
+
 def test_report_of_another_function(tmp_path):
     report = tmp_path / "tiny_prj" / "solution1" / "syn" / "report"
     report.mkdir(parents=True)
