@@ -96,8 +96,14 @@ def average_accum(inputs: Fixed, count: int, out: Fixed) -> Fixed:
     return Range.of(inputs).repeat(count).with_frac(max(frac, inputs.frac)).fixed()
 
 
-def attention_accum(v: Fixed, sigmoid: Fixed, scale: Fixed) -> Fixed:
-    return (Range.of(v) * Range.of(sigmoid) * Range.of(scale)).fixed()
+def attention_types(v: Fixed, sigmoid: Fixed, scale: Fixed) -> tuple:
+    """(gated, product): exact types of V' * sigma(A) and of V' * sigma(A) * S.
+
+    Each is its own type: with |S| < 1 the product needs fewer integer bits than the gate, so
+    one type for both would wrap the gate (issue 9, defect 1).
+    """
+    gated = Range.of(v) * Range.of(sigmoid)
+    return gated.fixed(), (gated * Range.of(scale)).fixed()
 
 
 CONV_LIKE = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
@@ -142,7 +148,9 @@ def _layer_types(layer, kind, ins, consumers) -> dict:
         first = consumers[0] if len(consumers) == 1 else None
         if first is None or type(first).__name__ != "QActivation":
             raise ValueError("the model input must feed exactly one QActivation that fixes the input format")
-        return {"result": (from_qkeras(first.quantizer), False)}
+        # the image enters as floats (test bench, bridge) and is converted to this type: rounding
+        # and saturating here is the input quantizer itself, for every input format
+        return {"result": (from_qkeras(first.quantizer), True)}
     if kind == "QActivation":
         return {"result": (from_qkeras(layer.quantizer), True)}
     if kind in CONV_LIKE:
@@ -159,7 +167,8 @@ def _layer_types(layer, kind, ins, consumers) -> dict:
     if kind == "GlobalAveragePooling2D":
         return _average_types(layer, ins[0], consumers)
     if kind == "SelectiveAttention":
-        return {"result": (layer.output_format, True)}
+        gated, product = attention_types(ins[0], layer.sigmoid, layer.scale_format)
+        return {"result": (layer.output_format, True), "intermediates": {"gated": gated, "product": product}}
     raise ValueError(f"layer {layer.name}: no exact HLS type rule for {kind}")
 
 

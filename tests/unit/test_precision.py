@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from hw.hls.precision import Range, attention_accum, average_accum, conv_accum
+from hw.hls.precision import Range, attention_types, average_accum, conv_accum
 from qmodels.fixed import Fixed
 
 RELU, W8, B8 = Fixed.parse("ufixed<8,2>"), Fixed.parse("fixed<8,1>"), Fixed.parse("fixed<8,3>")
@@ -26,11 +26,15 @@ def test_conv_accum_holds_the_extremes_and_is_tight(fan_in):
     assert not (_fits(narrower, most) and _fits(narrower, least))
 
 
-def test_attention_accum_is_the_exact_product():
-    acc = attention_accum(RELU, Fixed.parse("ufixed<8,0>"), Fixed.parse("fixed<8,3>"))
-    grid = lambda f: [f.min, f.max, f.step]
-    for v, s, k in itertools.product(grid(RELU), grid(Fixed.parse("ufixed<8,0>")), grid(Fixed.parse("fixed<8,3>"))):
-        assert _fits(acc, v * s * k)
+@pytest.mark.parametrize("scale", ["fixed<8,3>", "ufixed<1,0>", "fixed<6,-2>", "ufixed<12,5>"])
+def test_attention_types_hold_the_gate_and_the_product(scale):
+    """Both intermediates fit their own type; with |S| < 1 the gate does not fit the product's (defect 1)."""
+    sig, s = Fixed.parse("ufixed<8,0>"), Fixed.parse(scale)
+    gated_t, product_t = attention_types(RELU, sig, s)
+    for v, g, k in itertools.product(RELU.grid()[::7], sig.grid()[::5], s.grid()[:: max(1, s.max_code // 9)]):
+        assert _fits(gated_t, v * g) and _fits(product_t, v * g * k)
+    if s.max < 1:
+        assert not _fits(product_t, RELU.max * sig.max)
 
 
 @pytest.mark.parametrize("count", [2, 3, 4, 9, 16, 25, 49, 64])

@@ -4,6 +4,9 @@ and computes depth_multiplier > 1 wrongly, so the VAC embedding and the PEPE exp
 
 The accumulator type comes from the config (``Precision: accum``), which ``hw.config`` derives
 exactly; when left 'auto' it is derived here from the input, weight and bias types.
+
+Reuse factor R (``hw.hls.layers.reuse``): one output pixel every R clocks, its
+``multiplications(geometry)`` shared by ceil(multiplications / R) multipliers.
 """
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras.convolution import parse_conv2d_layer
@@ -12,12 +15,30 @@ from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
+from hw.hls.layers import reuse as R
 from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 
 KERAS_CLASS = "QGroupConv2D"
 HEADER = "nnet_group_conv2d.h"
 GEOMETRY = ("in_height", "in_width", "n_chan", "n_filt", "n_groups", "filt_height", "filt_width", "stride_height",
             "stride_width", "pad_top", "pad_bottom", "pad_left", "pad_right", "out_height", "out_width")
+
+REUSE_KEYS = ("n_chan", "n_filt", "n_groups", "filt_height", "filt_width")
+
+
+def multiplications(layer_geometry) -> int:
+    """Multiplications per output pixel: every output channel sees its group's window."""
+    g = R.geometry(layer_geometry, REUSE_KEYS)
+    return g["n_filt"] * g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
+
+
+def valid_reuse_factors(layer_geometry) -> tuple:
+    """The reuse factors worth planning with (every R >= 1 is accepted; see hw.hls.layers.reuse)."""
+    return R.useful_reuse_factors(multiplications(layer_geometry))
+
+
+def multipliers(layer_geometry, reuse: int) -> int:
+    return R.copies(multiplications(layer_geometry), reuse)
 
 
 def parse(keras_layer, input_names, input_shapes, data_reader):
@@ -54,6 +75,7 @@ class HGroupConv2D(Layer):
 
 CONFIG = "struct config{index} : nnet::group_conv2d_config {{\n" + "".join(
     f"    static const unsigned {name} = {{{name}}};\n" for name in GEOMETRY) + """    static const unsigned reuse_factor = {reuse};
+    static const unsigned multiplier_limit = {multiplier_limit};
     typedef {accum_t.name} accum_t;
     typedef {weight_t.name} weight_t;
     typedef {bias_t.name} bias_t;
@@ -66,7 +88,9 @@ class ConfigTemplate(LayerConfigTemplate):
         self.template = CONFIG
 
     def format(self, node):
-        return self.template.format(**self._default_config_params(node))
+        params = self._default_config_params(node)
+        params["multiplier_limit"] = multipliers(node, R.check_reuse(node.name, node.get_attr("reuse_factor")))
+        return self.template.format(**params)
 
 
 class FunctionTemplate(FunctionCallTemplate):

@@ -2,8 +2,11 @@
 
 C++ in nnet_utils/nnet_selective_attention.h.  The sigmoid table and the quantized scale S are
 the layer's weights; the table is ``qmodels.layers.sigmoid_table``, the very numbers the
-software model uses.  Types come from the Keras layer's formats, the product type from
-``hw.hls.precision.attention_accum`` (exact).
+software model uses.  Types come from the Keras layer's formats, the types of V'·σ(A) and of
+V'·σ(A)·S from ``hw.hls.precision.attention_types`` (exact, one each).
+
+Reuse factor R (``hw.hls.layers.reuse``): one pixel every R clocks, its channels computed by
+ceil(n_chan / R) lanes of two multipliers.
 """
 import numpy as np
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
@@ -12,12 +15,23 @@ from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType
 
-from hw.hls.precision import attention_accum, from_hls4ml, to_hls4ml
+from hw.hls.layers import reuse as R
+from hw.hls.precision import attention_types, from_hls4ml, to_hls4ml
 from qmodels.fixed import Fixed
 from qmodels.layers import sigmoid_table
 
 KERAS_CLASS = "SelectiveAttention"
 HEADER = "nnet_selective_attention.h"
+MULTIPLIERS_PER_CHANNEL = 2   # V' * sigma(A), then * S
+
+
+def valid_reuse_factors(layer_geometry) -> tuple:
+    """The reuse factors worth planning with, from ``n_chan`` (every R >= 1 is accepted)."""
+    return R.useful_reuse_factors(R.geometry(layer_geometry, ("n_chan",))["n_chan"])
+
+
+def multipliers(layer_geometry, reuse: int) -> int:
+    return MULTIPLIERS_PER_CHANNEL * R.copies(R.geometry(layer_geometry, ("n_chan",))["n_chan"], reuse)
 
 
 def parse(keras_layer, input_names, input_shapes, data_reader):
@@ -40,7 +54,8 @@ class HSelectiveAttention(Layer):
                             Attribute("attention_format", value_type=str), Attribute("sigmoid_format", value_type=str),
                             Attribute("scale_format", value_type=str), Attribute("output_format", value_type=str),
                             WeightAttribute("table"), WeightAttribute("scale"), TypeAttribute("table"),
-                            TypeAttribute("scale"), TypeAttribute("accum"), TypeAttribute("attention")]
+                            TypeAttribute("scale"), TypeAttribute("gated"), TypeAttribute("product"),
+                            TypeAttribute("attention")]
 
     def initialize(self):
         v = self.get_input_variable(self.inputs[0])
@@ -50,8 +65,9 @@ class HSelectiveAttention(Layer):
                                   precision=to_hls4ml(fmt["sigmoid"]))
         self.add_weights_variable(name="scale", var_name="s{index}", data=self.get_attr("scale_data"),
                                   precision=to_hls4ml(fmt["scale"]))
-        accum = attention_accum(from_hls4ml(v.type.precision), fmt["sigmoid"], fmt["scale"])
-        self.set_attr("accum_t", NamedType(f"layer{self.index}_accum_t", to_hls4ml(accum)))
+        gated, product = attention_types(from_hls4ml(v.type.precision), fmt["sigmoid"], fmt["scale"])
+        self.set_attr("gated_t", NamedType(f"layer{self.index}_gated_t", to_hls4ml(gated)))
+        self.set_attr("product_t", NamedType(f"layer{self.index}_product_t", to_hls4ml(product)))
         self.set_attr("attention_t", NamedType(f"layer{self.index}_attention_t",
                                                to_hls4ml(fmt["attention"], quantized=True)))
 
@@ -64,10 +80,12 @@ CONFIG = """struct config{index} : nnet::selective_attention_config {{
     static const bool attention_signed = {attention_signed};
     static const unsigned table_size = {table_size};
     static const unsigned reuse_factor = {reuse};
+    static const unsigned multiplier_limit = {multiplier_limit};
     typedef {attention_t.name} attention_t;
     typedef {table_t.name} sigmoid_t;
     typedef {scale_t.name} scale_t;
-    typedef {accum_t.name} accum_t;
+    typedef {gated_t.name} gated_t;
+    typedef {product_t.name} product_t;
 }};\n"""
 
 
@@ -80,7 +98,8 @@ class ConfigTemplate(LayerConfigTemplate):
         params = self._default_config_params(node)
         attention = Fixed.parse(node.get_attr("attention_format"))
         params.update(attention_width=attention.width, attention_signed=str(attention.signed).lower(),
-                      table_size=2 ** attention.width)
+                      table_size=2 ** attention.width,
+                      multiplier_limit=multipliers(node, R.check_reuse(node.name, node.get_attr("reuse_factor"))))
         return self.template.format(**params)
 
 

@@ -1,11 +1,26 @@
-"""Unpooling2D (the VAC's expansion X) as an hls4ml layer; C++ in nnet_utils/nnet_unpooling.h."""
+"""Unpooling2D (the VAC's expansion X) as an hls4ml layer; C++ in nnet_utils/nnet_unpooling.h.
+
+It copies values and has no multipliers: its reuse factor is only the interval between output
+pixels, so 1 is the one worth planning with (any R >= 1 is accepted, see the header).
+"""
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras_v2_to_hls import parse_default_keras_layer
 from hls4ml.model.attributes import Attribute
 from hls4ml.model.layers import Layer
 
+from hw.hls.layers import reuse as R
+
 KERAS_CLASS = "Unpooling2D"
 HEADER = "nnet_unpooling.h"
+
+
+def valid_reuse_factors(layer_geometry=None) -> tuple:
+    """Only R = 1 is useful: a larger one saves no hardware (no multipliers) and adds clocks."""
+    return (1,)
+
+
+def multipliers(layer_geometry=None, reuse: int = 1) -> int:
+    return 0
 
 
 def parse(keras_layer, input_names, input_shapes, data_reader):
@@ -38,6 +53,7 @@ CONFIG = """struct config{index} : nnet::unpooling2d_config {{
     static const unsigned out_width = {out_width};
     static const unsigned factor = {factor};
     static const unsigned max_repeat = {max_repeat};
+    static const unsigned reuse_factor = {reuse};
 }};\n"""
 
 
@@ -47,6 +63,7 @@ class ConfigTemplate(LayerConfigTemplate):
         self.template = CONFIG
 
     def format(self, node):
+        R.check_reuse(node.name, node.get_attr("reuse_factor"))
         return self.template.format(**self._default_config_params(node))
 
 

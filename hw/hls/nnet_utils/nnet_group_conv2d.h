@@ -27,8 +27,15 @@ struct group_conv2d_config {
     static const unsigned pad_right = 1;
     static const unsigned out_height = 8;
     static const unsigned out_width = 8;
-    static const unsigned reuse_factor = 1; // initiation interval of one output pixel, in clocks
-    typedef ap_fixed<24, 8> accum_t;        // exact: derived from the input/weight ranges and fan-in
+    // Reuse factor R (hls4ml's latency strategy, nnet_dense_latency.h): one output pixel every R
+    // clocks (its pipeline II), with its n_filt * filt_height * filt_width * n_chan / n_groups
+    // multiplications shared by multiplier_limit = ceil(that / R) multipliers (HLS ALLOCATION).
+    // Any R >= 1 is accepted; hw/hls/layers/group_conv.py valid_reuse_factors lists the useful ones.
+    static const unsigned reuse_factor = 1;
+    static const unsigned multiplier_limit = 72;   // ceil(4 * 3 * 3 * 2 / 1)
+    // exact: holds every product and every partial sum bias + products (hw/hls/precision.py conv_accum),
+    // so the order in which the shared multipliers accumulate cannot change a bit
+    typedef ap_fixed<24, 8> accum_t;
     typedef ap_fixed<8, 1> weight_t;
     typedef ap_fixed<8, 3> bias_t;
 };
@@ -84,6 +91,7 @@ GConvOutRows:
     GConvOutCols:
         for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+            #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
         GConvGather:
             for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
                 for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
@@ -123,6 +131,7 @@ GConvPaddedRows:
     GConvPaddedCols:
         for (unsigned pc = 0; pc < dims::padded_width; pc++) {
             #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
+            #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
             const bool inside = pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height &&
                                 pc >= CONFIG_T::pad_left && pc < CONFIG_T::pad_left + CONFIG_T::in_width;
             data_T pixel;

@@ -19,6 +19,10 @@ struct unpooling2d_config {
     static const unsigned out_width = 8;   // columns of V'
     static const unsigned factor = 2;      // the pooling factor being undone
     static const unsigned max_repeat = 2;  // most output rows made from one input row (static loop bound)
+    // Unpooling copies and never multiplies, so a reuse factor R saves nothing: it is only the
+    // interval, in clocks, between output pixels (pipeline II).  R = 1 is the useful value;
+    // a larger R is accepted (a network-wide --reuse applies here too) and only slows the layer.
+    static const unsigned reuse_factor = 1;
 };
 
 template <typename CONFIG_T> unsigned unpool_source(unsigned out_index, unsigned in_size) {
@@ -34,6 +38,7 @@ UnpoolRows:
     for (unsigned r = 0; r < CONFIG_T::out_height; r++) {
     UnpoolCols:
         for (unsigned c = 0; c < CONFIG_T::out_width; c++) {
+            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
             const unsigned src = unpool_source<CONFIG_T>(r, CONFIG_T::in_height) * CONFIG_T::in_width +
                                  unpool_source<CONFIG_T>(c, CONFIG_T::in_width);
         UnpoolChan:
@@ -46,7 +51,7 @@ UnpoolRows:
 }
 
 // io_stream: one pixel (all channels) per transfer.  Each input row is held in a row buffer
-// and replayed for the output rows it covers, one output pixel per clock.
+// and replayed for the output rows it covers, one output pixel every reuse_factor clocks.
 template <class data_T, class res_T, typename CONFIG_T>
 void unpooling2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res) {
     typename data_T::value_type row[CONFIG_T::in_width][data_T::size];
@@ -72,7 +77,7 @@ UnpoolInRows:
                 break;
         UnpoolWriteRow:
             for (unsigned c = 0; c < CONFIG_T::out_width; c++) {
-                #pragma HLS PIPELINE II=1
+                #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
                 res_T out;
                 PRAGMA_DATA_PACK(out)
                 const unsigned src = unpool_source<CONFIG_T>(c, CONFIG_T::in_width);
