@@ -4,13 +4,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean-venv
+.PHONY: demo test bench clean-venv .venv-host
+
+# The host code's venv: numpy + pynq 4.0 (+ asyncssh, pytest), no TensorFlow (pynq pins grpcio 1.64 /
+# protobuf 5, which TensorFlow 2.15 conflicts with).  host/ is imported from the checkout (PYTHONPATH).
+HOST_VENV  ?= .venv-host
+HOST_STAMP := $(HOST_VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(HOST_STAMP): host/requirements.txt
+	test -x $(HOST_VENV)/bin/python || $(PYTHON) -m venv $(HOST_VENV)
+	$(HOST_VENV)/bin/python -m pip install --quiet -r host/requirements.txt
+	touch $(HOST_STAMP)
+
+.venv-host: $(HOST_STAMP)
 
 DEMO_CONFIG := hls_projects/configs/attendnet_tiny-zcu104.yaml
 DEMO_PROJECT := hls_projects/attendnet_tiny-zcu104
@@ -20,8 +32,9 @@ demo: $(STAMP)
 	$(BIN)/attendnets generate --config $(DEMO_CONFIG)
 	$(BIN)/attendnets csim $(DEMO_PROJECT)
 
-test: $(STAMP)
+test: $(STAMP) $(HOST_STAMP)
 	$(BIN)/python -m pytest -q tests
+	PYTHONPATH=$(CURDIR) $(HOST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/host
 
 BENCH_MODEL ?= attendnet-b
 
@@ -29,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/attendnets bench $(BENCH_MODEL)
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(HOST_VENV)
