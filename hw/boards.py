@@ -29,6 +29,7 @@ class ProcessingSystem:
     ip: str                 # VLNV without version, e.g. xilinx.com:ip:zynq_ultra_ps_e
     instance: str           # block-design cell name
     automation: str         # bd_rule applying the board preset
+    automation_config: dict  # that rule's -config (apply_board_preset "1" and, on Zynq-7000, the DDR pins)
     clock_pin: str          # fabric clock output (pl_clk0 / FCLK_CLK0)
     clock_mhz_property: str  # PS property setting that clock's frequency
     reset_pin: str          # active-low fabric reset
@@ -107,8 +108,15 @@ class Board:
                      "master_clock_pin", "hp_port", "hp_clock_pin", "hp_width_property"):
             if not isinstance(getattr(self.ps, name), str) or not getattr(self.ps, name):
                 fail(f"ps.{name}", "expected a non-empty string")
+        if not isinstance(self.ps.automation_config, dict) or \
+                str(self.ps.automation_config.get("apply_board_preset")) != "1":
+            fail("ps.automation_config", "expected a mapping with apply_board_preset: '1' (the board's PS preset)")
         if not isinstance(self.ps.properties, dict) or not self.ps.properties:
             fail("ps.properties", "expected a mapping of PS settings")
+        for name in ("clock_mhz_property", "hp_width_property"):
+            if getattr(self.ps, name) in self.ps.properties:
+                fail("ps.properties", f"must not set {getattr(self.ps, name)}: it comes from the board's "
+                                      f"{'clock_ns' if name.startswith('clock') else 'dma_width'}")
         if not isinstance(self.pynq.images, list) or not all(isinstance(v, str) for v in self.pynq.images):
             fail("pynq.images", "expected a list of version strings, e.g. ['3.0', '3.1']")
 

@@ -6,6 +6,7 @@
   <name>_axi_bridge.cpp                            extern "C" <name>_axi_run: DMA bytes in, bytes out
   <name>_axi_test.cpp                              test bench: tb_data through the top, bit for bit
   accelerator.yaml                                 the port contract and block-design names
+  vendor/settings.tcl, hls.tcl, vivado.tcl         HLS and Vivado scripts (hw.vendor.tcl)
 ``build_library`` and ``build_testbench`` compile them with g++ into the project's build/.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hw.vendor.ports import AcceleratorConfig, make_config, parse_format
 TEMPLATES = Path(__file__).parent / "templates"
 GXX_INCLUDE = "firmware/gxx_axi"   # only g++ sees this folder; the vendor tools use their own header
 RESULTS = "axi_results.log"
+HLS4ML_UNCERTAINTY = {"vitis": "27%", "vivado": "12.5%"}
 
 
 class AxiBuildError(RuntimeError):
@@ -71,6 +73,8 @@ def render(acc: AcceleratorConfig, io: str, in_type: str, out_type: str) -> dict
 
 def write_accelerator(project, hls_model, name: str, board, cfg) -> AcceleratorConfig:
     """Write the AXI top, bridge, test bench, accelerator.yaml and vendor Tcl of a project."""
+    from hw.vendor import tcl
+
     project = Path(project)
     inp, out = hls_model.get_input_variables()[0], hls_model.get_output_variables()[0]
     acc = make_config(name, str(inp.type.precision), list(inp.shape), str(out.type.precision), list(out.shape),
@@ -80,6 +84,9 @@ def write_accelerator(project, hls_model, name: str, board, cfg) -> AcceleratorC
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
     acc.save(project)
+    # hls4ml's own uncertainty for the backend (27% Vitis, 12.5% Vivado), as its build_prj.tcl uses
+    uncertainty = hls_model.config.get_config_value("ClockUncertainty") or HLS4ML_UNCERTAINTY[cfg.backend]
+    tcl.write_scripts(project, acc, board, cfg.backend, str(uncertainty))
     return acc
 
 

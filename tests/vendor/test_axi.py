@@ -1,0 +1,89 @@
+"""The AXI4-Stream top in g++: its outputs equal the exact software model's, bit for bit, through
+the port contract of accelerator.yaml (packed here independently, with numpy)."""
+import ctypes
+
+import numpy as np
+import pytest
+
+from hw.hls import testbench
+from hw.vendor import axi
+from hw.vendor.ports import AcceleratorConfig, parse_format
+
+
+def pack(codes, port, width):
+    """Element k at bit (k % lanes) * lane of little-endian word k // lanes: byte k * lane/8."""
+    lane = port.lane_bits // 8
+    raw = np.zeros(port.words * width // 8, np.uint8)
+    raw[:port.elements * lane] = np.asarray(codes, f"<i{lane}").ravel().view(np.uint8)
+    return raw
+
+
+def unpack(raw, port):
+    signed, _, _ = parse_format(port.format)
+    lane = port.lane_bits // 8
+    return raw[:port.elements * lane].view(f"<{'i' if signed else 'u'}{lane}").astype(np.int64)
+
+
+@pytest.mark.parametrize("kind", ["vitis", "vivado"])
+def test_axi_testbench_is_bit_exact_on_tb_data(vendor_project, kind):
+    project = vendor_project(kind)
+    run = axi.run_testbench(project)
+    assert run["exact"], run["log"]
+    _, expected, _ = testbench.read_tb_data(project)
+    assert f"samples={len(expected)} outputs={expected.size} mismatched=0" in run["log"]
+    assert len(np.unique(expected)) > expected.size // 2   # live scores, not a constant
+
+
+def test_axi_testbench_catches_one_lsb(vendor_project, tmp_path):
+    project = vendor_project("vitis")
+    images, expected, _ = testbench.read_tb_data(project)
+    acc = AcceleratorConfig.load(project)
+    lsb = 2.0 ** -(acc.output.bits - parse_format(acc.output.format)[2])
+    expected[1, 3] += lsb
+    testbench.write_rows(tmp_path / "in.dat", images)
+    testbench.write_rows(tmp_path / "want.dat", expected)
+    run = axi.run_testbench(project, tmp_path / "in.dat", tmp_path / "want.dat")
+    assert not run["exact"] and "mismatched=1" in run["log"]
+
+
+def _bridge(project, acc):
+    lib = ctypes.CDLL(str(axi.build_library(project)))
+    run = getattr(lib, f"{acc.project}_axi_run")
+    run.restype = ctypes.c_int
+    run.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_ulong]
+    for what in ("in", "out"):
+        getattr(lib, f"{acc.project}_axi_{what}_bytes").restype = ctypes.c_ulong
+    return lib, run
+
+
+@pytest.mark.parametrize("kind", ["vitis", "vivado"])
+def test_bridge_bytes_equal_the_software_model(vendor_project, kind):
+    from qmodels.build import load_model
+    from qmodels.reference import Reference, synthetic_images
+
+    project = vendor_project(kind)
+    acc = AcceleratorConfig.load(project)
+    lib, run = _bridge(project, acc)
+    assert lib[f"{acc.project}_axi_in_bytes"]() == acc.input_bytes
+    assert lib[f"{acc.project}_axi_out_bytes"]() == acc.output_bytes
+    images = synthetic_images(3, acc.input.shape, seed=5)          # other images than tb_data's
+    want = Reference(load_model(project / "keras" / "model.h5")).run(images).reshape(len(images), -1)
+    frac = acc.output.bits - parse_format(acc.output.format)[2]
+    for image, expected in zip(images, want):
+        raw = pack(np.round(image * 256).astype(np.int64), acc.input, acc.dma_width)
+        out = ctypes.create_string_buffer(acc.output_bytes)
+        assert run(raw.tobytes(), len(raw), out, len(out)) == acc.output_bytes
+        got = np.frombuffer(out.raw, np.uint8)
+        assert not got[acc.output.elements * acc.output.lane_bits // 8:].any()   # zero padding
+        np.testing.assert_array_equal(unpack(got, acc.output) * 2.0 ** -frac, expected)
+
+
+def test_bridge_refuses_wrong_sizes(vendor_project):
+    project = vendor_project("vitis")
+    acc = AcceleratorConfig.load(project)
+    _, run = _bridge(project, acc)
+    raw = bytes(acc.input_bytes)
+    out = ctypes.create_string_buffer(acc.output_bytes)
+    assert run(raw[:-8], len(raw) - 8, out, len(out)) == -2
+    assert run(raw, len(raw), out, len(out) - 1) == -3
+    assert run(None, len(raw), out, len(out)) == -1

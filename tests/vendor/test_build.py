@@ -1,0 +1,89 @@
+"""`attendnets build`: a clear failure without the vendor tools, and (with stand-in tools on PATH
+that write what the real ones write) the reports and bitstream collected into the project."""
+import argparse
+import os
+import shutil
+import stat
+
+import pytest
+import yaml
+
+from hw.vendor import build
+from hw.vendor.ports import AcceleratorConfig
+
+
+def _cli(argv):
+    parser = argparse.ArgumentParser()
+    build.add_cli(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _tool(folder, name, body):
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture
+def project(vendor_project, tmp_path):
+    copy = tmp_path / "project"
+    shutil.copytree(vendor_project("vitis"), copy, ignore=shutil.ignore_patterns("build"))
+    return copy
+
+
+def test_without_tools_names_the_tool_and_the_command(project, tmp_path, monkeypatch, capsys):
+    from hw.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["build", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "vitis-run or vitis_hls not found on PATH" in err
+    assert "vitis-run --mode hls --tcl vendor/hls.tcl" in err
+    assert not (project / "reports").exists()       # nothing ran, nothing written
+
+
+def test_bitstream_without_vivado_stops_before_hls(project, tmp_path, monkeypatch, capsys):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _tool(bin_dir, "vitis_hls", "touch ran_hls\n")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert _cli(["build", str(project), "--bitstream", "--jobs", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "vivado not found on PATH" in err
+    assert "vitis_hls -f vendor/hls.tcl && vivado -mode batch -source vendor/vivado.tcl -tclargs 4" in err
+    assert not (project / "ran_hls").exists()
+
+
+def test_with_tools_collects_reports_and_bitstream(project, tmp_path, monkeypatch, capsys):
+    acc = AcceleratorConfig.load(project)
+    report = f"{acc.top}_prj/solution1/syn/report"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _tool(bin_dir, "vitis-run", f'test "$*" = "--mode hls --tcl vendor/hls.tcl" || exit 3\n'
+                                f"mkdir -p {report} && echo xml > {report}/csynth.xml && "
+                                f"echo rpt > {report}/{acc.top}_csynth.rpt\n")
+    _tool(bin_dir, "vivado", f'test "$*" = "-mode batch -source vendor/vivado.tcl -tclargs 2" || exit 3\n'
+                             "mkdir -p bitstream reports && touch bitstream/{0}.bit bitstream/{0}.hwh "
+                             "reports/vivado_utilization.rpt reports/vivado_timing.rpt\n".format(acc.project))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
+    assert _cli(["build", str(project), "--bitstream"]) == 0
+    assert (project / "reports" / "hls" / "csynth.xml").read_text() == "xml\n"
+    record = yaml.safe_load((project / "reports" / "build.yaml").read_text())
+    assert record["source"] == "synthesized" and [s["step"] for s in record["steps"]] == ["hls", "vivado"]
+    assert f"bitstream/{acc.project}.hwh" in record["files"]
+
+
+def test_failing_tool_points_at_its_log(project, tmp_path, monkeypatch, capsys):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _tool(bin_dir, "vitis-run", "echo 'ERROR: [HLS 200-70] synthesis failed'; exit 1\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")
+    assert _cli(["build", str(project)]) == 1
+    assert "see reports/hls.log" in capsys.readouterr().err
+    assert "synthesis failed" in (project / "reports" / "hls.log").read_text()
+
+
+def test_not_a_project(tmp_path):
+    with pytest.raises(ValueError, match="accelerator.yaml: not found"):
+        build.build(tmp_path)
