@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = (
     "hw.sim.bench",         # bench
     "hw.estimate.cli",      # report, plan, compare
     "hw.sim.sweep",         # sweep
+    "hw.vendor.build",      # build
     "host.deploy",          # deploy
 )
 
