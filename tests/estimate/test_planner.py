@@ -1,0 +1,94 @@
+"""The planner's promises: within budget, valid reuse factors only, monotone in the budget, deterministic;
+and clear errors for requests no plan can meet."""
+import pytest
+
+from hw.config import BuildConfig
+from hw.estimate.network import RESOURCES, board_capacity
+from hw.estimate.plan import PlanError, plan, recipe
+from hw.estimate.reuse import HLS4ML_MATRIX, valid_reuse_factors
+from hw.estimate.source import from_config
+
+BUDGETS = (0.35, 0.5, 0.65, 0.8, 1.0)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from qmodels.build import build_model
+
+    return build_model("attendnet-tiny", calibrate=False)
+
+
+def design(model, board):
+    return from_config(BuildConfig(model="attendnet-tiny", board=board), model)
+
+
+@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
+def test_never_over_budget_and_more_budget_never_slower(tiny, board):
+    d = design(tiny, board)
+    capacity = board_capacity(d.board)
+    fps = []
+    for budget in BUDGETS:
+        est = plan(d, budget).estimate
+        for k in RESOURCES:
+            assert est.totals[k] <= budget * capacity[k] + 0.5, (budget, k, est.totals)
+        fps.append(est.fps)
+    assert fps == sorted(fps), fps
+    if board == "pynq-z2":
+        assert fps[-1] > fps[0]      # the budget matters on the small board
+
+
+def test_only_valid_reuse_factors_and_strategies(tiny):
+    p = plan(design(tiny, "pynq-z2"), 0.8)
+    changed = 0
+    for g in p.design.geoms:
+        s = p.settings[g.name]
+        if g.kind in HLS4ML_MATRIX + ("group_conv", "attention"):
+            assert s.reuse in valid_reuse_factors(g, s.strategy), (g.name, s)
+            changed += s.reuse > 1
+        else:
+            assert (s.reuse, s.strategy) == (1, "latency"), g.name
+    assert changed, "pynq-z2 cannot take attendnet-tiny at reuse 1: some layer must be shared"
+
+
+def test_deterministic_and_balanced(tiny):
+    d = design(tiny, "pynq-z2")
+    a, b = plan(d, 0.8), plan(d, 0.8)
+    assert a.settings == b.settings and a.estimate.as_dict() == b.estimate.as_dict()
+    # balanced: each layer with a reuse factor is as slow as the interval allows, not faster than needed
+    interval = a.estimate.interval_cycles
+    for layer in a.estimate.layers:
+        assert layer.cycles < interval
+
+
+def test_target_fps_takes_fewest_resources(tiny):
+    d = design(tiny, "zcu104")
+    fast = plan(d, 0.8)
+    slow = plan(d, 0.8, target_fps=fast.estimate.fps / 4)
+    assert slow.estimate.fps >= fast.estimate.fps / 4
+    assert slow.estimate.totals["lut"] < fast.estimate.totals["lut"]
+
+
+def test_impossible_target_fps_names_the_layer(tiny):
+    with pytest.raises(PlanError, match=r"--target-fps 1e\+07 is impossible at 200 MHz.*layer \w+ needs at least"):
+        plan(design(tiny, "zcu104"), 0.8, target_fps=1e7)
+
+
+def test_bad_budget(tiny):
+    with pytest.raises(PlanError, match="--budget must be in"):
+        plan(design(tiny, "zcu104"), 1.5)
+
+
+def test_recipe_round_trips_through_yaml(tiny, tmp_path):
+    p = plan(design(tiny, "pynq-z2"), 0.8)
+    cfg = recipe(p, "attendnet-tiny")
+    path = tmp_path / "plan.yaml"
+    path.write_text(cfg.to_yaml())
+    again = BuildConfig.load(path)
+    assert again.to_dict() == cfg.to_dict()
+    assert {name: s.reuse for name, s in again.layers.items()} == {
+        g.name: p.settings[g.name].reuse for g in p.design.geoms if g.name in again.layers}
+
+
+def test_attendnet_b_does_not_fit_pynq_z2_and_says_which_resource():
+    with pytest.raises(PlanError, match=r"attendnet_b does not fit pynq-z2 .*lut needs at least \d+ of 42560"):
+        plan(from_config(BuildConfig(model="attendnet-b", board="pynq-z2")), 0.8)
