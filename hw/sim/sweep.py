@@ -1,0 +1,215 @@
+"""``attendnets sweep``: random valid networks and formats, each generated, compiled and compared
+bit for bit with both software models (the exact reference and Keras' float32 predict).
+
+Cases come from hw.sim.sweep_cases.random_case(seed, index), so a sweep is reproducible and
+resumable: results are appended to OUT/results-<worker>.jsonl and a second run with the same
+OUT skips the cases already there.  ``--jobs J`` long-lived worker processes (TensorFlow loaded
+once each) take cases index = worker, worker + J, ...; each case compiles C++, so a case costs
+tens of seconds.  A case that does not pass keeps its folder: spec.yaml, the project, and
+repro.sh with the two commands that reproduce it; a passing case keeps only spec.yaml.
+
+Outcome of a case: ``exact`` (C++ == reference == Keras on every output), ``keras-differs``
+(C++ == reference, Keras' float32 differs: a sum wider than 24 bits), ``mismatch`` (C++ !=
+reference), ``generate-error`` / ``csim-error`` (the spec validated but the flow failed).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from hw.sim import sweep_cases
+
+OUTCOMES = ("exact", "keras-differs", "mismatch", "generate-error", "csim-error")
+LIVE = 0.05  # a case whose least-live quantized layer has fewer live outputs counts as collapsed
+
+
+def _repro(case_dir: Path, spec: Path, build: dict, seed: int) -> str:
+    options = " ".join(f"--{k} {v}" for k, v in build.items())
+    project = case_dir / "project"
+    return (f"attendnets generate {spec} --board zcu104 {options} --seed {seed} --samples 4 --out {project} --force\n"
+            f"attendnets csim {project} --modes testbench\n")
+
+
+def _compare(project: Path) -> dict:
+    from hw.sim.csim import csim
+
+    report = csim(project, modes=("testbench",), jobs=1)
+    live = report["liveness"]
+    row = {"max_diff_lsb": report["max_diff_lsb"], "keras_max_diff_lsb": report.get("keras_max_diff_lsb"),
+           "min_liveness": min(live.values()) if live else None,
+           "least_live_layer": min(live, key=live.get) if live else None}
+    if not report["exact"]:
+        row.update(outcome="mismatch", first_divergent_layer=report["first_divergent_layer"])
+    elif report.get("keras_exact") is False:
+        row.update(outcome="keras-differs", keras_divergence=report["keras_divergence"])
+    else:
+        row["outcome"] = "exact"
+    return row
+
+
+def run_case(seed: int, index: int, out: Path) -> dict:
+    """Generate, compile and compare one case; the row of results.jsonl."""
+    from hw.config import BuildConfig
+    from hw.hls.convert import generate
+
+    case = sweep_cases.random_case(seed, index)
+    case_dir = Path(out) / case["name"]
+    shutil.rmtree(case_dir, ignore_errors=True)
+    case_dir.mkdir(parents=True)
+    spec = case_dir / "spec.yaml"
+    spec.write_text(yaml.safe_dump(case["spec"], sort_keys=False))
+    row = {"index": index, "seed": seed, "name": case["name"], "spec": str(spec), **case["build"],
+           "input_shape": case["spec"]["input_shape"], "classes": case["spec"]["classes"],
+           "formats": case["spec"].get("quantization", {}),
+           "stages": [next(iter(s)) for s in case["spec"]["stages"]]}
+    start = time.perf_counter()
+    stage = "generate-error"
+    try:
+        cfg = BuildConfig(model=str(spec), board="zcu104", seed=index % 2 ** 32, samples=4, **case["build"])
+        generate(cfg, case_dir / "project")
+        stage = "csim-error"
+        row.update(_compare(case_dir / "project"))
+    except Exception as err:  # a failing case is a result of the sweep: recorded, counted, reproducible
+        row.update(outcome=stage, error=f"{type(err).__name__}: {str(err)[-1500:]}")
+    row["seconds"] = time.perf_counter() - start
+    if row["outcome"] == "exact":
+        shutil.rmtree(case_dir / "project", ignore_errors=True)
+    else:
+        (case_dir / "repro.sh").write_text(_repro(case_dir, spec, case["build"], index % 2 ** 32))
+    return row
+
+
+def done_indices(out: Path) -> set:
+    rows = [json.loads(line) for path in Path(out).glob("results-*.jsonl") for line in path.read_text().splitlines()
+            if line.strip()]
+    return {r["index"] for r in rows}
+
+
+def worker(seed: int, out: Path, first: int, step: int, cases: int) -> int:
+    import tensorflow as tf
+
+    skip = done_indices(out)
+    with open(Path(out) / f"results-{first}.jsonl", "a") as results:
+        for index in range(first, cases, step):
+            if index in skip:
+                continue
+            row = run_case(seed, index, out)
+            results.write(json.dumps(row) + "\n")
+            results.flush()
+            tf.keras.backend.clear_session()
+    return 0
+
+
+def summarise(out: Path, cases: int | None = None) -> dict:
+    rows = [json.loads(line) for path in sorted(Path(out).glob("results-*.jsonl"))
+            for line in path.read_text().splitlines() if line.strip()]
+    if cases is not None:
+        rows = [r for r in rows if r["index"] < cases]
+    counts = {o: sum(r["outcome"] == o for r in rows) for o in OUTCOMES}
+    compared = [r for r in rows if r["outcome"] in ("exact", "keras-differs", "mismatch")]
+    live = [r["min_liveness"] for r in compared if r.get("min_liveness") is not None]
+    return {"cases": len(rows), **counts,
+            "mismatches_vs_reference": counts["mismatch"],
+            "mismatches_vs_keras": counts["keras-differs"] + sum(r.get("keras_max_diff_lsb") not in (0, 0.0, None)
+                                                                 for r in rows if r["outcome"] == "mismatch"),
+            "collapsed": sum(v < LIVE for v in live),
+            "median_min_liveness": float(sorted(live)[len(live) // 2]) if live else None,
+            "seconds_per_case": sum(r["seconds"] for r in rows) / len(rows) if rows else None,
+            "failing": [{"name": r["name"], "outcome": r["outcome"], "spec": r["spec"],
+                         "why": r.get("first_divergent_layer") or (r.get("keras_divergence") or {}).get("layer")
+                         or r.get("error", "")[:300]} for r in rows if r["outcome"] != "exact"]}
+
+
+def format_summary(s: dict, out: Path) -> str:
+    lines = [f"Sweep in {out}: {s['cases']} cases",
+             f"  exact (C++ == reference == Keras)       {s['exact']}",
+             f"  C++ == reference, Keras float32 differs {s['keras-differs']}",
+             f"  C++ != reference                         {s['mismatch']}",
+             f"  generate failed / csim failed           {s['generate-error']} / {s['csim-error']}",
+             f"  mismatches vs reference {s['mismatches_vs_reference']}, vs Keras {s['mismatches_vs_keras']}",
+             f"  liveness: median least-live layer {s['median_min_liveness']}, "
+             f"collapsed (< {LIVE:.0%} live somewhere) {s['collapsed']}"]
+    if s["seconds_per_case"]:
+        lines.append(f"  {s['seconds_per_case']:.1f} s per case (one worker)")
+    lines += [f"  {f['outcome']:<15} {f['name']}: {f['why']}  ({Path(f['spec']).parent / 'repro.sh'})"
+              for f in s["failing"][:40]]
+    return "\n".join(lines)
+
+
+def _progress(out: Path, cases: int, start_done: int, started: float, stream) -> None:
+    s = summarise(out, cases)
+    n, width = s["cases"], 30
+    bar = "#" * int(width * n / max(cases, 1))
+    rate = (n - start_done) / max(time.perf_counter() - started, 1e-9) * 3600
+    print(f"\r[{bar:<{width}}] {n}/{cases} cases, {s['mismatch']} C++ mismatches, {s['keras-differs']} Keras, "
+          f"{s['generate-error'] + s['csim-error']} errors, {rate:.0f} cases/h ", end="", file=stream, flush=True)
+
+
+def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sys.stderr) -> dict:
+    """Run cases 0..cases-1 of the seeded sweep in ``jobs`` worker processes; the summary."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(__file__).resolve().parents[2]
+    start_done, started = len(done_indices(out)), time.perf_counter()
+    procs = []
+    for k in range(min(jobs, cases)):
+        log = open(out / f"worker-{k}.log", "a")
+        cmd = [sys.executable, "-m", "hw.sim.sweep", "--worker", str(seed), str(out), str(k), str(jobs), str(cases)]
+        procs.append((subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT), log))
+    try:
+        while any(p.poll() is None for p, _ in procs):
+            if progress:
+                _progress(out, cases, start_done, started, progress)
+            time.sleep(2)
+    finally:
+        for p, log in procs:
+            if p.poll() is None:
+                p.terminate()
+            p.wait()
+            log.close()
+    if progress:
+        _progress(out, cases, start_done, started, progress)
+        print(file=progress)
+    failed = [k for k, (p, _) in enumerate(procs) if p.returncode]
+    if failed:
+        raise RuntimeError(f"sweep workers {failed} failed; see {out}/worker-<k>.log")
+    summary = summarise(out, cases)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _sweep_cli(args) -> int:
+    summary = sweep(args.cases, args.seed, args.jobs, args.out, progress=None if args.json else sys.stderr)
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary, Path(args.out)))
+    return 0 if summary["exact"] == summary["cases"] else 1
+
+
+def add_cli(subparsers) -> None:
+    """Register the 'sweep' subcommand."""
+    from hw.sim import parallel
+    from hw.sim.csim_cli import _positive
+
+    p = subparsers.add_parser("sweep", help="random valid networks and formats, each compared bit for bit with both "
+                                            "software models",
+                              description="Exit status 0 when every case is exact against both software models.")
+    p.add_argument("--cases", type=_positive, default=20, help="cases 0..N-1 (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="the sweep's seed (default %(default)s)")
+    p.add_argument("--jobs", type=_positive, default=parallel.default_jobs(),
+                   help="worker processes (default: every core, %(default)s here)")
+    p.add_argument("--out", default="sweep-out", help="results folder; cases already in it are skipped "
+                                                      "(default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_sweep_cli)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 7 and sys.argv[1] == "--worker":
+        seed, out, first, step, cases = sys.argv[2:]
+        sys.exit(worker(int(seed), Path(out), int(first), int(step), int(cases)))
+    sys.exit("hw.sim.sweep: run it as 'attendnets sweep'")

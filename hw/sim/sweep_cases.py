@@ -1,0 +1,121 @@
+"""Random valid networks and build recipes for the sweep (hw.sim.sweep).
+
+``random_case(seed, index)`` is a pure function of its arguments: the same (seed, index) always
+gives the same spec (a qmodels spec mapping, see qmodels/spec.py and qmodels/README.md) and the
+same build options, so a failing case is reproduced from its two numbers or from the spec file
+the sweep writes.  What varies:
+
+  formats   each of the spec's nine formats, half the time: width 2..16, signed or unsigned
+            where the field allows it (input, activation and sigmoid are unsigned), integer bits
+            from the smallest QKeras builds (0 unsigned, 1 signed: quantized_bits(W, I-1) needs
+            I-1 >= 0) up to 6, so scales below 1 (fixed<W,1>, ufixed<W,0>) and above 1 occur
+  shapes    H, W in 5..20 independently (odd, non-square), 1..3 input channels
+  stages    a stem conv (kernel 1/3/5, stride 1/2), one or two of vac (groups 1..mix, scalar or
+            per-channel S), pepe, grouped conv, depthwise conv, bottleneck, max pool; global
+            average pooling, sometimes a hidden dense layer
+  classes   1..300 (1 and 300 each about one case in eight)
+  build     io stream/parallel, backend vitis/vivado, latency or resource strategy, reuse 1..8
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DEFAULT_FORMATS = {"input": "ufixed<8,0>", "weight": "fixed<8,1>", "bias": "fixed<8,3>",
+                   "activation": "ufixed<8,2>", "linear": "fixed<8,3>", "attention": "fixed<8,4>",
+                   "sigmoid": "ufixed<8,0>", "scale": "fixed<8,3>", "attended": "fixed<8,3>"}
+UNSIGNED_ONLY = ("input", "activation", "sigmoid")
+
+
+def random_format(rng, field: str) -> str:
+    width = int(rng.integers(2, 17))
+    signed = field not in UNSIGNED_ONLY and (field != "scale" or rng.random() < 0.8)
+    if field == "input":  # images are fractions of 1: more integer bits only waste width
+        return f"ufixed<{width},0>"
+    lowest = 1 if signed else 0
+    integer = int(rng.integers(lowest, min(width, 6) + 1))
+    return f"{'' if signed else 'u'}fixed<{width},{integer}>"
+
+
+def random_formats(rng) -> dict:
+    return {f: random_format(rng, f) for f in DEFAULT_FORMATS if rng.random() < 0.5}
+
+
+def _divisors(n: int) -> list:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _stage(rng, kind: str, h: int, w: int, c: int):
+    """(stage mapping, new h, w, c) of one random stage of ``kind`` on an h x w x c tensor."""
+    if kind == "vac":
+        groups = int(rng.choice([1, 2, 4]))
+        mix, embed = groups * int(rng.integers(1, 4)), groups * int(rng.integers(1, 4))
+        if rng.random() < 0.2:  # groups = channels: a depthwise embedding
+            groups = embed = mix
+        return {"vac": {"mix": mix, "embed": embed, "groups": groups,
+                        "per_channel_scale": bool(rng.random() < 0.5)}}, h, w, c
+    stride = int(rng.choice([1, 2]))
+    kernel = int(rng.choice([1, 3, 5]))
+    nh, nw = math.ceil(h / stride), math.ceil(w / stride)
+    if kind == "pepe":
+        out = int(rng.integers(4, 13))
+        return {"pepe": {"project": int(rng.integers(2, 9)), "project2": int(rng.integers(2, 9)), "out": out,
+                         "multiplier": int(rng.integers(1, 3)), "kernel": int(rng.choice([3, 5])),
+                         "stride": stride}}, nh, nw, out
+    if kind == "conv":
+        groups = int(rng.choice(_divisors(c)))
+        filters = groups * int(rng.integers(1, 5))
+        return {"conv": {"filters": filters, "kernel": kernel, "stride": stride, "groups": groups,
+                         "activation": str(rng.choice(["relu", "linear"]))}}, nh, nw, filters
+    if kind == "dwconv":
+        multiplier = int(rng.integers(1, 3))
+        return {"dwconv": {"kernel": kernel, "stride": stride, "multiplier": multiplier}}, nh, nw, c * multiplier
+    if kind == "bottleneck":
+        out = int(rng.choice([c, int(rng.integers(4, 13))]))
+        return {"bottleneck": {"out": out, "expansion": int(rng.integers(2, 4)), "stride": stride}}, nh, nw, out
+    return {"maxpool": {"size": 2}}, h // 2, w // 2, c
+
+
+def _body(rng, h: int, w: int, c: int) -> list:
+    stages = []
+    for _ in range(int(rng.integers(1, 3))):
+        kinds = ["vac", "pepe", "conv", "dwconv", "bottleneck"] + (["maxpool"] if min(h, w) >= 4 else [])
+        if min(h, w) < 2:
+            kinds.remove("vac")
+        stage, h, w, c = _stage(rng, str(rng.choice(kinds)), h, w, c)
+        stages.append(stage)
+    return stages
+
+
+def random_spec(rng, name: str) -> dict:
+    h, w, c = int(rng.integers(5, 21)), int(rng.integers(5, 21)), int(rng.integers(1, 4))
+    kernel, stride = int(rng.choice([1, 3, 5])), int(rng.choice([1, 2]))
+    filters = int(rng.integers(4, 13))
+    stages = [{"conv": {"filters": filters, "kernel": kernel, "stride": stride}}]
+    stages += _body(rng, math.ceil(h / stride), math.ceil(w / stride), filters)
+    stages.append({"global_avg_pool": {}})
+    if rng.random() < 0.25:
+        stages.append({"dense": {"units": int(rng.integers(4, 17))}})
+    roll = rng.random()
+    classes = 1 if roll < 0.12 else 300 if roll < 0.24 else int(rng.integers(2, 41))
+    spec = {"name": name, "description": "random sweep case (hw.sim.sweep_cases)", "input_shape": [h, w, c],
+            "classes": classes, "stages": stages}
+    formats = random_formats(rng)
+    if formats:
+        spec["quantization"] = formats
+    return spec
+
+
+def random_build(rng) -> dict:
+    """BuildConfig fields of a case (besides model and seed)."""
+    strategy = str(rng.choice(["latency", "resource"]))
+    return {"io": str(rng.choice(["stream", "parallel"])), "backend": str(rng.choice(["vitis", "vivado"])),
+            "strategy": strategy, "reuse": int(rng.integers(1, 9)) if strategy == "resource" else 1}
+
+
+def random_case(seed: int, index: int) -> dict:
+    """{"name", "spec", "build"} of case ``index`` of the sweep seeded with ``seed``."""
+    rng = np.random.default_rng([int(seed), int(index)])
+    name = f"sweep-s{seed}-c{index}"
+    return {"name": name, "spec": random_spec(rng, name), "build": random_build(rng)}

@@ -1,0 +1,55 @@
+"""The random sweep: reproducible valid cases, and one case run end to end."""
+import json
+
+import yaml
+
+from hw.sim import sweep
+from hw.sim.sweep_cases import random_case
+from qmodels.fixed import Fixed
+from qmodels.spec import parse_spec
+
+
+def test_cases_are_reproducible_and_valid_and_cover_the_space():
+    cases = [random_case(7, i) for i in range(300)]
+    assert cases[5] == random_case(7, 5) and cases[5] != random_case(8, 5)
+    formats = [Fixed.parse(v) for c in cases for v in c["spec"].get("quantization", {}).values()]
+    for case in cases:
+        parse_spec(case["spec"], source=case["name"])  # raises SpecError on an invalid spec
+    assert {f.width for f in formats} == set(range(2, 17))
+    assert {f.signed for f in formats} == {True, False}
+    assert min(f.integer for f in formats if f.signed) == 1 and min(f.integer for f in formats if not f.signed) == 0
+    scales = [Fixed.parse(c["spec"]["quantization"]["scale"]) for c in cases if "scale" in c["spec"].get("quantization", {})]
+    assert min(s.max for s in scales) < 1 < max(s.max for s in scales)
+    kinds = {next(iter(s)) for c in cases for s in c["spec"]["stages"]}
+    assert kinds == {"conv", "vac", "pepe", "dwconv", "bottleneck", "maxpool", "global_avg_pool", "dense"}
+    assert {c["spec"]["classes"] for c in cases} >= {1, 300}
+    assert {c["build"]["io"] for c in cases} == {"stream", "parallel"}
+    assert {c["build"]["backend"] for c in cases} == {"vitis", "vivado"}
+    shapes = [c["spec"]["input_shape"] for c in cases]
+    assert any(h != w for h, w, _ in shapes) and any(h % 2 for h, _, _ in shapes)
+    groups = [s["vac"]["groups"] for c in cases for s in c["spec"]["stages"] if "vac" in s]
+    assert max(groups) > 1
+    assert any(s["vac"]["per_channel_scale"] for c in cases for s in c["spec"]["stages"] if "vac" in s)
+
+
+def test_one_case_end_to_end_with_a_reproducible_record(tmp_path):
+    index = next(i for i in range(200) if _small(random_case(3, i)))
+    row = sweep.run_case(3, index, tmp_path)
+    assert row["outcome"] in sweep.OUTCOMES
+    spec = tmp_path / row["name"] / "spec.yaml"
+    assert yaml.safe_load(spec.read_text()) == random_case(3, index)["spec"]
+    if row["outcome"] == "exact":
+        assert row["max_diff_lsb"] == 0 and row["keras_max_diff_lsb"] == 0
+        assert not (tmp_path / row["name"] / "project").exists()
+    else:
+        assert "attendnets csim" in (tmp_path / row["name"] / "repro.sh").read_text()
+    (tmp_path / "results-0.jsonl").write_text(json.dumps(row) + "\n")
+    summary = sweep.summarise(tmp_path)
+    assert summary["cases"] == 1 and summary[row["outcome"]] == 1
+
+
+def _small(case) -> bool:
+    """A case that compiles quickly: io_stream, one body stage, a small image, few classes."""
+    h, w, _ = case["spec"]["input_shape"]
+    return (case["build"]["io"] == "stream" and len(case["spec"]["stages"]) <= 3 and h * w <= 120
+            and case["spec"]["classes"] <= 40)
