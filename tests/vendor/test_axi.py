@@ -87,3 +87,63 @@ def test_bridge_refuses_wrong_sizes(vendor_project):
     assert run(raw[:-8], len(raw) - 8, out, len(out)) == -2
     assert run(raw, len(raw), out, len(out) - 1) == -3
     assert run(None, len(raw), out, len(out)) == -1
+
+
+RESYNC = r"""
+#include <cstdio>
+#include <map>
+#include <string>
+#include "firmware/NAME_axi.h"
+namespace nnet {
+bool trace_enabled = false;
+std::map<std::string, void *> *trace_outputs = NULL;
+size_t trace_type_size = sizeof(double);
+}
+using namespace NAME_axi_io;
+// frame 1 runs EXTRA words past IN_WORDS (TLAST on the last of them), frame 2 is exact: the top
+// must drop the extra words and answer frame 2 as if it came alone
+int main() {
+    const unsigned EXTRA = 3;
+    hls::stream<word_t> in("in"), out("out");
+    for (unsigned frame = 0; frame < 2; frame++) {
+        unsigned n = IN_WORDS + (frame == 0 ? EXTRA : 0);
+        for (unsigned w = 0; w < n; w++) {
+            word_t word;
+            word.data = (w * 0x9E3779B97F4A7C15ULL) >> 3;   // any pixels, the same in both frames
+            if (w == IN_WORDS - 1) word.data &= (ap_uint<WIDTH>(1) << (8 * ((IN_ELEMENTS * IN_LANE / 8) % (WIDTH / 8)))) - 1;
+            word.keep = -1; word.strb = -1; word.last = w == n - 1;
+            in.write(word);
+        }
+        NAME_axi(in, out);
+    }
+    for (unsigned i = 0; i < 2 * OUT_WORDS; i++) {
+        word_t word = out.read();
+        std::printf("%u %s\n", unsigned(word.last), word.data.to_string(16).c_str());
+    }
+    return in.empty() && out.empty() ? 0 : 1;
+}
+"""
+
+
+def test_overlong_frame_is_dropped_up_to_tlast(vendor_project, tmp_path):
+    """Frames are counted; an input frame longer than the contract is discarded up to its TLAST so
+    the next frame is aligned again, and each output frame ends with TLAST on its last word."""
+    import subprocess
+
+    from hw.sim.csim import CXXFLAGS, gxx
+
+    project = vendor_project("vivado")       # 147 input words, the last one padded
+    acc = AcceleratorConfig.load(project)
+    objects = axi.build(project)["library"].parent
+    source = tmp_path / "resync.cpp"
+    source.write_text(RESYNC.replace("NAME", acc.project))
+    exe = tmp_path / "resync"
+    gxx(project.resolve(), CXXFLAGS, [f"-I{axi.GXX_INCLUDE}", str(source), str(objects / "firmware.o"),
+                                      str(objects / "axi.o")], exe)
+    done = subprocess.run([str(exe)], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.split()
+    words = list(zip(lines[0::2], lines[1::2]))
+    first, second = words[:acc.output.words], words[acc.output.words:]
+    assert [last for last, _ in first] == ["0"] * (acc.output.words - 1) + ["1"]
+    assert first == second
