@@ -86,6 +86,9 @@ class Fixed:
         """
         from qkeras import quantized_bits, quantized_relu
 
+        problem = realisable(self, "relu" if relu else "bits")
+        if problem:
+            raise ValueError(problem)
         if relu:
             if self.signed:
                 raise ValueError(f"a ReLU quantizer must be unsigned, got {self}")
@@ -93,6 +96,37 @@ class Fixed:
         if self.signed:
             return quantized_bits(self.width, self.integer - 1, keep_negative=True, alpha=1)
         return quantized_bits(self.width, self.integer, keep_negative=False, alpha=1)
+
+
+MAX_WIDTH = 16   # the float64 reference stays exact: 16x16-bit products summed over up to 2^21 terms fit 53 bits
+# How each use of a format is realised: a QKeras quantizer ("bits": quantized_bits, "relu":
+# quantized_relu) or only a table the package computes itself ("table": the sigmoid entries).
+QUANTIZER_KINDS = ("bits", "relu", "table")
+
+
+def realisable(fmt: Fixed, kind: str = "bits") -> "str | None":
+    """Why ``fmt`` cannot be built exactly as a ``kind`` format (None when it can).
+
+    QKeras computes 2 ** integer on integer tensors, so a negative ``integer`` argument fails
+    ("Integers to negative integer powers are not allowed"): quantized_bits(W, I - 1) for a
+    signed fixed<W,I> needs I >= 1, quantized_bits(W, I, keep_negative=False) and
+    quantized_relu(W, I) need I >= 0.  A signed 1-bit quantized_bits is QKeras' binary sign
+    quantizer, not a fixed-point grid, so signed formats need W >= 2.  The upper width keeps
+    the float64 reference exact (MAX_WIDTH).  ap_fixed realises every one of these.
+    """
+    if kind not in QUANTIZER_KINDS:
+        raise ValueError(f"unknown quantizer kind {kind!r}; expected one of {', '.join(QUANTIZER_KINDS)}")
+    least_width = 2 if fmt.signed else 1
+    if not least_width <= fmt.width <= MAX_WIDTH:
+        return f"{fmt}: width must be {least_width} to {MAX_WIDTH} bits for a {'signed' if fmt.signed else 'unsigned'} format"
+    if kind == "relu" and fmt.signed:
+        return f"{fmt}: a ReLU output must be unsigned (ufixed<W,I>)"
+    least_integer = 1 if fmt.signed and kind == "bits" else 0
+    if kind != "table" and fmt.integer < least_integer:
+        quantizer = {"bits": "quantized_bits", "relu": "quantized_relu"}[kind]
+        return (f"{fmt}: QKeras' {quantizer} cannot build it (its integer argument would be negative); "
+                f"integer bits must be >= {least_integer}")
+    return None
 
 
 def product_format(a: Fixed, b: Fixed) -> Fixed:

@@ -14,7 +14,7 @@ from typing import Optional
 
 import yaml
 
-from qmodels.fixed import Fixed
+from qmodels.fixed import Fixed, realisable
 
 SPEC_DIR = Path(__file__).parent / "specs"
 
@@ -111,6 +111,12 @@ class Quantization:
 
     def format(self, name: str) -> Fixed:
         return Fixed.parse(getattr(self, name))
+
+
+# the quantizer that realises each format (qmodels.fixed.realisable), and whether it must be unsigned
+FORMAT_KINDS = {"input": "bits", "weight": "bits", "bias": "bits", "activation": "relu", "linear": "bits",
+                "attention": "bits", "sigmoid": "table", "scale": "bits", "attended": "bits"}
+UNSIGNED_FORMATS = ("activation", "sigmoid", "input")
 
 
 @dataclass
@@ -223,14 +229,15 @@ def _parse_quantization(data, source: str) -> Quantization:
     _reject_unknown(data, [f.name for f in fields(Quantization)], where)
     for key, value in data.items():
         try:
-            Fixed.parse(value)
+            fmt = Fixed.parse(value)
         except ValueError as err:
             raise SpecError(f"{where}: field '{key}': {err}") from None
-    quant = Quantization(**data)
-    for key in ("activation", "sigmoid", "input"):
-        if quant.format(key).signed:
-            raise SpecError(f"{where}: field '{key}' must be unsigned (ufixed<W,I>), got {getattr(quant, key)!r}")
-    return quant
+        if key in UNSIGNED_FORMATS and fmt.signed:
+            raise SpecError(f"{where}: field '{key}' must be unsigned (ufixed<W,I>), got {value!r}")
+        problem = realisable(fmt, FORMAT_KINDS[key])
+        if problem:
+            raise SpecError(f"{where}: field '{key}': {problem}")
+    return Quantization(**data)
 
 
 def validate(spec: NetworkSpec) -> None:

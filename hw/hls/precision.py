@@ -179,3 +179,37 @@ def _average_types(layer, inputs: Fixed, consumers) -> dict:
     accum = average_accum(inputs, h * w, from_qkeras(consumers[0].quantizer))
     mean = Range.of(inputs).with_frac(accum.frac).fixed()
     return {"result": (mean, False), "accum": accum}
+
+
+FLOAT32_SIGNIFICAND = 24   # bits: float32 holds every integer code up to 2^24 exactly
+
+
+def significant_bits(fmt: Fixed) -> int:
+    """Bits of the largest code magnitude; a value on the grid is exact in float32 when <= 24."""
+    return fmt.width - 1 if fmt.signed else fmt.width
+
+
+def intermediates(entry: dict) -> dict:
+    """Every format a layer's computation passes through: result, accumulator, stored intermediates."""
+    found = {"result": entry["result"][0]}
+    if "accum" in entry:
+        found["accum"] = entry["accum"]
+    found.update(entry.get("intermediates", {}))
+    return found
+
+
+def float32_inexact_layers(model_or_types) -> list:
+    """[(layer, bits)] of the layers where Keras' float32 ``predict`` cannot be exact.
+
+    A product or partial sum on a 2^-f grid is exact in float32 only while its code has at most
+    24 significant bits; ``bits`` is the widest intermediate's width (its accumulator for a
+    convolution, V'·σ(A)·S for an attention).  The exact reference and the C++ are not
+    affected: this says where Keras' own model stops being the software model.
+    """
+    types = model_or_types if isinstance(model_or_types, dict) else derive(model_or_types)
+    inexact = []
+    for name, entry in types.items():
+        widest = max(intermediates(entry).values(), key=significant_bits)
+        if significant_bits(widest) > FLOAT32_SIGNIFICAND:
+            inexact.append((name, widest.width))
+    return inexact

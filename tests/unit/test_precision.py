@@ -62,3 +62,36 @@ def test_range_arithmetic_is_exact_integer_arithmetic():
     assert Range(-128, 127, 7).fixed() == Fixed(8, 1, True)
     assert Range(-1, 0, 0).fixed() == Fixed(2, 2, True)
     assert math.isclose(Range.of(W8).fixed().max, W8.max)
+
+
+def test_float32_inexact_layers_names_the_wide_accumulators():
+    from hw.hls.precision import float32_inexact_layers
+
+    narrow = {"conv": {"result": (Fixed(21, 8, True), False), "accum": Fixed(21, 8, True)},
+              "act": {"result": (RELU, True)}}
+    assert float32_inexact_layers(narrow) == []
+    edge = {"conv": {"result": (Fixed(25, 8, True), False), "accum": Fixed(25, 8, True)},   # 24 bits + sign
+            "gap": {"result": (Fixed(24, 8, False), False), "accum": Fixed(24, 8, False)}}
+    assert float32_inexact_layers(edge) == []
+    wide = {"conv": {"result": (Fixed(26, 8, True), False), "accum": Fixed(26, 8, True)},
+            "attend": {"result": (Fixed(8, 3, True), True),
+                       "intermediates": {"gated": Fixed(20, 2, False), "product": Fixed(33, 5, True)}},
+            "act": {"result": (RELU, True)}}
+    assert float32_inexact_layers(wide) == [("conv", 26), ("attend", 33)]
+
+
+def test_float32_inexact_layers_of_a_16_bit_network():
+    """Defect 3 of issue 9: 16-bit formats push the accumulators past float32's significand."""
+    import dataclasses
+
+    from hw.hls.precision import float32_inexact_layers
+    from qmodels.build import build_model
+    from qmodels.spec import load_spec
+
+    assert float32_inexact_layers(build_model("attendnet-tiny", input_shape=(8, 8, 3), calibrate=False)) == []
+    spec = load_spec("attendnet-tiny")
+    wide = {"weight": "fixed<16,1>", "activation": "ufixed<16,2>", "linear": "fixed<16,3>", "bias": "fixed<16,3>"}
+    spec16 = dataclasses.replace(spec, quantization=dataclasses.replace(spec.quantization, **wide))
+    layers = dict(float32_inexact_layers(build_model(spec16, input_shape=(8, 8, 3), calibrate=False)))
+    assert "s00_conv_conv" in layers or any(name.startswith("s00_conv") for name in layers), layers
+    assert all(bits > 25 for bits in layers.values())

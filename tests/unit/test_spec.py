@@ -33,6 +33,15 @@ def _with_stage(stage, index=1):
     ({**GOOD, "quantization": {"weight": "int8"}}, r"quantization: field 'weight': 'int8' is not a fixed-point format"),
     ({**GOOD, "quantization": {"activation": "fixed<8,2>"}}, r"quantization: field 'activation' must be unsigned"),
     ({"stages": GOOD["stages"]}, r"missing field 'name'"),
+    # formats QKeras cannot build (issue 9, defect 4) or that leave the exact range
+    ({**GOOD, "quantization": {"scale": "fixed<8,0>"}},
+     r"field 'scale': fixed<8,0>: QKeras' quantized_bits cannot build it .* integer bits must be >= 1"),
+    ({**GOOD, "quantization": {"activation": "ufixed<8,-1>"}},
+     r"field 'activation': ufixed<8,-1>: QKeras' quantized_relu cannot build it .* must be >= 0"),
+    ({**GOOD, "quantization": {"input": "ufixed<6,-2>"}}, r"field 'input': ufixed<6,-2>: QKeras' quantized_bits"),
+    ({**GOOD, "quantization": {"weight": "fixed<1,1>"}}, r"field 'weight': fixed<1,1>: width must be 2 to 16 bits"),
+    ({**GOOD, "quantization": {"linear": "fixed<17,3>"}}, r"field 'linear': fixed<17,3>: width must be 2 to 16 bits"),
+    ({**GOOD, "quantization": {"sigmoid": "ufixed<20,0>"}}, r"field 'sigmoid': ufixed<20,0>: width must be 1 to 16"),
 ])
 def test_bad_specs_name_file_stage_and_field(tmp_path, data, message):
     path = tmp_path / "bad.yaml"
@@ -65,3 +74,30 @@ def test_builtin_specs_parse():
     assert {"attendnet-a", "attendnet-b", "attendnet-tiny", "mobilenet-v1", "mobilenet-v2"} <= set(S.builtin_names())
     for name in S.builtin_names():
         assert S.load_spec(name).name == name
+
+
+@pytest.mark.parametrize("fmt,kind", [("fixed<2,1>", "bits"), ("fixed<16,1>", "bits"), ("fixed<8,12>", "bits"),
+                                      ("ufixed<1,0>", "bits"), ("ufixed<16,0>", "bits"), ("ufixed<6,0>", "bits"),
+                                      ("ufixed<1,0>", "relu"), ("ufixed<16,2>", "relu"), ("ufixed<4,-3>", "table")])
+def test_every_accepted_format_builds_an_exact_qkeras_quantizer(fmt, kind):
+    """The accepted range (qmodels/README.md) is the range QKeras realises exactly: its quantizer
+    equals Fixed.quantize on every grid point, every midpoint (ties to even) and beyond both ends."""
+    import numpy as np
+
+    from qmodels.fixed import Fixed, realisable
+
+    f = Fixed.parse(fmt)
+    assert realisable(f, kind) is None
+    if kind == "table":
+        return
+    grid = f.grid()
+    x = np.concatenate([grid, grid + f.step / 2, [f.min - 3 * f.step, f.max + 3 * f.step]]).astype(np.float32)
+    got = np.asarray(f.qkeras(relu=kind == "relu")(x), np.float64)
+    np.testing.assert_array_equal(got, f.quantize(x.astype(np.float64)))
+
+
+def test_a_format_qkeras_cannot_build_is_refused_before_qkeras_sees_it():
+    from qmodels.fixed import Fixed
+
+    with pytest.raises(ValueError, match="integer bits must be >= 1"):
+        Fixed.parse("fixed<8,0>").qkeras()
