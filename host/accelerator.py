@@ -20,7 +20,8 @@ from host.io import from_codes, image_codes, pack, unpack
 from host.package import PackageError, load_info, read_labels
 
 BACKENDS = ("auto", "pynq", "sim")
-OVERLAY_DIR = "overlay"
+OVERLAY_DIR = "overlay"          # in a package
+OVERLAY_DIRS = (OVERLAY_DIR, "bitstream")   # ... and where 'attendnets build' leaves them in a project
 
 
 class AcceleratorError(ValueError):
@@ -113,8 +114,18 @@ def _choose(backend: str, folder: Path, info, library) -> str:
         raise AcceleratorError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "auto":
         return backend
-    has_bit = (folder / OVERLAY_DIR / f"{info.name}.bit").exists()
+    has_bit = overlay_files(folder, info.name)[0].exists()
     return "pynq" if has_bit or (library is None and not (folder / "sim").is_dir()) else "sim"
+
+
+def overlay_files(folder: Path, name: str) -> tuple:
+    """(.bit, .hwh) of a package (overlay/) or a built project (bitstream/); the first folder if neither."""
+    for sub in OVERLAY_DIRS:
+        bit = Path(folder) / sub / f"{name}.bit"
+        if bit.exists():
+            return bit, bit.with_suffix(".hwh")
+    bit = Path(folder) / OVERLAY_DIR / f"{name}.bit"
+    return bit, bit.with_suffix(".hwh")
 
 
 def hwh_instances(hwh: Path) -> dict:
@@ -152,8 +163,7 @@ class PynqBoard:
     """The overlay on a PYNQ board: pynq.Overlay, its AXI DMA driver, pynq.allocate."""
 
     def __init__(self, folder: Path, info, device=None):
-        bit = folder / OVERLAY_DIR / f"{info.name}.bit"
-        hwh = bit.with_suffix(".hwh")
+        bit, hwh = overlay_files(folder, info.name)
         for path, what in ((bit, "bitstream"), (hwh, "hardware handoff (PYNQ reads the block design from it)")):
             if not path.exists():
                 raise AcceleratorError(f"{path}: missing {what}; build it with 'attendnets build --bitstream'")

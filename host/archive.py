@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from host.accelerator import overlay_files
 from host.package import (CONFIG_JSON, CONFIG_YAML, LABELS, SAMPLES, PackageError, load_info, read_config,
                           sha256, verify_manifest, write_manifest)
 
@@ -31,11 +32,8 @@ class ArchiveError(RuntimeError):
 
 def find_bitstream(project: Path, name: str):
     """(bit, hwh) collected into the project by 'attendnets build --bitstream', or None."""
-    for folder in (project / "overlay", project / "bitstream", project):
-        bit = folder / f"{name}.bit"
-        if bit.exists():
-            return bit, bit.with_suffix(".hwh")
-    return None
+    bit, hwh = overlay_files(project, name)
+    return (bit, hwh) if bit.exists() else None
 
 
 def _labels(project: Path, resolved: dict, classes: int, override=None) -> list:

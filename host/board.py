@@ -59,7 +59,7 @@ def format_smoke(report: dict) -> str:
              f"{report['bit_exact_images']}/{report['images']} bit-exact with the expected scores"
              + ("" if report["exact"] else f" (max |diff| {report['max_abs_diff']:g})")]
     for i, row in enumerate(report["scores"][:3]):
-        lines.append(f"  image {i}: scores " + " ".join(f"{v:g}" for v in row))
+        lines.append(f"  image {i}: scores " + " ".join(repr(v) for v in row))   # exact: codes x 2^-frac
     lines.append(f"  top-3 of image 0: {', '.join(report['top3_first_image'])}")
     if "top1_accuracy" in report:
         lines.append(f"  top-1 accuracy on these images: {report['top1_accuracy']:.3f}")

@@ -1,6 +1,8 @@
 """The deployment archive, deploy --sim and --dry-run, and tampered or corrupted archives."""
 import argparse
 import io
+import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -8,6 +10,7 @@ import tarfile
 
 import pytest
 
+from conftest import FIXTURES
 from host import deploy
 from host.archive import ArchiveError, extract, make_archive
 from host.package import PackageError
@@ -124,3 +127,28 @@ def test_cli_needs_a_host_or_sim(toy_project, capsys):
     args = parser.parse_args(["deploy", str(toy_project[0])])
     assert args.func(args) == 2
     assert "give --board-host HOST (a PYNQ board) or --sim" in capsys.readouterr().err
+
+
+def test_board_archive_carries_the_overlay_built_into_the_project(toy_project, tmp_path):
+    project, _ = toy_project
+    (project / "bitstream").mkdir()
+    (project / "bitstream" / "toy.bit").write_bytes(b"bits")
+    out = io.StringIO()
+    with pytest.raises(PackageError, match="a bitstream but no toy.hwh"):
+        deploy.deploy_board(project, deploy.Target("127.0.0.1", port=_closed_port()), sim=False, dry_run=True, out=out)
+    shutil.copy(FIXTURES / "toy.hwh", project / "bitstream" / "toy.hwh")
+    deploy.deploy_board(project, deploy.Target("127.0.0.1", port=_closed_port()), sim=False, dry_run=True, out=out)
+    assert "host.board smoke . --backend pynq" in out.getvalue()
+    root = extract(make_archive(project, sim=False)[0], tmp_path)
+    assert (root / "overlay" / "toy.bit").read_bytes() == b"bits" and (root / "overlay" / "toy.hwh").exists()
+    assert not (root / "sim").exists()
+
+
+def test_bench_script_prints_json_on_the_package(archive, tmp_path):
+    root = extract(archive[0], tmp_path)
+    done = subprocess.run([sys.executable, "-m", "host.bench", ".", "--max-batch", "2", "--repeats", "3", "--json",
+                           "--out", str(tmp_path / "bench.json")], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["backend"] == "sim" and [r["batch"] for r in report["rows"]] == [1, 2]
+    assert all(r["images_per_s"] > 0 for r in report["rows"]) and json.loads(done.stdout) == report
