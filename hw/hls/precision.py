@@ -82,15 +82,17 @@ def conv_accum(inputs: Fixed, weight: Fixed, bias: Fixed, fan_in: int) -> Fixed:
 def average_accum(inputs: Fixed, count: int, out: Fixed) -> Fixed:
     """Sum type of a mean over ``count`` values that is then rounded to ``out``.
 
-    hls4ml divides the sum by ``count`` and truncates to this type's LSB.  The exact mean is a
-    multiple of 2^-f_in / count, so unless it is exactly a rounding tie of ``out`` it lies at
-    least 2^-(f_out + 1) / count from one; with an LSB finer than that (f_out +
-    ceil(log2(count)) + 1 fraction bits) truncation can never move it across, and the rounding
-    to ``out`` equals the rounding of the exact mean.  A power-of-two count needs no more than
-    f_in + log2(count) bits, with which the division is exact.
+    hls4ml divides the sum by ``count`` and truncates to this type's LSB.  The exact mean is
+    S * 2^-f_in / count; a rounding tie of ``out`` is an odd multiple of 2^-(f_out + 1).  Unless
+    the mean is exactly a tie, their difference is a nonzero multiple of
+    2^-max(f_in, f_out + 1) / count, so with an LSB finer than that (max(f_in, f_out + 1) +
+    ceil(log2(count)) fraction bits) truncation can never move the mean across a tie, and the
+    rounding to ``out`` equals the rounding of the exact mean (a tie itself is representable and
+    kept exactly).  A power-of-two count needs no more than f_in + log2(count) bits, with which
+    the division is exact.
     """
     bits = math.ceil(math.log2(count))
-    frac = out.frac + bits + 1
+    frac = max(inputs.frac, out.frac + 1) + bits
     if count == 2 ** bits:
         frac = min(frac, inputs.frac + bits)
     return Range.of(inputs).repeat(count).with_frac(max(frac, inputs.frac)).fixed()
