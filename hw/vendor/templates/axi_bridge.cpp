@@ -41,8 +41,9 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
     hls::stream<word_t> in_stream("in_stream"), out_stream("out_stream");
     for (unsigned w = 0; w < IN_WORDS; w++) {
         word_t word;
-        for (unsigned b = 0; b < WORD_BYTES; b++)
-            word.data.range(8 * b + 7, 8 * b) = in_bytes[w * WORD_BYTES + b];
+        word.data = 0;
+        for (unsigned b = WORD_BYTES; b-- > 0;) // little-endian: the first byte ends up lowest
+            word.data = (word.data << 8) | ap_uint<WIDTH>(in_bytes[w * WORD_BYTES + b]);
         word.keep = -1;
         word.strb = -1;
         word.last = w == IN_WORDS - 1;
@@ -59,7 +60,7 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
         if (word.last != (words == OUT_WORDS - 1))
             return -6;
         for (unsigned b = 0; b < WORD_BYTES; b++)
-            out_bytes[words * WORD_BYTES + b] = word.data.range(8 * b + 7, 8 * b).to_uint();
+            out_bytes[words * WORD_BYTES + b] = (unsigned char)(word.data >> (8 * b)).to_uint();
         words++;
     }
     return words == OUT_WORDS ? int(OUT_WORDS * WORD_BYTES) : -7;

@@ -7,18 +7,18 @@
 # <hls_project>/solution1/impl/ip, which vendor/vivado.tcl adds to its IP catalog.
 source [file join [file dirname [info script]] settings.tcl]
 
-foreach source $hls_sources {
-    if {![file exists $source]} {
-        error "attendnets: $source is missing; run this script from the project folder"
+foreach src $hls_sources {
+    if {![file exists $src]} {
+        error "attendnets: $src is missing; run this script from the project folder"
     }
 }
 open_project -reset $hls_project
 set_top $top
-foreach source $hls_sources {
-    add_files $source -cflags "-std=c++0x"
+foreach src $hls_sources {
+    add_files $src -cflags "-std=c++0x"
 }
-foreach source $hls_testbench {
-    add_files -tb $source -cflags "-std=c++0x"
+foreach src $hls_testbench {
+    add_files -tb $src -cflags "-std=c++0x"
 }
 add_files -tb firmware/weights
 add_files -tb tb_data
