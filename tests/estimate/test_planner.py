@@ -11,11 +11,9 @@ from hw.estimate.source import from_config
 BUDGETS = (0.35, 0.5, 0.65, 0.8, 1.0)
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from qmodels.build import build_model
-
-    return build_model("attendnet-tiny", calibrate=False)
+@pytest.fixture
+def tiny(cached_models):
+    return cached_models("attendnet-tiny", calibrate=False)
 
 
 def design(model, board):

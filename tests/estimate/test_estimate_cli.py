@@ -1,0 +1,90 @@
+"""report / plan / compare on the command line: outputs and one-line errors."""
+import json
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.usefixtures("cached_models")
+
+from hw.cli import main
+from hw.estimate.render import fits_warning, summary_line
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_unknown_board_is_a_usage_error(capsys):
+    status, _, err = run(capsys, "plan", "attendnet-tiny", "--board", "zcu999")
+    assert status == 2 and "zcu999" in err and "zcu104" in err
+
+
+def test_report_of_a_folder_that_is_not_a_project(capsys, tmp_path):
+    status, _, err = run(capsys, "report", str(tmp_path))
+    assert status == 2 and "not an attendnets project (no attendnets.yaml)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_report_of_a_corrupted_project(capsys, tmp_path):
+    (tmp_path / "attendnets.yaml").write_text("board: [unclosed\n")
+    status, _, err = run(capsys, "report", str(tmp_path))
+    assert status == 2 and "attendnets.yaml: not valid YAML" in err
+    (tmp_path / "attendnets.yaml").write_text(yaml.safe_dump({"board": {"name": "zcu104"}, "layers": {}}))
+    status, _, err = run(capsys, "report", str(tmp_path))
+    assert status == 2 and "missing field 'fifo_depths'" in err
+
+
+def test_impossible_target_fps_fails_in_one_line(capsys):
+    status, _, err = run(capsys, "plan", "attendnet-tiny", "--board", "pynq-z2", "--target-fps", "1e9")
+    assert status == 1 and "--target-fps 1e+09 is impossible" in err and len(err.strip().splitlines()) == 1
+
+
+def test_plan_writes_a_recipe_generate_accepts(capsys, tmp_path):
+    from hw.config import BuildConfig
+
+    out = tmp_path / "plan.yaml"
+    status, printed, _ = run(capsys, "plan", "attendnet-tiny", "--board", "pynq-z2", "--out", str(out))
+    assert status == 0 and "images/s" in printed and "bottleneck" in printed and "DSP limit" in printed
+    cfg = BuildConfig.load(out)
+    assert cfg.board == "pynq-z2" and cfg.layers and out.read_text().startswith("# attendnets plan")
+
+
+def test_summary_and_warning_lines():
+    from hw.config import BuildConfig
+    from hw.estimate.source import from_config
+
+    small = from_config(BuildConfig(model="attendnet-tiny", board="zcu104")).estimate()
+    assert summary_line(small).startswith("estimated: fits zcu104") and fits_warning(small) is None
+    big = from_config(BuildConfig(model="attendnet-tiny", board="pynq-z2")).estimate()   # reuse 1 everywhere
+    assert "does NOT fit pynq-z2" in summary_line(big) and "lut short by" in summary_line(big)
+    assert fits_warning(big).startswith("warning: the estimate says this design does not fit pynq-z2: lut by")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_report_formats_embed_charts(capsys, tmp_path, fmt, monkeypatch):
+    from hw.config import BuildConfig
+    from hw.estimate import cli
+    from hw.estimate.source import from_config
+
+    design = from_config(BuildConfig(model="attendnet-tiny", board="zcu104"))
+    monkeypatch.setattr("hw.estimate.source.from_project", lambda project: design)
+    monkeypatch.setattr("hw.estimate.vendor_reports.load_reports", lambda project: None)
+    out = tmp_path / f"r.{fmt}"
+    assert cli._report(type("A", (), {"project": "x", "format": fmt, "out": str(out)})()) == 0
+    text = out.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "held-out" in text
+
+
+def test_compare_lists_the_networks_and_the_dpu(capsys, monkeypatch):
+    from hw.estimate import cli
+
+    monkeypatch.setattr(cli, "COMPARED", ("attendnet-tiny",))
+    status, out, _ = run(capsys, "compare", "--board", "kv260", "--format", "json")
+    rows = json.loads(out)
+    assert status == 0 and [r["model"] for r in rows] == ["attendnet-tiny"] and rows[0]["dpu_fps"] is None
+    assert rows[0]["fits"] and rows[0]["fps"] > 0 and rows[0]["macs"] > 0
+    dpu = {"single": 290.6, "multi": 336.8, "source": cli.DPU_SOURCE, "config": "1xB4096F @300 MHz"}
+    text = cli._compare_text([{**rows[0], "model": "mobilenet-v2", "dpu_fps": dpu}], "kv260", "table")
+    assert "291 / 337" in text and "Vitis AI 2.5" in text
