@@ -100,8 +100,9 @@ class Fixed:
 
 MAX_WIDTH = 16   # the float64 reference stays exact: 16x16-bit products summed over up to 2^21 terms fit 53 bits
 # How each use of a format is realised: a QKeras quantizer ("bits": quantized_bits, "relu":
-# quantized_relu) or only a table the package computes itself ("table": the sigmoid entries).
-QUANTIZER_KINDS = ("bits", "relu", "table")
+# quantized_relu; "weight": a quantized_bits whose type hls4ml reads off the quantizer) or only
+# a table the package computes itself ("table": the sigmoid entries).
+QUANTIZER_KINDS = ("bits", "relu", "weight", "table")
 
 
 def realisable(fmt: Fixed, kind: str = "bits") -> "str | None":
@@ -112,7 +113,10 @@ def realisable(fmt: Fixed, kind: str = "bits") -> "str | None":
     signed fixed<W,I> needs I >= 1, quantized_bits(W, I, keep_negative=False) and
     quantized_relu(W, I) need I >= 0.  A signed 1-bit quantized_bits is QKeras' binary sign
     quantizer, not a fixed-point grid, so signed formats need W >= 2.  The upper width keeps
-    the float64 reference exact (MAX_WIDTH).  ap_fixed realises every one of these.
+    the float64 reference exact (MAX_WIDTH).  Weights and biases get their HLS type from hls4ml,
+    which reads quantized_bits(W, i) as the signed ap_fixed<W, i + 1> whatever keep_negative
+    says, and as ap_int<W> when i == W: so they must be signed with 1 <= I <= W.  ap_fixed
+    realises every other format here as it is.
     """
     if kind not in QUANTIZER_KINDS:
         raise ValueError(f"unknown quantizer kind {kind!r}; expected one of {', '.join(QUANTIZER_KINDS)}")
@@ -121,9 +125,12 @@ def realisable(fmt: Fixed, kind: str = "bits") -> "str | None":
         return f"{fmt}: width must be {least_width} to {MAX_WIDTH} bits for a {'signed' if fmt.signed else 'unsigned'} format"
     if kind == "relu" and fmt.signed:
         return f"{fmt}: a ReLU output must be unsigned (ufixed<W,I>)"
-    least_integer = 1 if fmt.signed and kind == "bits" else 0
+    if kind == "weight" and not (fmt.signed and 1 <= fmt.integer <= fmt.width):
+        return (f"{fmt}: weights and biases must be signed fixed<W,I> with 1 <= I <= W "
+                "(hls4ml types them as signed, and as integers when I = W + 1)")
+    least_integer = 1 if fmt.signed and kind in ("bits", "weight") else 0
     if kind != "table" and fmt.integer < least_integer:
-        quantizer = {"bits": "quantized_bits", "relu": "quantized_relu"}[kind]
+        quantizer = "quantized_relu" if kind == "relu" else "quantized_bits"
         return (f"{fmt}: QKeras' {quantizer} cannot build it (its integer argument would be negative); "
                 f"integer bits must be >= {least_integer}")
     return None

@@ -114,7 +114,7 @@ class Quantization:
 
 
 # the quantizer that realises each format (qmodels.fixed.realisable), and whether it must be unsigned
-FORMAT_KINDS = {"input": "bits", "weight": "bits", "bias": "bits", "activation": "relu", "linear": "bits",
+FORMAT_KINDS = {"input": "bits", "weight": "weight", "bias": "weight", "activation": "relu", "linear": "bits",
                 "attention": "bits", "sigmoid": "table", "scale": "bits", "attended": "bits"}
 UNSIGNED_FORMATS = ("activation", "sigmoid", "input")
 

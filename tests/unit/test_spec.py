@@ -40,6 +40,9 @@ def _with_stage(stage, index=1):
      r"field 'activation': ufixed<8,-1>: QKeras' quantized_relu cannot build it .* must be >= 0"),
     ({**GOOD, "quantization": {"input": "ufixed<6,-2>"}}, r"field 'input': ufixed<6,-2>: QKeras' quantized_bits"),
     ({**GOOD, "quantization": {"weight": "fixed<1,1>"}}, r"field 'weight': fixed<1,1>: width must be 2 to 16 bits"),
+    ({**GOOD, "quantization": {"weight": "ufixed<8,1>"}}, r"field 'weight': ufixed<8,1>: weights and biases must be signed"),
+    ({**GOOD, "quantization": {"bias": "fixed<6,7>"}}, r"field 'bias': fixed<6,7>: weights and biases must be signed"),
+    ({**GOOD, "quantization": {"bias": "fixed<6,0>"}}, r"field 'bias': fixed<6,0>: weights and biases must be signed"),
     ({**GOOD, "quantization": {"linear": "fixed<17,3>"}}, r"field 'linear': fixed<17,3>: width must be 2 to 16 bits"),
     ({**GOOD, "quantization": {"sigmoid": "ufixed<20,0>"}}, r"field 'sigmoid': ufixed<20,0>: width must be 1 to 16"),
 ])
@@ -76,7 +79,7 @@ def test_builtin_specs_parse():
         assert S.load_spec(name).name == name
 
 
-@pytest.mark.parametrize("fmt,kind", [("fixed<2,1>", "bits"), ("fixed<16,1>", "bits"), ("fixed<8,12>", "bits"),
+@pytest.mark.parametrize("fmt,kind", [("fixed<2,1>", "weight"), ("fixed<16,16>", "weight"), ("fixed<2,1>", "bits"), ("fixed<16,1>", "bits"), ("fixed<8,12>", "bits"),
                                       ("ufixed<1,0>", "bits"), ("ufixed<16,0>", "bits"), ("ufixed<6,0>", "bits"),
                                       ("ufixed<1,0>", "relu"), ("ufixed<16,2>", "relu"), ("ufixed<4,-3>", "table")])
 def test_every_accepted_format_builds_an_exact_qkeras_quantizer(fmt, kind):
@@ -93,6 +96,11 @@ def test_every_accepted_format_builds_an_exact_qkeras_quantizer(fmt, kind):
     grid = f.grid()
     x = np.concatenate([grid, grid + f.step / 2, [f.min - 3 * f.step, f.max + 3 * f.step]]).astype(np.float32)
     got = np.asarray(f.qkeras(relu=kind == "relu")(x), np.float64)
+    if kind == "weight":   # hls4ml's reading of the quantizer is this very format
+        from hls4ml.model.quantizers import QKerasQuantizer
+
+        hls_type = QKerasQuantizer({"class_name": "quantized_bits", "config": f.qkeras().get_config()}).hls_type
+        assert (hls_type.width, hls_type.integer, hls_type.signed) == (f.width, f.integer, True)
     np.testing.assert_array_equal(got, f.quantize(x.astype(np.float64)))
 
 
