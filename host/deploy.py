@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from host.archive import ArchiveError, extract, make_archive, plan
-from host.package import PackageError
+from host.package import PackageError, load_info
 
 DEFAULT_BOARD_PYTHON = "sudo -n env XILINX_XRT=/usr /usr/local/share/pynq-venv/bin/python3"
 
@@ -59,14 +59,15 @@ class Target:
 def remote_steps(target: Target, archive: Path, digest: str, name: str, backend: str) -> list:
     """(what, argv) of every step after the archive exists."""
     q = shlex.quote
+    # python -B: root (sudo) must leave no __pycache__ that the user's next deploy cannot remove
     rdir, arc, py = target.remote_dir, archive.name, target.board_python
     unpack = (f"cd {q(rdir)} && printf '%s  %s\\n' {digest} {q(arc)} | sha256sum -c --quiet - "
-              f"&& rm -rf {q(name)} && tar -xzf {q(arc)} && cd {q(name)} && {py} -m host.board verify .")
+              f"&& rm -rf {q(name)} && tar -xzf {q(arc)} && cd {q(name)} && {py} -B -m host.board verify .")
     return [("make the folder on the board", target.ssh(f"mkdir -p {q(rdir)}")),
             ("copy the archive", target.scp(archive, f"{rdir}/{arc}")),
             ("check the archive's sha256, unpack, check every file's checksum", target.ssh(unpack)),
             ("smoke inference on the package's sample images",
-             target.ssh(f"cd {q(rdir)}/{q(name)} && {py} -m host.board smoke . --backend {backend}"))]
+             target.ssh(f"cd {q(rdir)}/{q(name)} && {py} -B -m host.board smoke . --backend {backend}"))]
 
 
 def _hint(stderr: str) -> str:
@@ -104,18 +105,17 @@ def deploy_board(project, target: Target, sim: bool, library=None, labels=None, 
     if dry_run:
         name = plan(project, sim, labels)["info"].name   # checks the inputs (bitstream, labels), writes nothing
         archive = project / "build" / "deploy" / f"{name}-{'sim' if sim else 'board'}.tar.gz"
-        steps = [("package the project", ["(local)", "write", str(archive)])]
-        steps += remote_steps(target, archive, "<sha256 of the archive>", name, backend)
-        for i, (what, argv) in enumerate(steps, 1):
-            print(f"[{i}/{len(steps)}] {what}\n      $ {shlex.join(argv)}", file=out)
+        steps = remote_steps(target, archive, "<sha256 of the archive>", name, backend)
+        print(f"[1/{len(steps) + 1}] package the project (here): would write {archive}", file=out)
+        for i, (what, argv) in enumerate(steps, 2):
+            print(f"[{i}/{len(steps) + 1}] {what}\n      $ {shlex.join(argv)}", file=out)
         why = reachable(target.host, target.port)
         print(f"dry run: nothing was run; {target.host}:{target.port} "
               + (f"is UNREACHABLE ({why}): the deploy would fail at step 2" if why else "answers"), file=out)
         return 1 if why else 0
     archive, digest = make_archive(project, sim, library, labels)
     print(f"[1/5] package the project: {archive} (sha256 {digest[:16]}...)", file=out)
-    name = archive.name.rsplit("-", 1)[0]
-    steps = remote_steps(target, archive, digest, name, backend)
+    steps = remote_steps(target, archive, digest, load_info(project).name, backend)
     for i, (what, argv) in enumerate(steps, 2):
         said = run_step(i, len(steps) + 1, what, argv, out)
         if said.strip():
