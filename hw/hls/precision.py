@@ -5,6 +5,17 @@ are exact integer arithmetic, so the type read off a range provably holds every 
 layer can produce: no overflow and no rounding, and no bit more than that proof needs.
 The rules are walked over the Keras graph (``derive``) and give every layer its ``accum`` and
 ``result`` types; only the QActivation layers round, exactly as their QKeras quantizers do.
+
+Every value the C++ stores or casts, and why it cannot wrap or round:
+- the image: converted from the float pixel to the input type, which rounds half to even and
+  saturates like the model's input quantizer (so every input format is exact);
+- convolutions and dense layers (hls4ml's and ours): each product is formed at full width
+  (``a * w``) and stored in ``accum_t``, as is every partial sum bias + products; ``conv_accum``
+  covers bias + n products of any sign, hence every product and every partial sum in any order;
+- selective attention: V'·σ(A) in ``gated_t`` and V'·σ(A)·S in ``product_t``, each exact
+  (``attention_types``), then one rounding into the output format;
+- global average: the sum in ``accum_t`` and hls4ml's truncated division (``average_accum``);
+- max pooling, padding, unpooling, additions: values copied or summed into exact types.
 """
 from __future__ import annotations
 

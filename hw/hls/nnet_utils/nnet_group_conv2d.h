@@ -36,8 +36,8 @@ struct group_conv2d_config {
     // exact: holds every product and every partial sum bias + products (hw/hls/precision.py conv_accum),
     // so the order in which the shared multipliers accumulate cannot change a bit
     typedef ap_fixed<24, 8> accum_t;
-    typedef ap_fixed<8, 1> weight_t;
-    typedef ap_fixed<8, 3> bias_t;
+    typedef ap_fixed<8, 1> weight_t;        // the kernel's format (from its QKeras quantizer)
+    typedef ap_fixed<8, 3> bias_t;          // the bias's format
 };
 
 template <typename CONFIG_T> struct group_conv2d_dims {
