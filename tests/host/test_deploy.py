@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from conftest import FIXTURES
+from toyboard import FIXTURES
 from host import deploy
 from host.archive import ArchiveError, extract, make_archive
 from host.package import PackageError

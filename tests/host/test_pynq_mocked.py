@@ -3,10 +3,11 @@ device (tests/host/mock_pynq.py) whose accelerator is the toy's compiled C contr
 import shutil
 
 import numpy as np
-import pynq
 import pytest
 
-from conftest import FIXTURES, toy_images, toy_scores
+pynq = pytest.importorskip("pynq", reason="host tests run in .venv-host (make test)")
+
+from toyboard import FIXTURES, toy_images, toy_scores
 from host.accelerator import AcceleratorError, AttendNetAccelerator
 from mock_pynq import MM2S, S2MM, MockZynqBoard, RecordedClocks, library_accelerator
 

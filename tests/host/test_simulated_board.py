@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import toy_images, toy_scores
+from toyboard import toy_images, toy_scores
 from host import bench
 from host.accelerator import AcceleratorError, AttendNetAccelerator
 from host.simboard import SimulatedBoardError

@@ -8,8 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
-import asyncssh
 import pytest
+
+asyncssh = pytest.importorskip("asyncssh", reason="host tests run in .venv-host (make test)")
 
 from host import deploy
 
