@@ -50,7 +50,9 @@ def plan(project: Path, bitstream: bool, jobs: int) -> list:
     found = next(([tool, *args] for tool, args in choices if shutil.which(tool)), None)
     steps = [("hls", found or [choices[0][0], *choices[0][1]])]
     if bitstream:
-        steps.append(("vivado", [VIVADO, "-mode", "batch", "-source", "vendor/vivado.tcl", "-tclargs", str(jobs)]))
+        # its console goes to reports/vivado.log; no vivado.jou/.log left in the project folder
+        steps.append(("vivado", [VIVADO, "-mode", "batch", "-nojournal", "-nolog", "-source", "vendor/vivado.tcl",
+                                 "-tclargs", str(jobs)]))
     for step, argv in steps:
         if not shutil.which(argv[0]):
             names = " or ".join(tool for tool, _ in choices) if step == "hls" else VIVADO

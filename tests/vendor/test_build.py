@@ -51,7 +51,7 @@ def test_bitstream_without_vivado_stops_before_hls(project, tmp_path, monkeypatc
     assert _cli(["build", str(project), "--bitstream", "--jobs", "4"]) == 1
     err = capsys.readouterr().err
     assert "vivado not found on PATH" in err
-    assert "vitis_hls -f vendor/hls.tcl && vivado -mode batch -source vendor/vivado.tcl -tclargs 4" in err
+    assert "vitis_hls -f vendor/hls.tcl && vivado -mode batch -nojournal -nolog -source vendor/vivado.tcl -tclargs 4" in err
     assert not (project / "ran_hls").exists()
 
 
@@ -63,7 +63,7 @@ def test_with_tools_collects_reports_and_bitstream(project, tmp_path, monkeypatc
     _tool(bin_dir, "vitis-run", f'test "$*" = "--mode hls --tcl vendor/hls.tcl" || exit 3\n'
                                 f"mkdir -p {report} && echo xml > {report}/csynth.xml && "
                                 f"echo rpt > {report}/{acc.top}_csynth.rpt\n")
-    _tool(bin_dir, "vivado", f'test "$*" = "-mode batch -source vendor/vivado.tcl -tclargs 2" || exit 3\n'
+    _tool(bin_dir, "vivado", f'test "$*" = "-mode batch -nojournal -nolog -source vendor/vivado.tcl -tclargs 2" || exit 3\n'
                              "mkdir -p bitstream reports && touch bitstream/{0}.bit bitstream/{0}.hwh "
                              "reports/vivado_utilization.rpt reports/vivado_timing.rpt\n".format(acc.project))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin:/bin")

@@ -1,6 +1,6 @@
 # Block design, synthesis, implementation and bitstream, written by attendnets from
 # hw/vendor/templates/vivado.tcl.  Run from the project folder after vendor/hls.tcl:
-#   vivado -mode batch -source vendor/vivado.tcl -tclargs JOBS
+#   vivado -mode batch -nojournal -nolog -source vendor/vivado.tcl -tclargs JOBS
 # The design: the processing system with its board preset, the fabric clock at the HLS clock,
 # AXI DMA (simple mode) whose MM2S/S2MM streams feed the accelerator and whose memory side reaches
 # DDR through an HP port, the DMA's registers behind a PS master, one reset for the fabric.
