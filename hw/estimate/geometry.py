@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from qmodels.fixed import Fixed, from_qkeras
+from qmodels.reference import same_padding
 
 MATRIX_KINDS = ("conv", "pointwise", "dense", "depthwise", "group_conv")
 
@@ -91,12 +92,6 @@ class LayerGeom:
 def _hwc(shape) -> tuple:
     shape = tuple(int(d) for d in shape[1:])
     return shape if len(shape) == 3 else (1, 1, int(np.prod(shape)))
-
-
-def same_padding(size: int, kernel: int, stride: int) -> tuple:
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
 
 
 def _kernel_codes(layer, fmt: Fixed) -> np.ndarray:

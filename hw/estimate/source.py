@@ -127,6 +127,9 @@ def load_project(project) -> tuple:
     for key in ("board", "layers", "fifo_depths"):
         if not isinstance(config, dict) or key not in config:
             raise EstimateError(f"{resolved}: missing field '{key}'; regenerate the project")
+    io = (config.get("build") or {}).get("io", "stream")
+    if io != "stream":
+        raise EstimateError(f"{resolved}: build.io is {io!r}; the estimator models io_stream projects only")
     keras_file = project / config.get("software_model", {}).get("file", KERAS_FILE)
     if not keras_file.exists():
         raise EstimateError(f"{project}: missing {keras_file.name} (the project's model); regenerate the project")

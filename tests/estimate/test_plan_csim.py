@@ -2,7 +2,6 @@
 import json
 
 from hw.config import BuildConfig
-from hw.estimate.cli import add_cli  # noqa: F401  (the module the CLI registers)
 from hw.estimate.plan import plan, recipe
 from hw.estimate.source import from_config, from_project
 from hw.hls.convert import generate
