@@ -32,17 +32,11 @@ def keras_trace(model, images: np.ndarray) -> dict:
 
 
 def wide_values(model) -> dict:
-    """{layer: (widest derived type of the layer, its width)} for layers with a value wider than
-    float32's significand, from the exact types of hw.hls.precision (accumulators and results)."""
-    from hw.hls.precision import derive
+    """{layer: bits} for the layers with a product or partial sum wider than float32's significand
+    (hw.hls.precision.float32_inexact_layers, from the exact types of every intermediate)."""
+    from hw.hls.precision import float32_inexact_layers
 
-    wide = {}
-    for name, types in derive(model).items():
-        formats = [types["result"][0]] + ([types["accum"]] if "accum" in types else [])
-        widest = max(formats, key=lambda f: f.width)
-        if widest.width > FLOAT32_BITS:
-            wide[name] = (str(widest), widest.width)
-    return wide
+    return dict(float32_inexact_layers(model))
 
 
 def keras_divergence(model, images: np.ndarray, reference_trace: dict) -> dict:
@@ -58,9 +52,8 @@ def keras_divergence(model, images: np.ndarray, reference_trace: dict) -> dict:
             continue
         worst = float(np.abs(got - want).max())
         if layer.name in wide:
-            fmt, width = wide[layer.name]
-            why = (f"its exact values need {width} bits ({fmt}), more than float32's {FLOAT32_BITS}-bit "
-                   "significand, so Keras rounds the sum")
+            why = (f"an exact intermediate of it needs {wide[layer.name]} bits, more than float32's "
+                   f"{FLOAT32_BITS}-bit significand, so Keras rounds the sum")
         else:
             why = (f"no value of it is wider than {FLOAT32_BITS} bits; float32 width does not explain this "
                    "difference")
