@@ -1,9 +1,13 @@
-"""Image data: ImageNet-style folders, the digits stand-in, the tf.data pipeline, ImageNet50 subsets.
+"""Image data: ImageNet-style folders, digits, Fashion-MNIST, the tf.data pipeline, ImageNet50 subsets.
 
 A data folder is ``ROOT/train/<class>/<image>`` and ``ROOT/val/<class>/<image>`` with the same
 class folders in both; classes are numbered in sorted folder-name order.  Images go to the model
 as float32 on the 8-bit input grid p/256 (p = 0..255), never mean/std normalised: the model's
 first layer is the ufixed<8,0> quantizer ``input_q`` and the hardware takes raw 8-bit pixels.
+
+Fashion-MNIST (qmodels/idx.py) is held in memory: its splits carry a uint8 array instead of
+files, each 28x28 image zero-padded (centred) to the model's size, or resized if the model is
+smaller, and repeated over the model's channels; the rest of the pipeline is the same.
 """
 from __future__ import annotations
 
@@ -18,13 +22,19 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from qmodels import idx
+
 # tf.io.decode_image (TF 2.15) reads exactly these; a cheap header check names a bad file up front.
 _MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
           (b"BM", "BMP"))
 DIGITS = "digits"
 DIGITS_VERSION = "attendnets digits v1: 8x8 -> 32x32 bilinear, RGB PNG, stratified 80/20 split, seed 0"
 DIGITS_MARKER = ".complete"
-AUGMENT = {"standard": (0.25, True), "crop": (0.8, False), "none": None}  # mode -> (min crop area, flip)
+FASHION = idx.NAME
+DATASETS = (DIGITS, FASHION)
+# mode -> (min crop area, flip); 'shift': the evaluation image moved by up to SHIFT pixels, and flipped
+AUGMENT = {"standard": (0.25, True), "crop": (0.8, False), "shift": (None, True), "none": None}
+SHIFT = 2
 
 
 class DataError(ValueError):
@@ -33,9 +43,21 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
+    """Image files and their labels, or (in-memory datasets) a uint8 array NHW or NHWC and labels."""
     root: Path
     files: list
     labels: list
+    images: "np.ndarray | None" = None
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+    def subset(self, chosen) -> "Split":
+        chosen = list(chosen)
+        files = [self.files[i] for i in chosen] if self.images is None else []
+        images = None if self.images is None else np.asarray(self.images[np.asarray(chosen, np.int64)])
+        return Split(self.root, files, [self.labels[i] for i in chosen], images)
 
 
 @dataclass(frozen=True)
@@ -60,20 +82,26 @@ class Preprocess:
     width: int
     crop_fraction: float = 0.875
     augment: str = "standard"
+    channels: int = 3
 
     def __post_init__(self):
         if self.augment not in AUGMENT:
             raise ValueError(f"augment must be one of {', '.join(AUGMENT)}, got {self.augment!r}")
         if not 0.0 < self.crop_fraction <= 1.0:
             raise ValueError(f"crop_fraction must be in (0, 1], got {self.crop_fraction!r}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {self.channels!r}")
 
 
 def default_preprocess(dataset_name: str, input_shape, augment=None, crop_fraction=None) -> Preprocess:
-    """Digit images are already the model's size and tightly framed: no central crop, no flips."""
-    digits = dataset_name == DIGITS
+    """Digit images are already the model's size and tightly framed: no central crop, no flips.
+    Fashion-MNIST images are padded, never cropped; they train with small shifts and flips."""
+    default_augment = {DIGITS: "crop", FASHION: "shift"}.get(dataset_name, "standard")
+    whole = dataset_name in DATASETS
+    channels = int(input_shape[2]) if len(input_shape) > 2 else 3
     return Preprocess(int(input_shape[0]), int(input_shape[1]),
-                      crop_fraction if crop_fraction is not None else (1.0 if digits else 0.875),
-                      augment or ("crop" if digits else "standard"))
+                      crop_fraction if crop_fraction is not None else (1.0 if whole else 0.875),
+                      augment or default_augment, channels)
 
 
 # ----------------------------------------------------------------------------- folders
@@ -126,15 +154,35 @@ def open_folder(root, name: str = "folder") -> ImageFolder:
                        _scan_split(root / "val", train_classes))
 
 
-def resolve(data=None, dataset=None) -> ImageFolder:
-    """``--data DIR`` or ``--dataset digits`` (exactly one) as a checked ImageFolder."""
+def resolve(data=None, dataset=None, data_file=None) -> ImageFolder:
+    """``--data DIR`` or ``--dataset digits|fashion-mnist`` (exactly one) as a checked ImageFolder.
+
+    ``data_file`` (--data-file DIR) is where Fashion-MNIST's IDX files are (default: qmodels/idx.py).
+    """
     if (data is None) == (dataset is None):
-        raise DataError("give exactly one of a data folder (--data DIR) or a built-in dataset (--dataset digits)")
+        raise DataError(f"give exactly one of a data folder (--data DIR) or a built-in dataset "
+                        f"(--dataset {' or '.join(DATASETS)})")
+    if data_file is not None and dataset != FASHION:
+        raise DataError(f"--data-file DIR names the folder of Fashion-MNIST's IDX files; it needs --dataset {FASHION}")
     if dataset is not None:
-        if dataset != DIGITS:
-            raise DataError(f"unknown dataset {dataset!r}: the built-in dataset is '{DIGITS}'")
+        if dataset not in DATASETS:
+            raise DataError(f"unknown dataset {dataset!r}: the built-in datasets are {', '.join(DATASETS)}")
+        if dataset == FASHION:
+            return fashion_mnist(data_file)
         return open_folder(digits_folder(), name=DIGITS)
     return open_folder(data)
+
+
+def fashion_mnist(data_file=None) -> ImageFolder:
+    """Fashion-MNIST as an in-memory ImageFolder (train: 60,000 images, val: the 10,000 t10k images)."""
+    source = idx.source_dir(data_file)
+    try:
+        arrays = idx.cached_arrays(source, cache_dir() / FASHION)
+    except idx.IdxError as err:
+        raise DataError(str(err)) from None
+    splits = {name: Split(source, [], labels.astype(np.int64).tolist(), images)
+              for name, (images, labels) in arrays.items()}
+    return ImageFolder(source, FASHION, list(idx.CLASS_NAMES), splits["train"], splits["val"])
 
 
 # ----------------------------------------------------------------------------- digits
@@ -172,8 +220,8 @@ def digits_folder(root=None) -> Path:
 
 
 # ----------------------------------------------------------------------------- tf.data
-def _decode(path):
-    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+def _decode(path, channels: int = 3):
+    return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
 
 
 def _to_input_grid(image):
@@ -194,15 +242,44 @@ def _central_box(image, prep: Preprocess):
 
 
 def eval_image(image, prep: Preprocess):
+    if prep.crop_fraction == 1.0 and tuple(image.shape[:2]) == (prep.height, prep.width):
+        return _to_input_grid(image)  # already the model's size (padded arrays): exact pixels, no resampling
     crop = _central_box(image, prep)
     return _to_input_grid(tf.image.resize(crop, (prep.height, prep.width), antialias=True))
 
 
+def fit_array_image(image, prep: Preprocess):
+    """An in-memory uint8 image (HW or HWC) at the model's size and channels: zero-padded, centred,
+    when the model is at least as large (exact pixels), resized when it is smaller."""
+    image = tf.cast(image, tf.float32)
+    if image.shape.rank == 2:
+        image = image[:, :, None]
+    h, w = int(image.shape[0]), int(image.shape[1])
+    if prep.height >= h and prep.width >= w:
+        image = tf.image.pad_to_bounding_box(image, (prep.height - h) // 2, (prep.width - w) // 2,
+                                             prep.height, prep.width)
+    else:
+        image = tf.image.resize(image, (prep.height, prep.width), antialias=True)
+    if int(image.shape[2]) != prep.channels:
+        image = tf.image.grayscale_to_rgb(image) if prep.channels == 3 else tf.image.rgb_to_grayscale(image)
+    return image
+
+
+def _shifted(image, prep: Preprocess, seed):
+    """The evaluation image moved by up to SHIFT pixels each way (zero fill) and randomly flipped."""
+    padded = tf.image.pad_to_bounding_box(eval_image(image, prep), SHIFT, SHIFT,
+                                          prep.height + 2 * SHIFT, prep.width + 2 * SHIFT)
+    out = tf.image.stateless_random_crop(padded, (prep.height, prep.width, prep.channels), seed=seed)
+    return tf.image.stateless_random_flip_left_right(out, seed=seed[::-1])
+
+
 def train_image(image, prep: Preprocess, seed):
-    """Random-area crop (+ flip) with stateless ops, so a seed fixes the augmentation stream."""
+    """Random-area crop or shift (+ flip) with stateless ops, so a seed fixes the augmentation stream."""
     if AUGMENT[prep.augment] is None:
         return eval_image(image, prep)
     min_area, flip = AUGMENT[prep.augment]
+    if min_area is None:
+        return _shifted(image, prep, seed)
     begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
         tf.shape(image), tf.zeros((1, 0, 4)), seed=seed, min_object_covered=0.0,
         aspect_ratio_range=(0.75, 1.33), area_range=(min_area, 1.0), max_attempts=10,
@@ -216,14 +293,20 @@ def train_image(image, prep: Preprocess, seed):
 
 def make_dataset(split: Split, prep: Preprocess, batch_size: int, training: bool, seed: int = 0):
     """Batches of (images p/256 float32 NHWC, int32 labels); shuffled and augmented when training."""
-    ds = tf.data.Dataset.from_tensor_slices((split.files, np.asarray(split.labels, np.int32)))
+    labels = np.asarray(split.labels, np.int32)
+    if split.images is None:
+        ds = tf.data.Dataset.from_tensor_slices((split.files, labels))
+        load = lambda item: _decode(item, prep.channels)  # noqa: E731
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((np.asarray(split.images), labels))
+        load = lambda item: fit_array_image(item, prep)  # noqa: E731
     if training:
-        ds = ds.shuffle(len(split.files), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(split.count, seed=seed, reshuffle_each_iteration=True)
         noise = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip((ds, noise)).map(
-            lambda item, s: (train_image(_decode(item[0]), prep, s), item[1]), num_parallel_calls=tf.data.AUTOTUNE)
+            lambda item, s: (train_image(load(item[0]), prep, s), item[1]), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        ds = ds.map(lambda path, label: (eval_image(_decode(path), prep), label), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda item, label: (eval_image(load(item), prep), label), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -237,13 +320,8 @@ def find_undecodable(files) -> "tuple[str, str] | None":
     return None
 
 
-def sample_images(source, count: int, input_shape=None, crop_fraction=None):
-    """(images float32 NHWC on the p/256 grid, int labels, class names) from validation data.
-
-    ``source`` is a checkpoint directory (its dataset, input shape and preprocessing are used),
-    'digits' or a data folder (then ``input_shape`` is required).  Images are picked round-robin
-    over the classes in file order, so a small ``count`` covers many classes, deterministically.
-    """
+def _source(source, input_shape=None, crop_fraction=None):
+    """(ImageFolder, Preprocess for evaluation) of a checkpoint directory, a dataset name or a data folder."""
     source_path = Path(str(source)).expanduser()
     if (source_path / "checkpoint.yaml").is_file():
         from qmodels.train import read_info
@@ -252,22 +330,62 @@ def sample_images(source, count: int, input_shape=None, crop_fraction=None):
         input_shape = info["input_shape"]
         crop_fraction = info.get("preprocess", {}).get("crop_fraction", crop_fraction)
     else:
-        folder = resolve(dataset=DIGITS) if str(source) == DIGITS else resolve(data=source)
+        folder = resolve(dataset=str(source)) if str(source) in DATASETS else resolve(data=source)
         if input_shape is None:
             raise DataError(f"{source}: give input_shape to sample a data folder (a checkpoint knows it)")
-    prep = default_preprocess(folder.name, input_shape, augment="none", crop_fraction=crop_fraction)
+    return folder, default_preprocess(folder.name, input_shape, augment="none", crop_fraction=crop_fraction)
+
+
+def _images_of(split: Split, prep: Preprocess, batch_size: int = 256) -> np.ndarray:
+    if not split.count:
+        return np.zeros((0, prep.height, prep.width, prep.channels), np.float32)
+    return np.concatenate([x.numpy() for x, _ in make_dataset(split, prep, batch_size, training=False)])
+
+
+def sample_images(source, count: int, input_shape=None, crop_fraction=None):
+    """(images float32 NHWC on the p/256 grid, int labels, class names) from validation data.
+
+    ``source`` is a checkpoint directory (its dataset, input shape and preprocessing are used),
+    'digits', 'fashion-mnist' or a data folder (then ``input_shape`` is required).  Images are
+    picked round-robin over the classes in file order, so a small ``count`` covers many classes,
+    deterministically.
+    """
+    folder, prep = _source(source, input_shape, crop_fraction)
     by_class = [[i for i, label in enumerate(folder.val.labels) if label == c] for c in range(len(folder.class_names))]
     order = [i for rank in range(max(map(len, by_class))) for members in by_class for i in members[rank:rank + 1]]
-    chosen = order[:int(count)]
-    subset = Split(folder.val.root, [folder.val.files[i] for i in chosen], [folder.val.labels[i] for i in chosen])
-    images = np.concatenate([x.numpy() for x, _ in make_dataset(subset, prep, 256, training=False)])
-    return images.astype(np.float32), np.asarray(subset.labels, np.int64), list(folder.class_names)
+    subset = folder.val.subset(order[:int(count)])
+    return _images_of(subset, prep).astype(np.float32), np.asarray(subset.labels, np.int64), list(folder.class_names)
+
+
+def dataset_images(source, split: str = "val", n=None, start: int = 0, input_shape=None):
+    """(images float32 NHWC on the p/256 grid, int labels, class names): images start..start+n of a split
+    in the dataset's own order (n=None: to the end), preprocessed exactly as evaluation does.
+
+    ``source`` as for sample_images; ``split`` 'val' (Fashion-MNIST: the 10,000 test images) or
+    'train'.  Serving a whole test set in slices keeps memory small: images are built per call.
+    """
+    if split not in ("train", "val"):
+        raise DataError(f"split must be 'train' or 'val', got {split!r}")
+    if int(start) < 0 or (n is not None and int(n) < 0):
+        raise DataError(f"start and n must be >= 0, got start={start!r}, n={n!r}")
+    folder, prep = _source(source, input_shape)
+    chosen = getattr(folder, split)
+    stop = chosen.count if n is None else min(chosen.count, int(start) + int(n))
+    subset = chosen.subset(range(min(int(start), stop), stop))
+    return _images_of(subset, prep).astype(np.float32), np.asarray(subset.labels, np.int64), list(folder.class_names)
 
 
 def folder_from_info(dataset: dict) -> ImageFolder:
-    """The ImageFolder a checkpoint's ``dataset`` entry names ('digits' or a folder root)."""
+    """The ImageFolder a checkpoint's ``dataset`` entry names ('digits', 'fashion-mnist' or a folder root).
+
+    Fashion-MNIST is read from the folder recorded in training if it still holds the four files,
+    else from where qmodels/idx.py looks by default (a checkpoint moved to another machine)."""
     if dataset.get("name") == DIGITS:
         return resolve(dataset=DIGITS)
+    if dataset.get("name") == FASHION:
+        source = dataset.get("source")
+        recorded = source and all(idx._find(Path(source), stem) for stem in idx.FILES.values())
+        return resolve(dataset=FASHION, data_file=source if recorded else None)
     return resolve(data=dataset.get("root"))
 
 

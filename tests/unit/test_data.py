@@ -1,9 +1,12 @@
-"""Data folders, the digits stand-in, the tf.data pipeline, sample_images and the ImageNet subset helper."""
+"""Data folders, digits, Fashion-MNIST, the tf.data pipeline, sample_images and the ImageNet subset helper."""
+import gzip
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from qmodels import data as D
+from qmodels import idx
 
 
 def _png(path, color=(0, 128, 255), size=(8, 8)):
@@ -125,7 +128,7 @@ def test_resolve_wants_exactly_one_source(tmp_path):
         D.resolve()
     with pytest.raises(D.DataError, match="exactly one"):
         D.resolve(data=tmp_path, dataset="digits")
-    with pytest.raises(D.DataError, match="unknown dataset 'cifar'"):
+    with pytest.raises(D.DataError, match="unknown dataset 'cifar': the built-in datasets are digits, fashion-mnist"):
         D.resolve(dataset="cifar")
 
 
@@ -187,3 +190,98 @@ def test_imagenet_subset_errors_name_the_file(tmp_path):
     classes.write_text("n01440764\nn02000000\n")
     with pytest.raises(D.DataError, match=f"{tmp_path / 'imagenet' / 'train' / 'n02000000'}: no such folder"):
         D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- Fashion-MNIST (synthetic IDX files)
+@pytest.fixture
+def fashion(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDNETS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(idx.ENV, raising=False)
+    return idx.write_synthetic(tmp_path / "fm", train=40, val=20)
+
+
+def test_fashion_mnist_reads_idx_files_and_caches_them(fashion, tmp_path):
+    folder = D.resolve(dataset="fashion-mnist", data_file=fashion)
+    assert folder.name == "fashion-mnist" and folder.class_names == idx.CLASS_NAMES
+    assert (folder.train.count, folder.val.count) == (40, 20) and folder.train.files == []
+    assert folder.val.labels == [i % 10 for i in range(20)]
+    caches = list((tmp_path / "cache" / "fashion-mnist").iterdir())
+    assert len(caches) == 1 and (caches[0] / ".complete").is_file()
+    written = (caches[0] / "train_images.npy").stat().st_mtime_ns
+    assert D.resolve(dataset="fashion-mnist", data_file=fashion).val.labels == folder.val.labels
+    assert (caches[0] / "train_images.npy").stat().st_mtime_ns == written  # reused, not rewritten
+    (caches[0] / "val_labels.npy").write_bytes(b"")  # damaged: rebuilt from the sources
+    assert D.resolve(dataset="fashion-mnist", data_file=fashion).val.labels == folder.val.labels
+    (caches[0] / ".complete").unlink()  # without its marker (a writer killed half-way) it is rewritten
+    assert D.resolve(dataset="fashion-mnist", data_file=fashion).val.labels == folder.val.labels
+    assert (caches[0] / ".complete").is_file()
+
+
+def test_fashion_mnist_pads_28_to_32_exactly_and_fits_the_channels(fashion):
+    folder = D.resolve(dataset="fashion-mnist", data_file=fashion)
+    for channels in (1, 3):
+        prep = D.default_preprocess("fashion-mnist", (32, 32, channels))
+        assert (prep.crop_fraction, prep.augment) == (1.0, "shift")
+        images, _ = next(iter(D.make_dataset(folder.val, prep, 20, training=False)))
+        codes = images.numpy() * 256
+        assert codes.shape == (20, 32, 32, channels)
+        assert np.array_equal(codes[:, 2:30, 2:30, 0], folder.val.images)  # padded, not resampled
+        assert not codes[:, :2].any() and not codes[:, :, 30:].any()
+        assert np.array_equal(codes[..., 0], codes[..., -1])
+    train, _ = next(iter(D.make_dataset(folder.train, prep, 40, training=True, seed=1)))
+    codes = train.numpy() * 256
+    assert np.array_equal(codes, np.round(codes)) and codes.max() > 200
+    native = D.default_preprocess("fashion-mnist", (28, 28, 1))
+    images, _ = next(iter(D.make_dataset(folder.val, native, 20, training=False)))
+    assert np.array_equal(images.numpy()[..., 0] * 256, folder.val.images)
+
+
+def test_dataset_images_serve_the_test_split_in_order(fashion):
+    images, labels, names = D.dataset_images("fashion-mnist", "val", input_shape=(32, 32, 1))
+    assert images.shape == (20, 32, 32, 1) and labels.tolist() == [i % 10 for i in range(20)]
+    part, part_labels, _ = D.dataset_images("fashion-mnist", "val", n=5, start=15, input_shape=(32, 32, 1))
+    assert np.array_equal(part, images[15:]) and part_labels.tolist() == labels[15:].tolist()
+    assert D.dataset_images("fashion-mnist", "val", n=5, start=30, input_shape=(32, 32, 1))[0].shape[0] == 0
+    with pytest.raises(D.DataError, match="split must be 'train' or 'val'"):
+        D.dataset_images("fashion-mnist", "test", input_shape=(32, 32, 1))
+
+
+def test_missing_fashion_files_get_one_message_saying_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDNETS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "half").mkdir()
+    idx.write_idx(tmp_path / "half" / "train-labels-idx1-ubyte", np.zeros(3), "labels")
+    with pytest.raises(D.DataError) as err:
+        D.resolve(dataset="fashion-mnist", data_file=tmp_path / "half")
+    message = str(err.value)
+    assert "train-images-idx3-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte" in message
+    assert "apt-get install dataset-fashion-mnist" in message and "--data-file DIR" in message
+    assert "train-labels-idx1-ubyte," not in message  # present, so not listed
+    monkeypatch.setenv(idx.ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(D.DataError, match=f"{tmp_path / 'nowhere'} lacks"):
+        D.resolve(dataset="fashion-mnist")
+    with pytest.raises(D.DataError, match="needs --dataset fashion-mnist"):
+        D.resolve(dataset="digits", data_file=tmp_path)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda raw: b"\x00\x00\x08\x01" + raw[4:], "magic number 0x00000801, expected 0x00000803"),
+    (lambda raw: raw[:-1], "data bytes, the header's shape"),
+    (lambda raw: raw[:4] + raw[4:8] + (27).to_bytes(4, "big") + raw[12:], "images are 27x28, expected 28x28"),
+    (lambda raw: raw[:6], "too short for an IDX header"),
+])
+def test_bad_idx_files_are_named(fashion, damage, message):
+    path = fashion / "train-images-idx3-ubyte.gz"
+    raw = gzip.decompress(path.read_bytes())
+    path.unlink()
+    (fashion / "train-images-idx3-ubyte").write_bytes(damage(raw))
+    with pytest.raises(D.DataError, match=f"{fashion / 'train-images-idx3-ubyte'}: {message}"):
+        D.resolve(dataset="fashion-mnist", data_file=fashion)
+
+
+def test_labels_must_match_images_and_classes(fashion):
+    idx.write_idx(fashion / "t10k-labels-idx1-ubyte", np.full(20, 12), "labels")
+    with pytest.raises(D.DataError, match="label 12, expected 0..9"):
+        D.resolve(dataset="fashion-mnist", data_file=fashion)
+    idx.write_idx(fashion / "t10k-labels-idx1-ubyte", np.zeros(19), "labels")
+    with pytest.raises(D.DataError, match="19 labels for the 20 images"):
+        D.resolve(dataset="fashion-mnist", data_file=fashion)

@@ -111,6 +111,44 @@ def test_float_warm_start_then_qat(digits, tmp_path):
     assert info["epoch"] == 2 and info["phase"] == "qat"
     with np.load(out / T.OPTIMIZER) as state:  # QAT got a fresh optimizer: one epoch of steps
         assert str(state["phase"]) == "qat" and int(state["v0000"]) == -(-len(digits.train.files) // 32)
+    # the float network is the float phase's result, kept and evaluated as such, not the 8-bit weights unquantized
+    assert info["float"]["epochs"] == 1 and (out / T.FLOAT_WEIGHTS).is_file()
+    floating = T.load_float_network(out, info)
+    assert not [layer for layer in floating.layers if type(layer).__name__ == "QActivation"]
+    result = T.evaluate_checkpoint(out)
+    assert result["top1_float"] == pytest.approx(info["float"]["top1"])
+    assert result["drop_top1"] == pytest.approx(result["top1"] - result["top1_float"])
+    assert result["float_epochs"] == 1 and result["qat_epochs"] == 1
+    qmodel, _ = T.load_checkpoint(out)
+    unquantized = T.float_twin(qmodel).get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(unquantized, floating.get_weights()))
+    with pytest.raises(T.CheckpointError, match="QAT started after 1 float epochs"):
+        T.train("attendnet-tiny", digits, out, T.TrainOptions(epochs=2, float_epochs=2, **QUICK))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "-1"], "--epochs: must be from 1 to 10000, got -1"),
+    (["--epochs", "0"], "--epochs: must be from 1 to 10000, got 0"),
+    (["--batch-size", "0"], "--batch-size: must be from 1 to 4096, got 0"),
+    (["--float-epochs", "-2"], "--float-epochs: must be from 0 to 10000"),
+    (["--lr", "nan"], "--lr: must be from 1e-07 to 1"),
+    (["--lr", "0"], "--lr: must be from 1e-07 to 1"),
+    (["--seed", "-1"], "--seed: must be from 0 to"),
+    (["--input-size", "3"], "--input-size: must be from 8 to 1024"),
+    (["--epochs", "two"], "invalid integer value: 'two'"),
+])
+def test_train_options_have_ranges(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as done:
+        _cli(["train", "attendnet-tiny", "--dataset", "digits", "--out", str(tmp_path / "ck")] + argv)
+    assert done.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "ck").exists()
+
+
+def test_train_options_api_checks_ranges_too():
+    with pytest.raises(T.OptionError, match="--batch-size: must be from 1 to 4096, got 0"):
+        T.TrainOptions(batch_size=0)
+    with pytest.raises(T.OptionError, match="--epochs: expected an integer, got 1.5"):
+        T.TrainOptions(epochs=1.5)
 
 
 def test_resume_refuses_another_model(trained, digits, tmp_path):
@@ -125,11 +163,13 @@ def test_eval_cli_prints_8bit_and_float_top1(trained, capsys):
     assert _cli(["eval", "attendnet-tiny", "--weights", str(out), "--dataset", "digits", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["top1"] == pytest.approx(info["evaluation"]["top1"])
-    assert 0 < result["top1_float"] <= 1 and result["count"] == 360
+    assert result["top1_float"] is None and result["drop_top1"] is None  # no float network was trained
+    assert 0 < result["top1_unquantized"] <= 1 and result["count"] == 360
     assert sum(map(sum, result["confusion"])) == 360
     assert _cli(["eval", "attendnet-tiny", "--weights", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "8-bit" in text and "float" in text and "most confused" in text
+    assert "8-bit" in text and "float network" in text and "not trained" in text and "most confused" in text
+    assert "quantizers removed" in text
     with pytest.raises(T.CheckpointError, match="holds a attendnet-tiny model, not mobilenet-v1"):
         _cli(["eval", "mobilenet-v1", "--weights", str(out)])
 
