@@ -26,6 +26,7 @@ THIRD_PARTY_LOGGERS = ("tensorflow", "absl", "keras", "tf_keras", "qkeras", "hls
 # Each stage registers its own subcommands (``add_cli(subparsers)``); the order is the help's.
 SUBCOMMAND_MODULES = (
     "qmodels.train",        # train, eval
+    "qmodels.table1",       # table1
     "hw.sim.csim",          # csim
     "hw.sim.bench",         # bench
     "hw.estimate.cli",      # report, plan, compare
