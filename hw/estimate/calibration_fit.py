@@ -126,6 +126,14 @@ def errors(record: dict, est) -> dict:
     return out
 
 
+def per_layer(record: dict, est) -> dict:
+    """Per layer: [estimated, HLS-reported] cycles and DSPs (HLS's per-layer figures are its own
+    estimates; only the totals have a post-synthesis counterpart)."""
+    ours = {layer.name: layer for layer in est.layers}
+    return {name: {"cycles": [ours[name].cycles, hls["latency_cycles"]], "dsp": [round(ours[name].cost.dsp), hls["dsp"]]}
+            for name, hls in record["hls_layers"].items() if name in ours}
+
+
 def fit(records: list) -> dict:
     """LUT and FF scales: geometric mean of published / predicted over the FIT records."""
     ratios = {"lut": [], "ff": []}
@@ -148,7 +156,8 @@ def run() -> dict:
     for record in records:
         est = estimate_record(record, coefficients)
         table[record["name"]] = {"role": "fit" if record["name"] in FIT else "held-out",
-                                 "errors": errors(record, est), "estimate": est.totals,
+                                 "errors": errors(record, est), "layers": per_layer(record, est),
+                                 "estimate": est.totals,
                                  "published": record["totals"]["post_synthesis"],
                                  "source": f"{record['source']['repo']}: {record['source']['synth_report']['path']}"}
     return {"predicts": "post-synthesis (Vivado report_utilization) resources; HLS cycles",

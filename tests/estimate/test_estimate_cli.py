@@ -88,3 +88,24 @@ def test_compare_lists_the_networks_and_the_dpu(capsys, monkeypatch):
     dpu = {"single": 290.6, "multi": 336.8, "source": cli.DPU_SOURCE, "config": "1xB4096F @300 MHz"}
     text = cli._compare_text([{**rows[0], "model": "mobilenet-v2", "dpu_fps": dpu}], "kv260", "table")
     assert "291 / 337" in text and "Vitis AI 2.5" in text
+
+
+def test_synthesized_figures_beside_the_estimate():
+    from hw.config import BuildConfig
+    from hw.estimate.render import as_json, as_table
+    from hw.estimate.source import from_config
+    from hw.estimate.vendor_reports import SynthesisReports
+
+    est = from_config(BuildConfig(model="attendnet-tiny", board="zcu104")).estimate()
+    conv = next(layer for layer in est.layers if layer.name == "s00_conv")
+    synth = SynthesisReports(source="synthesized: Vivado 2022.2 post-synthesis", part="xczu7ev", clock_ns=5.0,
+                             totals={"lut": 50000, "ff": 30000, "dsp": 0, "bram18": 4, "uram": 0},
+                             totals_from="post-synthesis", hls_totals=None, latency_cycles=1200, interval_cycles=1100,
+                             layers={"s00_conv": {"lut": round(conv.cost.lut / 2), "ff": 100, "dsp": 0, "bram18": 0,
+                                                  "uram": 0, "latency_cycles": 1092, "interval_cycles": 1092}})
+    data = json.loads(as_json(est, synth))
+    assert data["synthesized"]["source"].startswith("synthesized:") and data["source"] == "estimated"
+    layer = next(x for x in data["layers"] if x["name"] == "s00_conv")
+    assert layer["synthesized"]["lut"] == round(conv.cost.lut / 2)
+    text = as_table(est, synth)
+    assert "synth LUT" in text and "2.00" in text and "synthesized: Vivado 2022.2" in text
