@@ -12,8 +12,10 @@ import argparse
 import contextlib
 import importlib
 import json
+import linecache
 import logging
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -42,8 +44,7 @@ def _models(args) -> int:
     from qmodels.spec import builtin_names
 
     for name in args.names:
-        if Path(name).is_dir():
-            raise UsageError(f"{name}: is a folder; expected a built-in model name or a spec .yaml file")
+        _check_spec_path(name)
     rows = []
     for name in args.names or builtin_names():
         c = measure(build_model(name, calibrate=False), name=name)
@@ -59,6 +60,18 @@ def _models(args) -> int:
         return 0
     print(_table1(rows))
     return 0
+
+
+def _check_spec_path(name: str) -> None:
+    """A folder or a binary file given where a spec is expected fails naming it."""
+    path = Path(name)
+    if path.is_dir():
+        raise UsageError(f"{name}: is a folder; expected a built-in model name or a spec .yaml file")
+    if path.is_file():
+        try:
+            path.read_text()
+        except UnicodeDecodeError:
+            raise UsageError(f"{name}: not a text file; expected a spec .yaml file") from None
 
 
 def _table1(rows) -> str:
@@ -225,6 +238,7 @@ def _common_options(parser, default) -> None:
 
 def main(argv=None) -> int:
     """The command; returns the exit status (0 fine, 1 failed, 2 bad input, 130 interrupted)."""
+    as_command = argv is None  # the real command, not a call from Python
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--verbose" not in argv:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before building the parser imports TensorFlow
@@ -237,6 +251,8 @@ def main(argv=None) -> int:
         try:
             return args.func(args)
         except KeyboardInterrupt:
+            if as_command:  # reported once: another Ctrl-C while TensorFlow shuts down must not add a traceback
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
             if args.debug:
                 traceback.print_exc()
             print(f"{prefix}: interrupted; nothing half-written was left", file=sys.stderr)
@@ -257,14 +273,24 @@ def explain(err: Exception) -> tuple:
     Errors of this package say what was wrong and where: a ValueError subclass is bad input
     (an option, a file or a field: status 2), any other is a failure of the work (status 1).
     File-system errors name the file.  Anything else is a bug, said so."""
-    ours = type(err).__module__.split(".")[0] in OUR_PACKAGES
-    if ours:
+    if type(err).__module__.split(".")[0] in OUR_PACKAGES or _raised_by_us(err):
         return (2 if isinstance(err, ValueError) else 1), str(err).strip()
     if isinstance(err, OSError) and err.strerror:
         where = err.filename if err.filename is not None else "a file"
         return 1, f"{where}: {err.strerror}"
     first = (str(err).strip().splitlines() or [""])[0][:300]
     return 1, f"unexpected {type(err).__name__}: {first} (a bug; run again with --debug and report the traceback)"
+
+
+def _raised_by_us(err: Exception) -> bool:
+    """A built-in exception raised by a ``raise`` statement of this package (its message is written for
+    the user), as opposed to one raised inside Python, numpy or TensorFlow on our behalf."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or not _is_ours(tb.tb_frame.f_code.co_filename):
+        return False
+    return linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).lstrip().startswith("raise ")
 
 
 def _is_ours(filename: str) -> bool:

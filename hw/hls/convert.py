@@ -256,7 +256,8 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         P.write_manifest(staging)
         return Generated(out, P.install(staging, out, force))
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        with P.deferred_interrupt():  # a second Ctrl-C must not stop the clean-up half-way
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def drop_hls4ml_leftovers(project: Path) -> None:
