@@ -7,7 +7,8 @@ from hw.hls.convert import generate
 # 16x16x3 packs exactly into 64-bit words; 17x23x3 with 9 classes leaves a padded last word on
 # both ports (1173 pixels codes in 147 words, 9 scores in 5 words)
 PROJECTS = {"vitis": dict(input_shape=[16, 16, 3], backend="vitis", io="stream"),
-            "vivado": dict(input_shape=[17, 23, 3], classes=9, backend="vivado", io="stream")}
+            "vivado": dict(input_shape=[17, 23, 3], classes=9, backend="vivado", io="stream"),
+            "parallel": dict(input_shape=[17, 23, 3], classes=9, backend="vitis", io="parallel")}
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,10 @@ def unpack(raw, port):
     return raw[:port.elements * lane].view(f"<{'i' if signed else 'u'}{lane}").astype(np.int64)
 
 
-@pytest.mark.parametrize("kind", ["vitis", "vivado"])
+KINDS = ["vitis", "vivado", pytest.param("parallel", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_axi_testbench_is_bit_exact_on_tb_data(vendor_project, kind):
     project = vendor_project(kind)
     run = axi.run_testbench(project)
@@ -56,7 +59,7 @@ def _bridge(project, acc):
     return lib, run
 
 
-@pytest.mark.parametrize("kind", ["vitis", "vivado"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_bridge_bytes_equal_the_software_model(vendor_project, kind):
     from qmodels.build import load_model
     from qmodels.reference import Reference, synthetic_images
