@@ -160,7 +160,8 @@ class AcceleratorConfig:
     def load(cls, project) -> "AcceleratorConfig":
         path = Path(project) / CONFIG_FILE
         if not path.exists():
-            raise AcceleratorConfigError(f"{path}: not found; regenerate the project with 'attendnets generate'")
+            raise AcceleratorConfigError(f"{path}: not found; {project} is not a project made by 'attendnets "
+                                         "generate', or was made before the accelerator existed (regenerate it)")
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
