@@ -12,9 +12,13 @@ from hw.vendor.ports import AcceleratorConfig, parse_format
 
 def pack(codes, port, width):
     """Element k at bit (k % lanes) * lane of little-endian word k // lanes: byte k * lane/8."""
+    signed, _, _ = parse_format(port.format)
     lane = port.lane_bits // 8
+    codes = np.asarray(codes, np.int64).ravel()
+    lo, hi = (-(1 << (port.bits - 1)), (1 << (port.bits - 1)) - 1) if signed else (0, (1 << port.bits) - 1)
+    assert codes.min() >= lo and codes.max() <= hi, "codes outside the port type"
     raw = np.zeros(port.words * width // 8, np.uint8)
-    raw[:port.elements * lane] = np.asarray(codes, f"<i{lane}").ravel().view(np.uint8)
+    raw[:port.elements * lane] = codes.astype(f"<{'i' if signed else 'u'}{lane}").view(np.uint8)
     return raw
 
 
