@@ -25,6 +25,10 @@ def _model(input_format: str, scale_format: str, scale: float, name: str) -> tf.
     out = SelectiveAttention(scale=scale_format, name="attend")([v, a])
     model = tf.keras.Model(inputs, out, name=name)
     calibrate(model, seed=3)
+    # V' well above 2 and sigma(A) near 1, so that V'*sigma(A) needs its two integer bits
+    for conv, bias in (("v", 2.5), ("a", 3.0)):
+        kernel, _ = model.get_layer(conv).get_weights()
+        model.get_layer(conv).set_weights([kernel, np.full((4,), bias, np.float32)])
     model.get_layer("attend").scale.assign(np.full((1,), scale, np.float32))
     return model
 

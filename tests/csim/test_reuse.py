@@ -20,12 +20,12 @@ def run_reuse(tmp_path, monkeypatch):
     monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model_box[0], c))
     model_box = []
 
-    def run(model, layers, io="stream", backend="vitis"):
+    def run(model, layers, io="stream", backend="vitis", modes=("emulation",)):
         model_box[:] = [model]
         cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=2,
                           layers={name: {"reuse": r} for name, r in layers.items()})
         out, _ = generate(cfg, tmp_path / f"{model.name}_{io}")
-        return csim(out, modes=("emulation", "testbench")), (out / "firmware" / "parameters.h").read_text()
+        return csim(out, modes=modes), (out / "firmware" / "parameters.h").read_text()
 
     return run
 
@@ -42,6 +42,7 @@ def _exact(report):
 @pytest.mark.parametrize("io,reuse", [("stream", 5), ("parallel", 7)])
 def test_grouped_conv_at_reuse(run_reuse, io, reuse):
     model = layer_model("grouped", (6, 7, 4), filters=6, kernel=3, groups=2)
+    assert group_conv.keras_geometry(model.get_layer("gconv")) == _gconv_geometry()
     report, params = run_reuse(model, {"gconv": reuse}, io=io)
     _exact(report)
     mults = 6 * 3 * 3 * 2
@@ -53,10 +54,10 @@ def _gconv_geometry():
     return {"n_chan": 4, "n_filt": 6, "n_groups": 2, "filt_height": 3, "filt_width": 3}
 
 
-@pytest.mark.parametrize("io", ["stream", "parallel"])
-def test_selective_attention_at_reuse(run_reuse, io):
+def test_selective_attention_at_reuse(run_reuse):
     model = layer_model("attention", (5, 4, 3), chan=5, per_channel=True)
-    report, params = run_reuse(model, {"attend": 2}, io=io)
+    assert selective_attention.keras_geometry(model.get_layer("attend")) == {"n_chan": 5}
+    report, params = run_reuse(model, {"attend": 2}, io="parallel")
     _exact(report)
     assert _struct_field(params, "multiplier_limit") == [2 * math.ceil(5 / 2)]
 

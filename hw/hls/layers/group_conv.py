@@ -26,6 +26,13 @@ GEOMETRY = ("in_height", "in_width", "n_chan", "n_filt", "n_groups", "filt_heigh
 REUSE_KEYS = ("n_chan", "n_filt", "n_groups", "filt_height", "filt_width")
 
 
+def keras_geometry(layer) -> dict:
+    """The geometry ``valid_reuse_factors`` reads, from the Keras QGroupConv2D."""
+    kh, kw = layer.kernel_size
+    return {"n_chan": int(layer.input_shape[-1]), "n_filt": int(layer.filters), "n_groups": int(layer.groups),
+            "filt_height": int(kh), "filt_width": int(kw)}
+
+
 def multiplications(layer_geometry) -> int:
     """Multiplications per output pixel: every output channel sees its group's window."""
     g = R.geometry(layer_geometry, REUSE_KEYS)

@@ -25,6 +25,11 @@ HEADER = "nnet_selective_attention.h"
 MULTIPLIERS_PER_CHANNEL = 2   # V' * sigma(A), then * S
 
 
+def keras_geometry(layer) -> dict:
+    """The geometry ``valid_reuse_factors`` reads, from the Keras SelectiveAttention."""
+    return {"n_chan": int(layer.input_shape[0][-1])}
+
+
 def valid_reuse_factors(layer_geometry) -> tuple:
     """The reuse factors worth planning with, from ``n_chan`` (every R >= 1 is accepted)."""
     return R.useful_reuse_factors(R.geometry(layer_geometry, ("n_chan",))["n_chan"])

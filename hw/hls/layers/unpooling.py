@@ -14,6 +14,10 @@ KERAS_CLASS = "Unpooling2D"
 HEADER = "nnet_unpooling.h"
 
 
+def keras_geometry(layer) -> dict:
+    return {}
+
+
 def valid_reuse_factors(layer_geometry=None) -> tuple:
     """Only R = 1 is useful: a larger one saves no hardware (no multipliers) and adds clocks."""
     return (1,)
