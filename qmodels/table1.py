@@ -84,7 +84,8 @@ def claim(out: Path, net: str, seed: int) -> bool:
         pid_file = folder / "pid"
         if not pid_file.is_file():
             return False  # claimed by a process that records no pid: leave it alone
-        if _alive(int(pid_file.read_text().strip() or 0)):
+        holder = int(pid_file.read_text().strip() or 0)
+        if holder != os.getpid() and _alive(holder):
             return False
     (folder / "pid").write_text(f"{os.getpid()}\n")
     return True

@@ -198,11 +198,11 @@ def _run_phase(phase, qmodel, folder, out, info, span, opts: TrainOptions, verbo
     train_ds = D.make_dataset(folder.train, prep, opts.batch_size, training=True, seed=opts.seed + first)
     if opts.train_images:  # the split is reshuffled every epoch, so each epoch takes another subset
         train_ds = train_ds.take(-(-opts.train_images // opts.batch_size))
-    val_ds = D.make_dataset(folder.val, prep, opts.batch_size, training=False)
     schedule = tf.keras.callbacks.LearningRateScheduler(lambda e, _: cosine_lr(opts.lr, e - start, stop - start))
-    with naming_bad_images(folder.train.files + folder.val.files):  # validated at the phase's end only: cheap
-        net.fit(train_ds, validation_data=val_ds, validation_freq=[stop], initial_epoch=first, epochs=stop,
-                verbose=verbose, callbacks=[schedule, _EpochSaver(phase, qmodel, optimizer, out, info)])
+    # no validation inside fit: the float phase's end and the training's end evaluate the val split anyway
+    with naming_bad_images(folder.train.files):
+        net.fit(train_ds, initial_epoch=first, epochs=stop, verbose=verbose,
+                callbacks=[schedule, _EpochSaver(phase, qmodel, optimizer, out, info)])
 
 
 def _record_float_network(qmodel, folder, out: Path, info: dict, opts: TrainOptions) -> None:
@@ -235,7 +235,10 @@ def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOpti
         if phase == "float" and stop and (info.get("float") or {}).get("epochs") != stop:
             _record_float_network(qmodel, folder, out, info, opts)
     prep = D.default_preprocess(folder.name, info["input_shape"], "none", info["preprocess"]["crop_fraction"])
-    result = evaluate(qmodel, folder, prep, opts.batch_size, load_float_network(out, info))
+    result = evaluate(qmodel, folder, prep, opts.batch_size)
+    if info.get("float"):  # the float network was evaluated when its phase ended; its weights have not moved
+        top1, top5 = info["float"]["top1"], info["float"]["top5"]
+        result.update(top1_float=top1, top5_float=top5, drop_top1=result["top1"] - top1)
     info["evaluation"] = {k: v for k, v in result.items() if k in SUMMARY_KEYS}
     save_checkpoint(out, qmodel, info)
     return info

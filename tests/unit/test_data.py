@@ -7,6 +7,7 @@ from PIL import Image
 
 from qmodels import data as D
 from qmodels import idx
+from qmodels import imagenet as I
 
 
 def _png(path, color=(0, 128, 255), size=(8, 8)):
@@ -159,13 +160,13 @@ def test_imagenet_subset_links_the_listed_classes(tmp_path):
     _imagenet(tmp_path / "imagenet", wnids)
     classes = tmp_path / "classes.txt"
     classes.write_text("# ImageNet50 (two here)\nn01443537 goldfish\n\nn01440764 tench\n")
-    counts = D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "in50")
+    counts = I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "in50")
     assert counts == {"classes": 2, "train": 6, "val": 2}
     link = tmp_path / "in50" / "train" / "n01440764" / "n01440764_0.JPEG"
     assert link.is_symlink() and link.resolve() == (tmp_path / "imagenet/train/n01440764/n01440764_0.JPEG").resolve()
     assert D.open_folder(tmp_path / "in50").class_names == ["n01440764", "n01443537"]
-    assert D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "in50") == counts  # re-run is fine
-    copied = D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "copy", copy=True)
+    assert I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "in50") == counts  # re-run is fine
+    copied = I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "copy", copy=True)
     assert copied == counts and not (tmp_path / "copy" / "val" / "n01440764").iterdir().__next__().is_symlink()
 
 
@@ -175,7 +176,7 @@ def test_imagenet_subset_reads_a_flat_val_with_labels(tmp_path):
     labels.write_text(_imagenet(tmp_path / "imagenet", wnids, flat_val=True))
     classes = tmp_path / "classes.txt"
     classes.write_text("n01440764\n")
-    counts = D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out", val_labels=labels)
+    counts = I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out", val_labels=labels)
     assert counts == {"classes": 1, "train": 3, "val": 1}
     assert D.main(["imagenet-subset", "--imagenet", str(tmp_path / "imagenet"), "--classes", str(classes),
                    "--out", str(tmp_path / "out2"), "--val-labels", str(labels)]) == 0
@@ -186,10 +187,10 @@ def test_imagenet_subset_errors_name_the_file(tmp_path):
     classes = tmp_path / "classes.txt"
     classes.write_text("n01440764\ngoldfish\n")
     with pytest.raises(D.DataError, match=f"{classes}:2: 'goldfish' is not a WordNet id"):
-        D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out")
+        I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out")
     classes.write_text("n01440764\nn02000000\n")
     with pytest.raises(D.DataError, match=f"{tmp_path / 'imagenet' / 'train' / 'n02000000'}: no such folder"):
-        D.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out")
+        I.build_imagenet_subset(tmp_path / "imagenet", classes, tmp_path / "out")
 
 
 # ----------------------------------------------------------------------------- Fashion-MNIST (synthetic IDX files)
