@@ -49,13 +49,27 @@ def test_only_valid_reuse_factors_and_strategies(tiny):
 
 
 def test_deterministic_and_balanced(tiny):
+    from hw.estimate.layers import estimate_layer
+    from hw.estimate.network import coefficients
+    from hw.estimate.plan import TUNABLE
+
     d = design(tiny, "pynq-z2")
     a, b = plan(d, 0.8), plan(d, 0.8)
     assert a.settings == b.settings and a.estimate.as_dict() == b.estimate.as_dict()
-    # balanced: each layer with a reuse factor is as slow as the interval allows, not faster than needed
+    # balanced: no layer is faster than the interval needs if a slower valid option within the interval
+    # would cost no more of any resource and less of one (such an option would always have been taken)
     interval = a.estimate.interval_cycles
-    for layer in a.estimate.layers:
-        assert layer.cycles < interval
+    for g in d.geoms:
+        if g.kind not in TUNABLE:
+            continue
+        chosen = estimate_layer(g, a.settings[g.name], d.board.family, coefficients())
+        for rf in valid_reuse_factors(g, a.settings[g.name].strategy):
+            slower = estimate_layer(g, type(a.settings[g.name])(rf, a.settings[g.name].strategy), d.board.family,
+                                    coefficients())
+            if chosen.cycles < slower.cycles < interval:
+                pairs = [(getattr(slower.cost, k), getattr(chosen.cost, k)) for k in RESOURCES]
+                dominates = all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
+                assert not dominates, (g.name, a.settings[g.name], rf)
 
 
 def test_target_fps_takes_fewest_resources(tiny):
