@@ -107,7 +107,8 @@ def _compare_text(rows, board, fmt) -> str:
     if fmt == "md":
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(map(str, b)) + " |" for b in body]
-        return "\n".join([f"# AttendNets and MobileNets on {board}", ""] + lines + ["", src] + notes + [_chart(rows)])
+        notes = [f"- {n}" for n in notes]
+        return "\n".join([f"# AttendNets and MobileNets on {board}", ""] + lines + ["", src, ""] + notes + [_chart(rows)])
     widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
     lines = ["  ".join(str(v).rjust(w) for v, w in zip(x, widths)) for x in [head] + body]
     return "\n".join(lines + [src] + notes)
