@@ -106,7 +106,9 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
         storage = "registers"
         adders = nz
     else:
-        products = nz if s.strategy == "latency" else g.products_per_pixel
+        # hls4ml's Latency limit subtracts the zeros (multiplier_limit = ceil(P/R) - zeros/R); its
+        # Resource kernels and our grouped conv share all P products
+        products = nz if s.strategy == "latency" and g.kind != "group_conv" else g.products_per_pixel
         mults = math.ceil(products / s.reuse)
         per_dsp = C.dsps_per_product(g.data_bits, g.weight_bits, family)
         dsp = mults * per_dsp

@@ -6,8 +6,9 @@
   kernels' multiplier limit ceil(n_in*n_out / RF) is exact only for those.  The Latency strategy
   also unrolls every product before limiting them, which Vivado HLS refuses beyond 4096
   (hls4ml #1013, #572): larger layers must use the Resource strategy.
-* our grouped conv and selective attention: RF divides the products of one pixel, so every
-  multiplier is busy on every clock of the pixel (ceil(products / RF) multipliers, II = RF).
+* our grouped conv and selective attention accept every RF >= 1 (ceil(products / RF) multipliers,
+  II = RF); the planner takes the values their own modules list as useful (``valid_reuse_factors``
+  in hw/hls/layers/group_conv.py and selective_attention.py: the smallest RF for each multiplier count).
 * every other layer runs at one pixel per clock: RF 1 only.
 """
 from __future__ import annotations
@@ -36,8 +37,10 @@ def _hls4ml_factors(n_in: int, n_out: int) -> tuple:
     return tuple(rf for rf in divisors if hls4ml_valid(n_in, n_out, rf))
 
 
-def _divisors(n: int) -> tuple:
-    return tuple(d for d in range(1, n + 1) if n % d == 0)
+def custom_geometry(g: LayerGeom) -> dict:
+    """The geometry our layers' modules read (hw/hls/layers/*.py: keras_geometry)."""
+    return {"n_chan": int(g.in_shape[2]), "n_filt": int(g.out_shape[2]), "n_groups": int(g.groups),
+            "filt_height": int(g.kernel[0]), "filt_width": int(g.kernel[1])}
 
 
 def valid_reuse_factors(g: LayerGeom, strategy: str) -> tuple:
@@ -48,9 +51,11 @@ def valid_reuse_factors(g: LayerGeom, strategy: str) -> tuple:
             return ()
         return _hls4ml_factors(n_in, n_out)
     if g.kind == "group_conv":
-        return _divisors(g.products_per_pixel) if strategy == "latency" else ()
+        from hw.hls.layers import group_conv
+        return group_conv.valid_reuse_factors(custom_geometry(g)) if strategy == "latency" else ()
     if g.kind == "attention":
-        return _divisors(g.channels) if strategy == "latency" else ()
+        from hw.hls.layers import selective_attention
+        return selective_attention.valid_reuse_factors(custom_geometry(g)) if strategy == "latency" else ()
     return (1,) if strategy == "latency" else ()
 
 

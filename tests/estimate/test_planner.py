@@ -104,3 +104,19 @@ def test_recipe_round_trips_through_yaml(tiny, tmp_path):
 def test_attendnet_b_does_not_fit_pynq_z2_and_says_which_resource():
     with pytest.raises(PlanError, match=r"attendnet_b does not fit pynq-z2 .*lut needs at least \d+ of 42560"):
         plan(from_config(BuildConfig(model="attendnet-b", board="pynq-z2")), 0.8)
+
+
+def test_our_layers_reuse_factors_are_their_modules(tiny):
+    from hw.hls.layers import group_conv, selective_attention
+
+    d = design(tiny, "zcu104")
+    kinds = {"group_conv": group_conv, "attention": selective_attention}
+    seen = set()
+    for g in d.geoms:
+        if g.kind in kinds:
+            module = kinds[g.kind]
+            assert valid_reuse_factors(g, "latency") == module.valid_reuse_factors(
+                module.keras_geometry(tiny.get_layer(g.name)))
+            assert valid_reuse_factors(g, "resource") == ()
+            seen.add(g.kind)
+    assert seen == set(kinds)
