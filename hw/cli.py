@@ -95,44 +95,6 @@ class UsageError(ValueError):
     """A command line that cannot be run as given; the message names the option."""
 
 
-def _ranged(name: str, option: str):
-    """argparse type for a numeric option with the range of BuildConfig's field ``name``."""
-    from hw.config import LIMITS, range_error
-
-    def parse(text: str):
-        try:
-            value = int(text) if isinstance(LIMITS[name][0], int) else float(text)
-        except ValueError:
-            value = text
-        problem = range_error(name, value)
-        if problem:
-            raise argparse.ArgumentTypeError(problem)
-        return value
-    parse.__name__ = option
-    return parse
-
-
-def _input_shape(text: str) -> list:
-    from hw.config import shape_error
-
-    try:
-        shape = [int(v) for v in text.split(",")]
-    except ValueError:
-        shape = None
-    if shape is None or shape_error(shape):
-        raise argparse.ArgumentTypeError(f"expected H,W,C positive integers (e.g. 32,32,3), got {text!r}")
-    return shape
-
-
-def _identifier(text: str) -> str:
-    from hw.config import IDENTIFIER_RE
-
-    if not IDENTIFIER_RE.match(text):
-        raise argparse.ArgumentTypeError("expected a C identifier (letters, digits and '_', not starting with a "
-                                         f"digit, at most 64 characters), got {text!r}")
-    return text
-
-
 def _build_config(args):
     from hw.config import BuildConfig
 
@@ -178,7 +140,7 @@ def _default_name(cfg) -> str:
 
 def _add_hw(sub):
     from hw.boards import board_names
-    from hw.config import BACKENDS, IO_TYPES, STRATEGIES
+    from hw.config import BACKENDS, IO_TYPES, STRATEGIES, identifier_option, input_shape_option, option_type
 
     p = sub.add_parser("generate", help="write a synthesizable HLS project for a model and board")
     p.add_argument("model", nargs="?", help="built-in model name or spec file (default: the checkpoint's, "
@@ -186,17 +148,17 @@ def _add_hw(sub):
     p.add_argument("--config", help="build config YAML (hls_projects/configs/*.yaml); options override it")
     p.add_argument("--board", choices=board_names())
     p.add_argument("--out", help="project folder (default hls_projects/<model>-<board>)")
-    p.add_argument("--input-shape", type=_input_shape, help="H,W,C (default: the spec's)")
-    p.add_argument("--classes", type=_ranged("classes", "--classes"))
+    p.add_argument("--input-shape", type=input_shape_option, help="H,W,C (default: the spec's)")
+    p.add_argument("--classes", type=option_type("classes"))
     p.add_argument("--weights", help="checkpoint directory from 'attendnets train' (default: seeded weights)")
     p.add_argument("--backend", choices=BACKENDS)
     p.add_argument("--io", choices=IO_TYPES)
-    p.add_argument("--clock-ns", type=_ranged("clock_ns", "--clock-ns"))
-    p.add_argument("--reuse", type=_ranged("reuse", "--reuse"))
+    p.add_argument("--clock-ns", type=option_type("clock_ns"))
+    p.add_argument("--reuse", type=option_type("reuse"))
     p.add_argument("--strategy", choices=STRATEGIES)
-    p.add_argument("--seed", type=_ranged("seed", "--seed"))
-    p.add_argument("--samples", type=_ranged("samples", "--samples"), help="test-bench images written to tb_data")
-    p.add_argument("--project-name", type=_identifier, help="top function and file names (default: the model's name)")
+    p.add_argument("--seed", type=option_type("seed"))
+    p.add_argument("--samples", type=option_type("samples"), help="test-bench images written to tb_data")
+    p.add_argument("--project-name", type=identifier_option, help="top function and file names (default: the model's name)")
     p.add_argument("--force", action="store_true",
                    help="replace a generated project even if it changes or was edited; files generate did not "
                         "write (reports, builds, logs) are kept; a folder that is not a project is never replaced")

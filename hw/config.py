@@ -82,6 +82,46 @@ def precision_error(value) -> Optional[str]:
     return None
 
 
+def option_type(name: str):
+    """An argparse ``type`` for the option of numeric field ``name``: the same range as in a config file."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            value = int(text) if isinstance(LIMITS[name][0], int) else float(text)
+        except ValueError:
+            value = text
+        problem = range_error(name, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def input_shape_option(text: str) -> list:
+    """An argparse ``type`` for --input-shape H,W,C."""
+    import argparse
+
+    try:
+        shape = [int(v) for v in text.split(",")]
+    except ValueError:
+        shape = None
+    if shape is None or shape_error(shape):
+        raise argparse.ArgumentTypeError(f"expected H,W,C positive integers (e.g. 32,32,3), got {text!r}")
+    return shape
+
+
+def identifier_option(text: str) -> str:
+    """An argparse ``type`` for --project-name."""
+    import argparse
+
+    if not IDENTIFIER_RE.match(text):
+        raise argparse.ArgumentTypeError("expected a C identifier (letters, digits and '_', not starting with a "
+                                         f"digit, at most 64 characters), got {text!r}")
+    return text
+
+
 @dataclass
 class LayerSettings:
     """Per-layer overrides, keyed by the Keras layer name (e.g. s03_vac_mix)."""

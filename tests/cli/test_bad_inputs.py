@@ -20,6 +20,17 @@ BENCH_MODEL_LATE = pytest.mark.xfail(
     strict=True, reason="bench (hw/sim/bench.py, not owned here) checks the model only in its generate child "
                         "process and prints the child's traceback; it should load_spec() before spawning")
 
+PLAN_NOT_ONE_LINE = pytest.mark.xfail(
+    strict=True, reason="plan (hw/estimate/cli.py, not owned here) prints 'attendnets plan: --budget ...' itself, "
+                        "without 'error:', and exits 1 for an option out of range; use argparse types "
+                        "(hw.config.option_type-style) so argparse reports it with status 2")
+PLAN_INPUT_SHAPE = pytest.mark.xfail(
+    strict=True, reason="plan parses --input-shape with int(): \"invalid literal for int()\"; "
+                        "use type=hw.config.input_shape_option")
+PLAN_SPEC_FOLDER = pytest.mark.xfail(
+    strict=True, reason="plan reads a folder given as the spec (IsADirectoryError, status 1); check it first "
+                        "(hw.hls.convert.read_spec does) or qmodels.spec.load_spec should")
+
 CASES = [
     # ---------------------------------------------------------------- generate: option ranges (defect 11)
     (G + " --clock-ns inf", 2, ["--clock-ns", "inf", "0.5", "1000"]),
@@ -187,6 +198,46 @@ CASES = [
     ("bench --io axi", 2, ["--io", "axi"]),
     pytest.param("bench nosuch-model --images 1 --repeat 1 --jobs 1", 2, ["unknown model", "nosuch-model"],
                  marks=BENCH_MODEL_LATE),
+    # ---------------------------------------------------------------- table1, report, plan, compare, sweep, build, deploy
+    ("table1 --seeds 0 --out {out}/t", 2, ["--seeds", "0"]),
+    ("table1 --seeds 21 --out {out}/t", 2, ["--seeds", "21"]),
+    ("table1 --epochs -1 --out {out}/t", 2, ["--epochs", "-1"]),
+    ("table1 --batch-size 0 --out {out}/t", 2, ["--batch-size", "0"]),
+    ("table1 --lr inf --out {out}/t", 2, ["--lr", "inf"]),
+    ("table1 --train-images 0 --out {out}/t", 2, ["--train-images", "0"]),
+    ("table1 --models nosuch-model --collect-only --out {out}/t", 2, ["unknown model", "nosuch-model"]),
+    ("report {ws}/no_such_project", 2, ["no_such_project", "no such project"]),
+    ("report {ws}/afile.txt", 2, ["afile.txt"]),
+    ("report {ws}/dir", 2, ["dir", "not an attendnets project"]),
+    ("report {ws}/prj_badyaml", 2, ["prj_badyaml/attendnets.yaml", "YAML"]),
+    ("report {ws}/prj --format pdf", 2, ["--format", "pdf"]),
+    ("report {ws}/prj --out /sys/report.md", 1, ["/sys/report.md"]),
+    pytest.param("plan attendnet-tiny --board zcu104 --budget 0", 2, ["--budget", "0"], marks=PLAN_NOT_ONE_LINE),
+    pytest.param("plan attendnet-tiny --board zcu104 --budget nan", 2, ["--budget", "nan"], marks=PLAN_NOT_ONE_LINE),
+    pytest.param("plan attendnet-tiny --board zcu104 --target-fps -1", 2, ["--target-fps", "-1"],
+                 marks=PLAN_NOT_ONE_LINE),
+    pytest.param("plan attendnet-tiny --board zcu104 --input-shape 32x32", 2, ["--input-shape", "32x32"],
+                 marks=PLAN_INPUT_SHAPE),
+    pytest.param("plan {ws}/dir --board zcu104", 2, ["dir", "folder"], marks=PLAN_SPEC_FOLDER),
+    ("plan attendnet-tiny --board zcu104 --clock-ns inf", 2, ["clock_ns", "inf"]),
+    ("plan nosuch-model --board zcu104", 2, ["unknown model", "nosuch-model"]),
+    ("plan attendnet-tiny", 2, ["--board", "required"]),
+    ("plan attendnet-tiny --board zc706", 2, ["--board", "zc706"]),
+    ("compare", 2, ["--board", "required"]),
+    ("compare --board zc706", 2, ["--board", "zc706"]),
+    ("compare --board zcu104 --format pdf", 2, ["--format", "pdf"]),
+    ("sweep --cases 0 --out {out}/s", 2, ["--cases", "0"]),
+    ("sweep --cases -1 --out {out}/s", 2, ["--cases", "-1"]),
+    ("sweep --jobs 0 --out {out}/s", 2, ["--jobs", "0"]),
+    ("build {ws}/no_such_project", 2, ["no_such_project", "accelerator.yaml"]),
+    ("build {ws}/dir", 2, ["dir/accelerator.yaml", "not a project"]),
+    ("build {ws}/afile.txt", 2, ["afile.txt"]),
+    ("build {ws}/prj --jobs 0", 2, ["--jobs", "0"]),
+    ("build {ws}/prj --synth --bitstream", 2, ["--bitstream", "--synth"]),
+    ("deploy {ws}/no_such_project --sim", 2, ["no_such_project"]),
+    ("deploy {ws}/dir --sim", 2, ["dir/accelerator.yaml"]),
+    ("deploy {ws}/prj", 2, ["--board-host", "--sim"]),
+    ("deploy {ws}/prj --board-host pynq --dry-run", 2, ["no bitstream", "--sim"]),
     # ---------------------------------------------------------------- the command itself
     ("", 2, ["COMMAND", "required"]),
     ("nosuch", 2, ["invalid choice", "nosuch"]),
