@@ -1,8 +1,11 @@
 """``attendnets build DIR [--synth] [--bitstream] [--jobs N]``: run the project's vendor scripts.
 
---synth (the default): C synthesis and IP export of the AXI top (vendor/hls.tcl), reports into
-reports/hls/.  --bitstream: that, then the block design, implementation and bitstream
-(vendor/vivado.tcl): bitstream/<name>.bit and .hwh, reports/vivado_*.rpt.  Every tool a step needs
+--synth (the default): C synthesis and IP export of the AXI top (vendor/hls.tcl); the C synthesis
+reports of the top and of the network function are copied into reports/.  --bitstream: that, then
+the block design, implementation and bitstream (vendor/vivado.tcl): bitstream/<name>.bit and .hwh,
+reports/vivado_utilization_routed.rpt and reports/vivado_timing_summary_routed.rpt.  These are the
+names and the folder ``hw.estimate.vendor_reports.load_reports`` reads, so ``attendnets report``
+shows the figures as synthesized.  Every tool a step needs
 is looked up before anything runs; a missing one stops the build with the exact command it would
 have run.  Tools run in the project folder; their logs go to reports/<step>.log.
 """
@@ -23,6 +26,8 @@ HLS_TOOLS = {"vitis": (("vitis-run", ["--mode", "hls", "--tcl", "vendor/hls.tcl"
              "vivado": (("vivado_hls", ["-f", "vendor/hls.tcl"]),)}
 VIVADO = "vivado"
 REPORTS, BITSTREAM = "reports", "bitstream"
+# what vendor/vivado.tcl writes (stage in the name: load_reports ranks the timing summaries by it)
+VIVADO_REPORTS = ("vivado_utilization_routed.rpt", "vivado_timing_summary_routed.rpt")
 
 
 class ToolMissing(RuntimeError):
@@ -74,12 +79,15 @@ def _run(project: Path, step: str, argv: list) -> float:
 
 
 def collect_hls_reports(project: Path, acc: AcceleratorConfig) -> list:
-    """Copy the C synthesis reports (csynth.xml, <top>_csynth.rpt/.xml, per-module ones) to reports/hls/."""
+    """Copy the C synthesis reports load_reports reads into reports/: csynth.xml, the AXI top's
+    <top>_csynth.rpt/.xml (the totals) and the network function's <name>_csynth.rpt/.xml (its layers)."""
     source = project / f"{acc.top}_prj" / "solution1" / "syn" / "report"
-    found = sorted(p for p in source.glob("*") if p.suffix in (".rpt", ".xml"))
-    if not found:
-        raise BuildFailed(f"no C synthesis report in {source.relative_to(project)}; see {REPORTS}/hls.log")
-    target = project / REPORTS / "hls"
+    wanted = ["csynth.xml"] + [f"{f}_csynth{ext}" for f in (acc.top, acc.project) for ext in (".rpt", ".xml")]
+    found = [source / name for name in wanted if (source / name).exists()]
+    if not (source / f"{acc.top}_csynth.rpt").exists():
+        raise BuildFailed(f"no C synthesis report {acc.top}_csynth.rpt in {source.relative_to(project)}; "
+                          f"see {REPORTS}/hls.log")
+    target = project / REPORTS
     target.mkdir(parents=True, exist_ok=True)
     for path in found:
         shutil.copy2(path, target / path.name)
@@ -99,7 +107,7 @@ def build(project, bitstream: bool = False, jobs: int = 2) -> dict:
             record["files"] += collect_hls_reports(project, acc)
     if bitstream:
         outputs = [project / BITSTREAM / f"{acc.project}{ext}" for ext in (".bit", ".hwh")]
-        outputs += [project / REPORTS / f"vivado_{kind}.rpt" for kind in ("utilization", "timing")]
+        outputs += [project / REPORTS / name for name in VIVADO_REPORTS]
         missing = [str(p.relative_to(project)) for p in outputs if not p.exists()]
         if missing:
             raise BuildFailed(f"vivado finished without {', '.join(missing)}; see {REPORTS}/vivado.log")

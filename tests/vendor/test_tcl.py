@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from hw.boards import PS_IP, board_names, load_board
-from hw.vendor import tcl
+from hw.vendor import build, tcl
 from hw.vendor.ports import AcceleratorConfig, make_config
 from vendor_tcl_stubs import HlsStub, VivadoStub
 
@@ -105,6 +105,8 @@ def check_vivado(stub, project, acc, board, ports):
                 assert f"{cell}/{pin}" in reset, f"{cell}/{pin} is not reset"
     assert (project / "bitstream" / f"{acc.project}.bit").exists()
     assert (project / "bitstream" / f"{acc.project}.hwh").exists()
+    for name in build.VIVADO_REPORTS:     # what 'attendnets build' collects and 'report' reads
+        assert (project / "reports" / name).exists(), name
 
 
 @pytest.mark.parametrize("board_name", board_names())
