@@ -81,6 +81,7 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
                                                                           "build": {**resolved["build"], "reuse": 0}}))
     (copy("prj_badh5") / "keras" / "model.h5").write_bytes(b"this is not HDF5\n" * 64)
     (copy("prj_noh5") / "keras" / "model.h5").unlink()
+    (copy("prj_cut_h5") / "keras" / "model.h5").write_bytes((prj / "keras" / "model.h5").read_bytes()[:4096])
     shutil.copytree(prj, ws / "prj_edited")
     edited = ws / "prj_edited" / "firmware" / "parameters.h"
     edited.write_text(edited.read_text() + "// my edit\n")

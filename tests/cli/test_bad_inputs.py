@@ -20,6 +20,10 @@ BENCH_MODEL_LATE = pytest.mark.xfail(
     strict=True, reason="bench (hw/sim/bench.py, not owned here) checks the model only in its generate child "
                         "process and prints the child's traceback; it should load_spec() before spawning")
 
+CUT_H5 = pytest.mark.xfail(
+    strict=True, reason="csim (hw/sim/csim.py) and report (hw/estimate) load keras/model.h5 with "
+                        "qmodels.build.load_model; h5py's OSError for a truncated file names no file. "
+                        "Use hw.hls.convert.load_project_model(project), which names it")
 PLAN_NOT_ONE_LINE = pytest.mark.xfail(
     strict=True, reason="plan (hw/estimate/cli.py, not owned here) prints 'attendnets plan: --budget ...' itself, "
                         "without 'error:', and exits 1 for an option out of range; use argparse types "
@@ -167,6 +171,7 @@ CASES = [
     ("csim {ws}/prj_badbuild", 2, ["prj_badbuild/attendnets.yaml", "build", "'reuse'"]),
     ("csim {ws}/prj_badh5", 2, ["prj_badh5/keras/model.h5", "not an HDF5 file"]),
     ("csim {ws}/prj_noh5", 2, ["prj_noh5/keras/model.h5", "missing"]),
+    pytest.param("csim {ws}/prj_cut_h5", 2, ["prj_cut_h5/keras/model.h5", "cannot be loaded"], marks=CUT_H5),
     ("csim {ws}/prj --samples -1", 2, ["--samples", "-1"]),
     ("csim {ws}/prj --samples 0", 2, ["--samples", "0"]),
     ("csim {ws}/prj --samples many", 2, ["--samples", "many"]),
@@ -210,6 +215,7 @@ CASES = [
     ("report {ws}/afile.txt", 2, ["afile.txt"]),
     ("report {ws}/dir", 2, ["dir", "not an attendnets project"]),
     ("report {ws}/prj_badyaml", 2, ["prj_badyaml/attendnets.yaml", "YAML"]),
+    pytest.param("report {ws}/prj_cut_h5", 2, ["prj_cut_h5/keras/model.h5", "cannot be loaded"], marks=CUT_H5),
     ("report {ws}/prj --format pdf", 2, ["--format", "pdf"]),
     ("report {ws}/prj --out /sys/report.md", 1, ["/sys/report.md"]),
     pytest.param("plan attendnet-tiny --board zcu104 --budget 0", 2, ["--budget", "0"], marks=PLAN_NOT_ONE_LINE),

@@ -162,7 +162,8 @@ def test_a_spec_beside_a_project_of_its_name_and_the_copy_inside(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     spec = (ROOT / "qmodels" / "specs" / "attendnet-tiny.yaml").read_text() + "# my network\n"
     Path("mynet.yaml").write_text(spec)
-    assert main(["generate", "mynet.yaml", "--input-shape", "8,8,3", "--samples", "1", "--out", "mynet"]) == 0
+    assert main(["generate", str(tmp_path / "mynet.yaml"), "--input-shape", "8,8,3", "--samples", "1",
+                 "--out", str(tmp_path / "mynet")]) == 0                    # absolute paths, as a script gives them
     assert (tmp_path / "mynet" / "spec.yaml").read_text() == spec            # a copy: the project stands alone
     text = (tmp_path / "mynet" / "attendnets.yaml").read_text()
     assert str(tmp_path) not in text and yaml.safe_load(text)["build"]["model"] == "spec.yaml"
