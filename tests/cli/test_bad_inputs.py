@@ -24,16 +24,6 @@ CUT_H5 = pytest.mark.xfail(
     strict=True, reason="csim (hw/sim/csim.py) and report (hw/estimate) load keras/model.h5 with "
                         "qmodels.build.load_model; h5py's OSError for a truncated file names no file. "
                         "Use hw.hls.convert.load_project_model(project), which names it")
-PLAN_NOT_ONE_LINE = pytest.mark.xfail(
-    strict=True, reason="plan (hw/estimate/cli.py, not owned here) prints 'attendnets plan: --budget ...' itself, "
-                        "without 'error:', and exits 1 for an option out of range; use argparse types "
-                        "(hw.config.option_type-style) so argparse reports it with status 2")
-PLAN_INPUT_SHAPE = pytest.mark.xfail(
-    strict=True, reason="plan parses --input-shape with int(): \"invalid literal for int()\"; "
-                        "use type=hw.config.input_shape_option")
-PLAN_SPEC_FOLDER = pytest.mark.xfail(
-    strict=True, reason="plan reads a folder given as the spec (IsADirectoryError, status 1); check it first "
-                        "(hw.hls.convert.read_spec does) or qmodels.spec.load_spec should")
 
 CASES = [
     # ---------------------------------------------------------------- generate: option ranges (defect 11)
@@ -218,13 +208,11 @@ CASES = [
     pytest.param("report {ws}/prj_cut_h5", 2, ["prj_cut_h5/keras/model.h5", "cannot be loaded"], marks=CUT_H5),
     ("report {ws}/prj --format pdf", 2, ["--format", "pdf"]),
     ("report {ws}/prj --out /sys/report.md", 1, ["/sys/report.md"]),
-    pytest.param("plan attendnet-tiny --board zcu104 --budget 0", 2, ["--budget", "0"], marks=PLAN_NOT_ONE_LINE),
-    pytest.param("plan attendnet-tiny --board zcu104 --budget nan", 2, ["--budget", "nan"], marks=PLAN_NOT_ONE_LINE),
-    pytest.param("plan attendnet-tiny --board zcu104 --target-fps -1", 2, ["--target-fps", "-1"],
-                 marks=PLAN_NOT_ONE_LINE),
-    pytest.param("plan attendnet-tiny --board zcu104 --input-shape 32x32", 2, ["--input-shape", "32x32"],
-                 marks=PLAN_INPUT_SHAPE),
-    pytest.param("plan {ws}/dir --board zcu104", 2, ["dir", "folder"], marks=PLAN_SPEC_FOLDER),
+    ("plan attendnet-tiny --board zcu104 --budget 0", 2, ["--budget", "0"]),
+    ("plan attendnet-tiny --board zcu104 --budget nan", 2, ["--budget", "nan"]),
+    ("plan attendnet-tiny --board zcu104 --target-fps -1", 2, ["--target-fps", "-1"]),
+    ("plan attendnet-tiny --board zcu104 --input-shape 32x32", 2, ["--input-shape", "32x32"]),
+    ("plan {ws}/dir --board zcu104", 2, ["dir", "folder"]),
     ("plan attendnet-tiny --board zcu104 --clock-ns inf", 2, ["clock_ns", "inf"]),
     ("plan nosuch-model --board zcu104", 2, ["unknown model", "nosuch-model"]),
     ("plan attendnet-tiny", 2, ["--board", "required"]),
