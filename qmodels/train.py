@@ -99,8 +99,9 @@ def naming_bad_images(files):
 def _dataset_entry(folder: D.ImageFolder) -> dict:
     dataset = {"name": folder.name, "class_names": list(folder.class_names),
                "train_count": folder.train.count, "val_count": folder.val.count}
-    if folder.name == D.FASHION and folder.root != D.idx.DEBIAN_DIR:  # the default is not recorded: movable
-        dataset["source"] = str(folder.root)
+    if folder.name == D.FASHION:
+        if folder.root != D.idx.DEBIAN_DIR:  # the default is not recorded: a shipped checkpoint stays movable
+            dataset["source"] = str(folder.root)
     elif folder.name != D.DIGITS:
         dataset.update(root=str(folder.root.resolve()), val_dir=str(folder.val.root.resolve()))
     return dataset

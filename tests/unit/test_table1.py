@@ -11,6 +11,7 @@ from qmodels import idx
 from qmodels import table1 as T1
 from qmodels.build import build_model
 from qmodels.complexity import measure
+from qmodels.train import read_info
 
 
 def _cli(argv):
@@ -70,6 +71,8 @@ def test_table1_trains_resumes_and_reports(tmp_path, monkeypatch, capsys):
     assert run["drop_top1"] == pytest.approx(run["top1"] - run["top1_float"])
     assert set(run["seconds_per_epoch"]) == {"float", "qat"}
     assert (out / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dataset = read_info(out / "fmnist-attendnet-b" / "seed0")["dataset"]
+    assert dataset["source"] == str(data) and "root" not in dataset  # a non-default IDX folder is recorded
     assert _cli(argv + ["--json"]) == 0  # resumed: nothing left to train
     again = capsys.readouterr()
     assert "seed 0: done" in again.err and json.loads(again.out)["rows"][0]["runs"] == row["runs"]

@@ -232,3 +232,27 @@ def test_digits_training_reaches_95_percent(digits, tmp_path, capsys):
     assert _cli(["train", "attendnet-tiny", "--dataset", "digits", "--out", str(tmp_path / "ck"),
                  "--epochs", "80", "--batch-size", "32"]) == 0
     assert T.read_info(tmp_path / "ck")["evaluation"]["top1"] >= 0.95
+
+
+SHIPPED_FASHION = Path(T.__file__).parent / "checkpoints" / "fmnist-attendnet-a-fashion-mnist"
+
+
+@pytest.mark.skipif(not SHIPPED_FASHION.is_dir(), reason="the shipped Fashion-MNIST checkpoint is not in this tree")
+def test_shipped_fashion_checkpoint_is_movable_and_complete():
+    info = T.read_info(SHIPPED_FASHION)
+    assert info["dataset"]["name"] == "fashion-mnist" and "/" not in yaml.safe_dump(info["dataset"]).replace(
+        "T-shirt or top", "")  # no absolute path: the IDX files are found where qmodels/idx.py looks
+    assert info["float"]["epochs"] > 0 and (SHIPPED_FASHION / T.FLOAT_WEIGHTS).is_file()
+    assert not (SHIPPED_FASHION / T.OPTIMIZER).exists()  # training state is not shipped
+    assert info["evaluation"]["count"] == 10000 and 0 < info["evaluation"]["top1"] <= 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHIPPED_FASHION.is_dir() and D.idx.DEBIAN_DIR.is_dir()),
+                    reason="needs the shipped checkpoint and the dataset-fashion-mnist package")
+def test_shipped_fashion_checkpoint_reproduces_its_figures():
+    result = T.evaluate_checkpoint(SHIPPED_FASHION)
+    info = T.read_info(SHIPPED_FASHION)
+    assert result["count"] == 10000
+    assert result["top1"] == pytest.approx(info["evaluation"]["top1"])
+    assert result["top1_float"] == pytest.approx(info["float"]["top1"])
