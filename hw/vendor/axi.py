@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -33,17 +34,16 @@ def _snippets(stream: bool, in_t: str, out_t: str) -> dict:
     if stream:
         return {"in_arg": f"hls::stream<{in_t}> &x", "out_arg": f"hls::stream<{out_t}> &y",
                 "in_pixel_declaration": f"{in_t} pixel;", "in_emit": "x.write(pixel);",
-                "out_take": f"{out_t} pixel = y.read();",
+                "out_pixel_declaration": f"{out_t} pixel;", "out_take": "pixel = y.read();",
                 "locals": (f'hls::stream<{in_t}> x("x");\n    hls::stream<{out_t}> y("y");')}
+    partition = "#pragma HLS ARRAY_PARTITION variable=pixel complete"
     return {"in_arg": f"{in_t} x[IN_ELEMENTS]", "out_arg": f"{out_t} y[OUT_ELEMENTS]",
-            "in_pixel_declaration": (f"{in_t} pixel[IN_CHANNELS];\n"
-                                     "        #pragma HLS ARRAY_PARTITION variable=pixel complete"),
-            "in_emit": ("for (unsigned c = 0; c < IN_CHANNELS; c++)\n"
-                        "            x[p * IN_CHANNELS + c] = pixel[c];"),
-            "out_take": (f"{out_t} pixel[OUT_CHANNELS];\n"
-                         "        #pragma HLS ARRAY_PARTITION variable=pixel complete\n"
-                         "        for (unsigned c = 0; c < OUT_CHANNELS; c++)\n"
-                         "            pixel[c] = y[p * OUT_CHANNELS + c];"),
+            "in_pixel_declaration": f"{in_t} pixel[IN_CHANNELS];\n    {partition}",
+            "in_emit": ("for (unsigned k = 0; k < IN_CHANNELS; k++)\n"
+                        "                        x[p * IN_CHANNELS + k] = pixel[k];"),
+            "out_pixel_declaration": f"{out_t} pixel[OUT_CHANNELS];\n    {partition}",
+            "out_take": ("for (unsigned k = 0; k < OUT_CHANNELS; k++)\n"
+                         "                        pixel[k] = y[p * OUT_CHANNELS + k];"),
             "locals": (f"{in_t} x[IN_ELEMENTS];\n    {out_t} y[OUT_ELEMENTS];\n"
                        "    #pragma HLS ARRAY_PARTITION variable=x complete\n"
                        "    #pragma HLS ARRAY_PARTITION variable=y complete")}
@@ -90,20 +90,44 @@ def write_accelerator(project, hls_model, name: str, board, cfg) -> AcceleratorC
     return acc
 
 
+_WEIGHT_TEXT = re.compile(r"^[0-9eE.,+\-\s]*$")   # what hls4ml writes; nothing that could end a raw string
+
+
+def _weights_sources(project: Path, name: str) -> dict:
+    """File name -> text of the weights compiled into the library (axi_weights.h and .cpp)."""
+    texts = {}
+    for path in sorted((project / "firmware" / "weights").glob("*.txt")):
+        text = path.read_text()
+        if not _WEIGHT_TEXT.match(text):
+            raise AxiBuildError(f"{path}: not a weight text of numbers and commas as hls4ml writes it")
+        texts[path.name] = text
+    values = {"name": name, "NAME": name.upper(),
+              "names": "".join(f'"{n}", ' for n in texts),
+              "texts": "".join(f'R"w({text})w",\n    ' for text in texts.values())}
+    return {f"{name}_axi_weights{ext}": Template((TEMPLATES / f"axi_weights{ext}").read_text()).substitute(values)
+            for ext in (".h", ".cpp")}
+
+
 def _compile(project: Path, name: str) -> dict:
-    """Object files and links of the AXI build, beside csim's firmware.o (same cache folder)."""
+    """Object files and links of the AXI build in build/axi-<hash>/: the simulated board's library
+    and the test bench, with the weights compiled in (no path to the project in either)."""
     from hw.sim.csim import CXXFLAGS, _source_hash, gxx
     from hw.sim.firmware import check_weights
 
-    check_weights(project)   # the weights csim loads must be the ones synthesis builds in
-    weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
-    out = project / "build" / _source_hash(project, CXXFLAGS + [weights])
+    check_weights(project)   # the .txt compiled in must hold the .h initialisers synthesis builds in
+    generated = _weights_sources(project, name)
+    templates = [(TEMPLATES / t).read_text() for t in ("axi_weights.h", "axi_weights.cpp")]
+    out = project / "build" / f"axi-{_source_hash(project, CXXFLAGS + templates)}"
     out.mkdir(parents=True, exist_ok=True)
-    inc = f"-I{GXX_INCLUDE}"
+    for file, text in generated.items():
+        if not (out / file).exists() or (out / file).read_text() != text:
+            (out / file).write_text(text)
+    flags = ["-fPIC", f"-I{GXX_INCLUDE}", "-include", str(out / f"{name}_axi_weights.h")]
     objects = {"firmware.o": f"firmware/{name}.cpp", "axi.o": f"firmware/{name}_axi.cpp",
-               "axi_bridge.o": f"{name}_axi_bridge.cpp", "axi_test.o": f"{name}_axi_test.cpp"}
-    steps = [(out / obj, ["-fPIC", weights, inc, "-c", src]) for obj, src in objects.items()]
-    core = [str(out / o) for o in ("firmware.o", "axi.o", "axi_bridge.o")]
+               "axi_bridge.o": f"{name}_axi_bridge.cpp", "axi_test.o": f"{name}_axi_test.cpp",
+               "axi_weights.o": str(out / f"{name}_axi_weights.cpp")}
+    steps = [(out / obj, [*flags, "-c", src]) for obj, src in objects.items()]
+    core = [str(out / o) for o in ("firmware.o", "axi.o", "axi_bridge.o", "axi_weights.o")]
     steps += [(out / f"lib{name}_axi.so", ["-shared", *core]),
               (out / f"{name}_axi_test", [*core, str(out / "axi_test.o")])]
     timings = []
@@ -111,7 +135,7 @@ def _compile(project: Path, name: str) -> dict:
         if not target.exists():
             timings.append({"target": target.name, "seconds": gxx(project, CXXFLAGS, args, target)})
     return {"library": out / f"lib{name}_axi.so", "testbench": out / f"{name}_axi_test", "steps": timings,
-            "compile_s": sum(t["seconds"] for t in timings)}
+            "compile_s": sum(t["seconds"] for t in timings), "dir": out}
 
 
 def build(project) -> dict:

@@ -1,6 +1,8 @@
 """The AXI4-Stream top in g++: its outputs equal the exact software model's, bit for bit, through
 the port contract of accelerator.yaml (packed here independently, with numpy)."""
 import ctypes
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -31,7 +33,7 @@ def unpack(raw, port):
 KINDS = ["vitis", "vivado", pytest.param("parallel", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + ["wide"])
 def test_axi_testbench_is_bit_exact_on_tb_data(vendor_project, kind):
     project = vendor_project(kind)
     run = axi.run_testbench(project)
@@ -39,6 +41,17 @@ def test_axi_testbench_is_bit_exact_on_tb_data(vendor_project, kind):
     _, expected, _ = testbench.read_tb_data(project)
     assert f"samples={len(expected)} outputs={expected.size} mismatched=0" in run["log"]
     assert len(np.unique(expected)) > expected.size // 2   # live scores, not a constant
+
+
+def test_wide_head_is_packed_word_by_word(vendor_project):
+    """50 scores: the frame (1600 bits) is wider than any ap_uint may be, so the top must never hold
+    it in one vector; the rendered top holds one word and one pixel (hls4ml's array) at a time."""
+    project = vendor_project("wide")
+    acc = AcceleratorConfig.load(project)
+    assert acc.output.elements * acc.output.lane_bits > 1024
+    top = (project / "firmware" / f"{acc.project}_axi.cpp").read_text()
+    assert re.findall(r"ap_u?int<(\w+)>", top) and all(
+        w in ("OUT_LANE", str(acc.output.bits), str(acc.output.lane_bits)) for w in re.findall(r"ap_u?int<(\w+)>", top))
 
 
 def test_axi_testbench_catches_one_lsb(vendor_project, tmp_path):
@@ -53,8 +66,8 @@ def test_axi_testbench_catches_one_lsb(vendor_project, tmp_path):
     assert not run["exact"] and "mismatched=1" in run["log"]
 
 
-def _bridge(project, acc):
-    lib = ctypes.CDLL(str(axi.build_library(project)))
+def _bridge(project, acc, path=None):
+    lib = ctypes.CDLL(str(path or axi.build_library(project)))
     run = getattr(lib, f"{acc.project}_axi_run")
     run.restype = ctypes.c_int
     run.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_ulong]
@@ -96,6 +109,44 @@ def test_bridge_refuses_wrong_sizes(vendor_project):
     assert run(None, len(raw), out, len(out)) == -1
 
 
+def test_library_is_movable(vendor_project, tmp_path, monkeypatch):
+    """The simulated board's library carries its weights: no path to the project in it, and a copy
+    anywhere else runs tb_data bit for bit, leaving no temporary weight files behind."""
+    project = vendor_project("vitis")
+    acc = AcceleratorConfig.load(project)
+    built = axi.build_library(project)
+    assert str(project.resolve()).encode() not in built.read_bytes()
+    moved = tmp_path / "elsewhere" / built.name
+    moved.parent.mkdir()
+    shutil.copy(built, moved)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    _, run = _bridge(project, acc, moved)
+    images, expected, _ = testbench.read_tb_data(project)
+    frac = acc.output.bits - parse_format(acc.output.format)[2]
+    for image, want in zip(images, expected):
+        raw = pack(np.round(image.ravel() * 256).astype(np.int64), acc.input, acc.dma_width)
+        out = ctypes.create_string_buffer(acc.output_bytes)
+        assert run(raw.tobytes(), len(raw), out, len(out)) == acc.output_bytes
+        np.testing.assert_array_equal(unpack(np.frombuffer(out.raw, np.uint8), acc.output) * 2.0 ** -frac, want)
+    assert not list((tmp_path / "tmp").iterdir())        # the temporary weights are gone
+
+
+def test_weights_folder_must_be_complete(vendor_project, tmp_path):
+    project = vendor_project("vitis")
+    acc = AcceleratorConfig.load(project)
+    copy = tmp_path / "lib.so"                         # a fresh copy: its network has not run yet
+    shutil.copy(axi.build_library(project), copy)
+    lib = ctypes.CDLL(str(copy))
+    set_dir = getattr(lib, f"{acc.project}_axi_set_weights_dir")
+    set_dir.argtypes = [ctypes.c_char_p]
+    weights = tmp_path / "weights"
+    shutil.copytree(project / "firmware" / "weights", weights)
+    next(weights.glob("*.txt")).unlink()
+    assert set_dir(str(weights).encode()) == -8
+    assert set_dir(str(project / "firmware" / "weights").encode()) == 0
+
+
 RESYNC = r"""
 #include <cstdio>
 #include <map>
@@ -111,6 +162,7 @@ using namespace NAME_axi_io;
 // must drop the extra words and answer frame 2 as if it came alone
 int main() {
     const unsigned EXTRA = 3;
+    if (NAME_axi_weights_ready() != 0) return 2;
     hls::stream<word_t> in("in"), out("out");
     for (unsigned frame = 0; frame < 2; frame++) {
         unsigned n = IN_WORDS + (frame == 0 ? EXTRA : 0);
@@ -122,6 +174,7 @@ int main() {
             in.write(word);
         }
         NAME_axi(in, out);
+        NAME_axi_weights_loaded();
     }
     for (unsigned i = 0; i < 2 * OUT_WORDS; i++) {
         word_t word = out.read();
@@ -141,12 +194,13 @@ def test_overlong_frame_is_dropped_up_to_tlast(vendor_project, tmp_path):
 
     project = vendor_project("vivado")       # 147 input words, the last one padded
     acc = AcceleratorConfig.load(project)
-    objects = axi.build(project)["library"].parent
+    objects = axi.build(project)["dir"]
     source = tmp_path / "resync.cpp"
     source.write_text(RESYNC.replace("NAME", acc.project))
     exe = tmp_path / "resync"
-    gxx(project.resolve(), CXXFLAGS, [f"-I{axi.GXX_INCLUDE}", str(source), str(objects / "firmware.o"),
-                                      str(objects / "axi.o")], exe)
+    gxx(project.resolve(), CXXFLAGS, [f"-I{axi.GXX_INCLUDE}", "-include", str(objects / f"{acc.project}_axi_weights.h"),
+                                      str(source)] + [str(objects / o) for o in ("firmware.o", "axi.o", "axi_weights.o")],
+        exe)
     done = subprocess.run([str(exe)], cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.split()

@@ -8,6 +8,7 @@
 //   -1 a null pointer        -2 in_len is not the input frame's size   -3 out_len is too small
 //   -4 the top left input words unread      -5 the top wrote more words than the output frame
 //   -6 TLAST not exactly on the last output word      -7 the top wrote fewer words than the frame
+//   -8 (g++ library only) the weights could not be put where the network reads them at its first run
 #include <cstddef>
 #include <map>
 #include <string>
@@ -38,6 +39,10 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
         return -2;
     if (out_len < OUT_WORDS * WORD_BYTES)
         return -3;
+#ifdef ATTENDNETS_GXX_WEIGHTS // hw.vendor.axi's library: the weights are compiled in (build/<name>_axi_weights.cpp)
+    if (${name}_axi_weights_ready() != 0)
+        return -8;
+#endif
     hls::stream<word_t> in_stream("in_stream"), out_stream("out_stream");
     for (unsigned w = 0; w < IN_WORDS; w++) {
         word_t word;
@@ -50,6 +55,9 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
         in_stream.write(word);
     }
     ${name}_axi(in_stream, out_stream);
+#ifdef ATTENDNETS_GXX_WEIGHTS
+    ${name}_axi_weights_loaded();
+#endif
     if (!in_stream.empty())
         return -4;
     unsigned words = 0;

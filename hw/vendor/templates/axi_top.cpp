@@ -10,37 +10,32 @@
 
 using namespace ${name}_axi_io;
 
-// The unpacking buffer holds the lanes of the words read but not yet used; one pixel is
-// written per iteration and each iteration reads at most IN_READS words.
-static const unsigned IN_READS = (IN_CHANNELS + IN_LANES - 1) / IN_LANES;
-static const unsigned OUT_WRITES = (OUT_CHANNELS + 2 * OUT_LANES - 2) / OUT_LANES;
-typedef ap_uint<(IN_CHANNELS + IN_LANES) * IN_LANE> in_buffer_t;
-typedef ap_uint<(OUT_CHANNELS + OUT_LANES) * OUT_LANE> out_buffer_t;
+// Both sides work one stream word per iteration: a word's lanes are moved into (or out of) the
+// pixel being assembled, so no register is wider than one word and one pixel whatever the number
+// of channels or classes.  A pixel that straddles two words is carried over to the next iteration.
 
 static void unpack(hls::stream<word_t> &in_stream, ${in_arg}) {
-    in_buffer_t buffer = 0;
-    unsigned have = 0; // lanes in the buffer
+    ${in_pixel_declaration}
+    unsigned c = 0, p = 0; // next channel of the pixel being assembled; pixels emitted
     bool last = false;
-UnpackPixels:
-    for (unsigned p = 0; p < IN_PIXELS; p++) {
+UnpackWords:
+    for (unsigned w = 0; w < IN_WORDS; w++) {
         #pragma HLS PIPELINE
-        for (unsigned r = 0; r < IN_READS; r++) {
+        word_t word = in_stream.read();
+        last = word.last;
+        for (unsigned j = 0; j < IN_LANES; j++) {
             #pragma HLS UNROLL
-            if (have < IN_CHANNELS) {
-                word_t word = in_stream.read();
-                buffer |= in_buffer_t(word.data) << (have * IN_LANE);
-                have += IN_LANES;
-                last = word.last;
+            if (w * IN_LANES + j < IN_ELEMENTS) { // the lanes after the last element are padding
+                pixel[c].range(IN_BITS - 1, 0) = word.data.range(j * IN_LANE + IN_BITS - 1, j * IN_LANE);
+                if (c == IN_CHANNELS - 1) {
+                    ${in_emit}
+                    c = 0;
+                    p++;
+                } else {
+                    c++;
+                }
             }
         }
-        ${in_pixel_declaration}
-        for (unsigned c = 0; c < IN_CHANNELS; c++) {
-            #pragma HLS UNROLL
-            pixel[c].range(IN_BITS - 1, 0) = buffer.range(c * IN_LANE + IN_BITS - 1, c * IN_LANE);
-        }
-        ${in_emit}
-        buffer >>= IN_CHANNELS * IN_LANE;
-        have -= IN_CHANNELS;
     }
 UnpackDrain:
     while (!last) {
@@ -53,34 +48,35 @@ UnpackDrain:
 }
 
 static void pack(${out_arg}, hls::stream<word_t> &out_stream) {
-    out_buffer_t buffer = 0;
-    unsigned have = 0, sent = 0;
-PackPixels:
-    for (unsigned p = 0; p < OUT_PIXELS; p++) {
+    ${out_pixel_declaration}
+    unsigned c = 0, p = 0; // next channel of the current pixel; pixels taken
+PackWords:
+    for (unsigned w = 0; w < OUT_WORDS; w++) {
         #pragma HLS PIPELINE
-        ${out_take}
-        for (unsigned c = 0; c < OUT_CHANNELS; c++) {
+        word_t word;
+        word.data = 0; // the lanes after the last element stay zero
+        for (unsigned j = 0; j < OUT_LANES; j++) {
             #pragma HLS UNROLL
-            ${out_code_t} code;
-            code.range(OUT_BITS - 1, 0) = pixel[c].range(OUT_BITS - 1, 0);
-            ${out_lane_t} lane = code; // sign- or zero-extended to the lane
-            buffer |= out_buffer_t(ap_uint<OUT_LANE>(lane)) << ((have + c) * OUT_LANE);
-        }
-        have += OUT_CHANNELS;
-        for (unsigned w = 0; w < OUT_WRITES; w++) {
-            #pragma HLS UNROLL
-            if (have >= OUT_LANES || (p == OUT_PIXELS - 1 && have > 0)) {
-                word_t word;
-                word.data = buffer.range(WIDTH - 1, 0);
-                word.keep = -1;
-                word.strb = -1;
-                word.last = sent == OUT_WORDS - 1;
-                out_stream.write(word);
-                sent++;
-                buffer >>= WIDTH;
-                have = have > OUT_LANES ? have - OUT_LANES : 0;
+            if (w * OUT_LANES + j < OUT_ELEMENTS) {
+                if (c == 0) {
+                    ${out_take}
+                }
+                ${out_code_t} code;
+                code.range(OUT_BITS - 1, 0) = pixel[c].range(OUT_BITS - 1, 0);
+                ${out_lane_t} lane = code; // sign- or zero-extended to the lane
+                word.data.range(j * OUT_LANE + OUT_LANE - 1, j * OUT_LANE) = ap_uint<OUT_LANE>(lane);
+                if (c == OUT_CHANNELS - 1) {
+                    c = 0;
+                    p++;
+                } else {
+                    c++;
+                }
             }
         }
+        word.keep = -1;
+        word.strb = -1;
+        word.last = w == OUT_WORDS - 1;
+        out_stream.write(word);
     }
 }
 
