@@ -7,7 +7,8 @@
   <name>_axi_test.cpp                              test bench: tb_data through the top, bit for bit
   accelerator.yaml                                 the port contract and block-design names
   vendor/settings.tcl, hls.tcl, vivado.tcl         HLS and Vivado scripts (hw.vendor.tcl)
-``build_library`` and ``build_testbench`` compile them with g++ into the project's build/.
+``build_library`` and ``run_testbench`` compile them with g++ into the project's build/axi-<hash>/,
+with the weights compiled in (templates/axi_weights.*), so the library can be moved.
 """
 from __future__ import annotations
 
