@@ -16,8 +16,14 @@ so the comparison is by CPU seconds (this process's children: g++, the test benc
     -O2        48.7           4.55           578, 47.4
     -O3         -             4.68             -, 63.0   (compile not recorded: cache bug, fixed since)
 
+The same on attendnet-tiny 32x32 (8 images, same machine and load):
+
+    -O0        13.7           0.211
+    -O1        16.6           0.0085
+    -O2        21.2           0.0137
+
 The run time does not depend on the level (within 4%, noise); -O1 compiles in 24% less CPU
-time than -O2.  csim therefore compiles with -O1 (hw.sim.csim.OPT).  Speed for many images comes
+time than -O2 (22% on the small network, where -O0 would run 25 times slower).  csim therefore compiles with -O1 (hw.sim.csim.OPT).  Speed for many images comes
 from running them in parallel processes (csim --jobs), not from the flags.  The CPU seconds per
 image here are inflated by the contention (cache and hyper-thread sharing): `attendnets bench`
 on a quieter machine measured 2.8 s/image for -O2.
