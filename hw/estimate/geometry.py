@@ -174,7 +174,7 @@ def from_model(model, types: dict = None) -> list:
             continue
         geom = LayerGeom(layer.name, kind, _hwc(layer.input_shape if len(ins) == 1 else layer.input_shape[0]),
                          _hwc(layer.output_shape), data_bits, result.width,
-                         accum_bits=types[layer.name].get("accum", result).width, inputs=tuple(ins))
+                         accum_bits=_accum_width(types[layer.name], result), inputs=tuple(ins))
         if kind == "pool":
             geom.kernel, geom.stride = tuple(layer.pool_size), tuple(layer.strides)
         if kind == "attention":
@@ -182,3 +182,10 @@ def from_model(model, types: dict = None) -> list:
             geom.weight_bits = layer.scale_format.width
         out.append(geom)
     return out
+
+
+def _accum_width(entry: dict, result) -> int:
+    """The width the layer accumulates in: its 'accum' type, or the attention's product type."""
+    if "accum" in entry:
+        return entry["accum"].width
+    return entry.get("intermediates", {}).get("product", result).width
