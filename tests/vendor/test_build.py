@@ -105,7 +105,7 @@ def test_with_tools_collects_reports_that_report_reads(project, tmp_path, monkey
     capsys.readouterr()
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert main(["report", str(project)]) == 0
-    assert "synthesized" in capsys.readouterr().out
+    assert f"{found.source} ({found.totals_from}): " in capsys.readouterr().out   # "synthesized: Vivado ..."
 
 
 def test_failing_tool_points_at_its_log(project, tmp_path, monkeypatch, capsys):
