@@ -84,6 +84,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, a number > 0, got {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 (excluded) and 86400, got {value:g}")
+    return value
+
+
 def _count_or_all(text: str):
     return "all" if text == "all" else _positive(text)
 
@@ -105,7 +115,7 @@ def add_cli(subparsers) -> None:
                    help="instead: run the C++ with every dataflow process in a thread and bounded FIFOs of the "
                         "project's depths; check that it finishes, and that each fork's short copy deadlocks one "
                         "pixel below its minimum (io_stream only)")
-    p.add_argument("--watchdog-s", type=float, default=60.0,
+    p.add_argument("--watchdog-s", type=_seconds, default=60.0,
                    help="--fifo-check: seconds without any stream operation before a run counts as hung "
                         "(a deadlock is detected at once; default %(default)s)")
     p.add_argument("--json", action="store_true", help="print only a JSON object on stdout, also on errors")
