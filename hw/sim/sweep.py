@@ -190,6 +190,18 @@ def _sweep_cli(args) -> int:
     return 0 if summary["exact"] == summary["cases"] else 1
 
 
+def _seed(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0..2^32-1, got {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0..2^32-1, got {value}")
+    return value
+
+
 def add_cli(subparsers) -> None:
     """Register the 'sweep' subcommand."""
     from hw.sim import parallel
@@ -199,7 +211,7 @@ def add_cli(subparsers) -> None:
                                             "software models",
                               description="Exit status 0 when every case is exact against both software models.")
     p.add_argument("--cases", type=_positive, default=20, help="cases 0..N-1 (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="the sweep's seed (default %(default)s)")
+    p.add_argument("--seed", type=_seed, default=0, help="the sweep's seed, 0..2^32-1 (default %(default)s)")
     p.add_argument("--jobs", type=_positive, default=parallel.default_jobs(),
                    help="worker processes (default: every core, %(default)s here)")
     p.add_argument("--out", default="sweep-out", help="results folder; cases already in it are skipped "
