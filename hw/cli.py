@@ -208,6 +208,9 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # usage errors and --help (argparse has printed them)
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    except KeyboardInterrupt:  # while the subcommands' modules import TensorFlow
+        print("attendnets: interrupted", file=sys.stderr)
+        return 130
     prefix = f"attendnets {args.command}"
     with quiet_third_party(args.verbose, prefix):
         try:
@@ -217,7 +220,7 @@ def main(argv=None) -> int:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
             if args.debug:
                 traceback.print_exc()
-            print(f"{prefix}: interrupted; nothing half-written was left", file=sys.stderr)
+            print(f"{prefix}: interrupted", file=sys.stderr)
             return 130
         except SystemExit as done:
             return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
@@ -237,9 +240,8 @@ def explain(err: Exception) -> tuple:
     File-system errors name the file.  Anything else is a bug, said so."""
     if type(err).__module__.split(".")[0] in OUR_PACKAGES or _raised_by_us(err):
         return (2 if isinstance(err, ValueError) else 1), str(err).strip()
-    if isinstance(err, OSError) and err.strerror:
-        where = err.filename if err.filename is not None else "a file"
-        return 1, f"{where}: {err.strerror}"
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        return 1, f"{err.filename}: {err.strerror}"
     first = (str(err).strip().splitlines() or [""])[0][:300]
     return 1, f"unexpected {type(err).__name__}: {first} (a bug; run again with --debug and report the traceback)"
 
