@@ -1,4 +1,4 @@
-"""A generated attendnet-tiny io_stream project shared by the simulation tests of one module."""
+"""A generated attendnet-tiny io_stream project shared by the simulation tests (generated once per session)."""
 import shutil
 
 import pytest
@@ -7,7 +7,7 @@ from hw.config import BuildConfig
 from hw.hls.convert import generate
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "tiny"
     generate(BuildConfig(model="attendnet-tiny", board="zcu104", io="stream", samples=3), out)
