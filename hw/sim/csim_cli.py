@@ -39,12 +39,14 @@ def format_report(report: dict) -> str:
                      f"lowest {live[low]:.2f} at {low}")
     lines.append("  EXACT vs the exact reference" if report["exact"]
                  else f"  NOT EXACT vs the exact reference: first divergent layer {report['first_divergent_layer']}")
-    if report.get("keras_exact") is False:
+    if "keras_divergence" in report:
         d = report["keras_divergence"]
         lines.append(f"  KERAS DIFFERS: the QKeras model as Keras runs it (float32) leaves the exact values at "
                      f"{d['layer']}: {d['why']}")
-    elif report.get("keras_exact"):
+    if report.get("keras_exact"):
         lines.append("  EXACT vs Keras (model.predict, float32)")
+    elif report.get("keras_equals_reference"):
+        lines.append("  NOT EXACT vs Keras either (Keras' float32 equals the exact reference on these images)")
     return "\n".join(lines)
 
 
