@@ -31,6 +31,7 @@ demo: $(STAMP)
 	$(BIN)/attendnets models
 	$(BIN)/attendnets generate --config $(DEMO_CONFIG)
 	$(BIN)/attendnets csim $(DEMO_PROJECT)
+	$(BIN)/attendnets report $(DEMO_PROJECT)
 
 test: $(STAMP) $(HOST_STAMP)
 	$(BIN)/python -m pytest -q tests

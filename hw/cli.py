@@ -125,6 +125,8 @@ def _generate(args) -> int:
     done = generate(cfg, out, force=args.force)
     print(f"{done[1]}: {done[0]} ({cfg.model or 'from ' + str(cfg.weights)}, {cfg.board}, {cfg.backend}, "
           f"io_{cfg.io}) in {time.perf_counter() - start:.1f} s")
+    if done.summary:
+        print(done.summary)
     kept = done.installed
     if kept.kept:
         print(f"kept (not written by generate): {', '.join(kept.kept)}")

@@ -213,10 +213,38 @@ def output_lsb(hls_model) -> float:
 class Generated(tuple):
     """``(path, status)`` of ``generate``; ``installed`` tells what --force kept (hw.hls.project.Installed)."""
 
-    def __new__(cls, path: Path, installed: P.Installed):
+    def __new__(cls, path: Path, installed: P.Installed, summary: str = None):
         self = super().__new__(cls, (path, installed.status))
         self.installed = installed
+        self.summary = summary  # the estimate's one line (hw.estimate), None for io_parallel
         return self
+
+
+def design_notes(cfg: BuildConfig, model) -> str:
+    """The estimate's one-line summary; warns (the project is written anyway: users may synthesize)
+    when the board looks too small, and for layers where Keras' float32 model cannot be exact."""
+    from hw.hls.precision import float32_inexact_layers
+
+    inexact = float32_inexact_layers(model)
+    if inexact:
+        names = ", ".join(f"{name} ({bits} bits)" for name, bits in inexact[:4])
+        warnings.warn(f"{len(inexact)} layers accumulate more than float32's 24-bit significand ({names}"
+                      f"{' ...' if len(inexact) > 4 else ''}): Keras' predict is not exact there; the C++ is "
+                      "compared with the exact reference, and csim reports Keras' disagreement")
+    if cfg.io != "stream":
+        return None  # the estimator models io_stream designs only
+    from hw.estimate.render import fits_warning, summary_line
+    from hw.estimate.source import from_config
+
+    try:
+        estimate = from_config(cfg, model).estimate()
+    except ValueError as err:  # a layer the estimator has no model of must not stop generation
+        warnings.warn(f"no resource estimate: {err}")
+        return None
+    warning = fits_warning(estimate)
+    if warning:
+        warnings.warn(warning.removeprefix("warning: "))
+    return summary_line(estimate)
 
 
 def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
@@ -254,7 +282,8 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
-        return Generated(out, P.install(staging, out, force))
+        summary = design_notes(cfg, sw.model)
+        return Generated(out, P.install(staging, out, force), summary)
     finally:
         with P.deferred_interrupt():  # a second Ctrl-C must not stop the clean-up half-way
             shutil.rmtree(staging, ignore_errors=True)

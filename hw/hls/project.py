@@ -24,7 +24,7 @@ from pathlib import Path
 
 MANIFEST = ".attendnets-manifest.json"
 # outputs of later steps, not part of what 'generate' writes
-UNTRACKED_DIRS = ("build", "reports")
+UNTRACKED_DIRS = ("build", "reports", "bitstream", ".Xil")  # outputs of csim, build and the vendor tools
 UNTRACKED_SUFFIXES = (".so", ".o", ".log")
 
 
