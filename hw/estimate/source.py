@@ -133,9 +133,9 @@ def load_project(project) -> tuple:
     keras_file = project / config.get("software_model", {}).get("file", KERAS_FILE)
     if not keras_file.exists():
         raise EstimateError(f"{project}: missing {keras_file.name} (the project's model); regenerate the project")
-    from qmodels.build import load_model
+    from hw.hls.convert import load_project_model  # names the file when it is damaged
 
-    return config, load_model(keras_file)
+    return config, load_project_model(project)
 
 
 def from_project(project) -> Design:
