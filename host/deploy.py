@@ -79,7 +79,8 @@ def _hint(stderr: str) -> str:
     return ""
 
 
-def run_step(number: int, total: int, what: str, argv: list, out=sys.stdout) -> str:
+def run_step(number: int, total: int, what: str, argv: list, out=None) -> str:
+    out = out or sys.stdout  # looked up at call time: a default bound at import outlives captured streams
     print(f"[{number}/{total}] {what}\n      $ {shlex.join(argv)}", file=out, flush=True)
     done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode:
@@ -98,8 +99,9 @@ def reachable(host: str, port: int, timeout: float = 3.0) -> str:
         return f"{type(err).__name__}: {err}"
 
 
-def deploy_board(project, target: Target, sim: bool, library=None, labels=None, dry_run=False, out=sys.stdout) -> int:
+def deploy_board(project, target: Target, sim: bool, library=None, labels=None, dry_run=False, out=None) -> int:
     """Package, copy, check and smoke-run on target.host; returns the exit status."""
+    out = out or sys.stdout
     project = Path(project)
     backend = "sim" if sim else "pynq"
     if dry_run:
@@ -123,8 +125,9 @@ def deploy_board(project, target: Target, sim: bool, library=None, labels=None, 
     return 0
 
 
-def deploy_sim(project, library, labels=None, out=sys.stdout) -> int:
+def deploy_sim(project, library, labels=None, out=None) -> int:
     """Package for the simulated board, unpack in a temporary folder, run the packaged code there."""
+    out = out or sys.stdout
     archive, digest = make_archive(project, True, library, labels)
     print(f"[1/3] package the project: {archive} (sha256 {digest[:16]}...)", file=out)
     with tempfile.TemporaryDirectory() as tmp:
