@@ -81,15 +81,15 @@ def project_formats(project) -> dict:
 # words little-endian, the last word zero-padded (hw.vendor writes the same layout in the AXI top).
 # Because lanes and words are both little-endian, the bytes of a transfer are simply the lanes'
 # little-endian integers one after another, then zeros up to a whole word.
-LANES = (8, 16, 32)
+LANES = (8, 16, 32, 64)
 
 
 def lane_bits(fmt: Format) -> int:
-    """The lane holding one code: the smallest of 8, 16 or 32 bits that fits the format's width."""
+    """The lane holding one code: the smallest of 8, 16, 32 or 64 bits that fits the format's width."""
     for lane in LANES:
         if fmt.width <= lane:
             return lane
-    raise ValueError(f"a {fmt.width}-bit port does not fit a 32-bit lane; the widest supported code is 32 bits")
+    raise ValueError(f"a {fmt.width}-bit port does not fit a 64-bit lane; the widest supported code is 64 bits")
 
 
 def stream_words(count: int, lane: int, width: int) -> int:

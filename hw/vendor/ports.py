@@ -2,7 +2,7 @@
 ``accelerator.yaml``, the record the host driver reads (a dataclass that round-trips).
 
 Packing (the contract with host/): elements in row-major order (H, W, then channels innermost);
-each element's fixed-point code in a lane of 8, 16 or 32 bits (the smallest that holds the type),
+each element's fixed-point code in a lane of 8, 16, 32 or 64 bits (the smallest that holds the type),
 two's complement sign-extended for a signed type, zero-extended for an unsigned one; lanes
 little-endian in TDATA words of ``width`` bits: element k in word k // (width // lane) at bit
 (k % (width // lane)) * lane.  The last word is zero-padded and is the only one with TLAST.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-LANES = (8, 16, 32)
+LANES = (8, 16, 32, 64)
 STREAM_WIDTHS = (32, 64, 128)  # AXI DMA stream widths an HP port carries without a width converter
 CONFIG_FILE = "accelerator.yaml"
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "attendnets", "hls", "1.0"
@@ -40,7 +40,7 @@ def parse_format(text: str) -> tuple:
 def lane_bits(width: int) -> int:
     lane = next((lane for lane in LANES if lane >= width), None)
     if lane is None:
-        raise AcceleratorConfigError(f"a {width}-bit port type does not fit a 32-bit lane; narrow the type")
+        raise AcceleratorConfigError(f"a {width}-bit port type does not fit a 64-bit lane; narrow the type")
     return lane
 
 

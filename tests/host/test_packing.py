@@ -48,7 +48,20 @@ def test_unpack_ignores_lane_bits_above_the_format():
 def test_bad_codes_and_buffers_are_clear_errors():
     with pytest.raises(ValueError, match=r"outside -128\.\.127 do not fit fixed<8,1>"):
         pack([128], Format(8, 1, True), 64)
-    with pytest.raises(ValueError, match="does not fit a 32-bit lane"):
-        lane_bits(Format(33, 1, True))
+    assert lane_bits(Format(38, 9, True)) == 64
+    with pytest.raises(ValueError, match="does not fit a 64-bit lane"):
+        lane_bits(Format(65, 1, True))
     with pytest.raises(ValueError, match="need 16 bytes"):
         unpack(np.zeros(8, np.uint8), 5, Format(12, 4, True), 64)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_wide_scores_round_trip_in_64_bit_lanes(signed):
+    # 16-bit networks end in ~38-bit logits: one 64-bit lane each, sign and all
+    fmt = Format(38, 9, signed)
+    rng = np.random.default_rng(3)
+    low, high = (-(1 << 37), (1 << 37) - 1) if signed else (0, (1 << 38) - 1)
+    codes = np.concatenate([[low, high, 0], rng.integers(low, high, 40, endpoint=True)])
+    words = pack(codes, fmt, 64)
+    assert words.size == codes.size * 8
+    assert np.array_equal(unpack(words, codes.size, fmt, 64), codes)
