@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean-venv .venv-host
+.PHONY: demo test bench accuracy clean-venv .venv-host
 
 # The host code's venv: numpy + pynq 4.0 (+ asyncssh, pytest), no TensorFlow (pynq pins grpcio 1.64 /
 # protobuf 5, which TensorFlow 2.15 conflicts with).  host/ is imported from the checkout (PYTHONPATH).
@@ -34,7 +34,7 @@ demo: $(STAMP)
 	$(BIN)/attendnets report $(DEMO_PROJECT)
 
 test: $(STAMP) $(HOST_STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 	PYTHONPATH=$(CURDIR) $(HOST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/host
 
 BENCH_MODEL ?= attendnet-b
