@@ -50,7 +50,8 @@ def check_range(name: str, value, kind=int):
     except (TypeError, ValueError):
         raise OptionError(f"{option}: expected {'an integer' if kind is int else 'a number'}, got {value!r}") from None
     if not (low <= number <= high) or number != number:
-        raise OptionError(f"{option}: must be from {low:g} to {high:g}, got {value!r}")
+        shown = value if isinstance(value, str) else repr(value)  # command-line text as typed
+        raise OptionError(f"{option}: must be from {low:g} to {high:g}, got {shown}")
     return number
 
 
@@ -361,7 +362,7 @@ def ranged(name: str, kind=int):
 
     def convert(text):
         try:
-            return check_range(name, kind(text), kind)
+            return check_range(name, text, kind)
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err).split(": ", 1)[-1]) from None
     convert.__name__ = "integer" if kind is int else "number"

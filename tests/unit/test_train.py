@@ -135,7 +135,7 @@ def test_float_warm_start_then_qat(digits, tmp_path):
     (["--lr", "0"], "--lr: must be from 1e-07 to 1"),
     (["--seed", "-1"], "--seed: must be from 0 to"),
     (["--input-size", "3"], "--input-size: must be from 8 to 1024"),
-    (["--epochs", "two"], "invalid integer value: 'two'"),
+    (["--epochs", "two"], "--epochs: expected an integer, got 'two'"),
 ])
 def test_train_options_have_ranges(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as done:
