@@ -139,21 +139,29 @@ def _matrix(layer) -> tuple:
     return kh * kw * cin, cout
 
 
-def valid_reuse(backend_name: str, layer, wanted: int) -> int:
+def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> int:
     """hls4ml's closest valid reuse factor for a QConv2D/QDense under the resource strategy.
 
     hls4ml corrects an invalid one itself, but its pointwise-conv pass then rebuilds 1x1 convs
     from the configuration and puts the invalid one back (hls4ml #867), and the firmware aborts
     ("The current Reuse Factor is not allowed").  Writing the valid factor into the
     configuration makes every pass see the same, valid, value.
+
+    In io_parallel a convolution runs ``conv_2d_resource_cl`` (nnet_conv2d_resource.h), not the
+    dense kernels the backend's rule was written for: it walks the inputs as ``i_rf + k*RF``,
+    wrapping to ``i_rf``, which is right only when RF divides filt_h*filt_w*n_chan.  A larger RF
+    (which the backend accepts, and picks as "closest") reads past its input buffer: the C
+    simulation aborts on the kernel's assert, or with the assert compiled out the output is wrong.
     """
     from hls4ml.backends import get_backend
 
     backend = get_backend(backend_name)
     n_in, n_out = _matrix(layer)
-    if backend._validate_reuse_factor(n_in, n_out, wanted):
-        return wanted
-    return backend.get_closest_reuse_factor(backend.get_valid_reuse_factors(n_in, n_out), wanted)
+    if io == "parallel" and type(layer).__name__ == "QConv2D":
+        valid = [rf for rf in range(1, n_in + 1) if n_in % rf == 0]
+    else:
+        valid = backend.get_valid_reuse_factors(n_in, n_out)
+    return wanted if wanted in valid else backend.get_closest_reuse_factor(valid, wanted)
 
 
 def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dict:
@@ -173,7 +181,7 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
         if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
             entry["Strategy"] = "Latency"  # hls4ml 1.3 has no Resource depthwise in io_parallel
         if entry["Strategy"] == "Resource" and type(layer).__name__ in ("QConv2D", "QDense"):
-            entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"])
+            entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"], cfg.io)
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again
