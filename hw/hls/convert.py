@@ -150,8 +150,8 @@ def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> in
     In io_parallel a convolution runs ``conv_2d_resource_cl`` (nnet_conv2d_resource.h), not the
     dense kernels the backend's rule was written for: it walks the inputs as ``i_rf + k*RF``,
     wrapping to ``i_rf``, which is right only when RF divides filt_h*filt_w*n_chan.  A larger RF
-    (which the backend accepts, and picks as "closest") reads past its input buffer: the C
-    simulation aborts on the kernel's assert, or with the assert compiled out the output is wrong.
+    (which the backend accepts, and picks as "closest") reads past its input buffer: Vivado's copy
+    of the kernel asserts (the C simulation aborts), Vitis' copy has no such assert (wrong output).
     """
     from hls4ml.backends import get_backend
 
