@@ -231,7 +231,7 @@ def test_fashion_mnist_pads_28_to_32_exactly_and_fits_the_channels(fashion):
         assert np.array_equal(codes[..., 0], codes[..., -1])
     train, _ = next(iter(D.make_dataset(folder.train, prep, 40, training=True, seed=1)))
     codes = train.numpy() * 256
-    assert np.array_equal(codes, np.round(codes)) and codes.max() > 200
+    assert np.array_equal(codes, np.round(codes)) and codes.max() >= 200  # the bright bar survives the shift
     native = D.default_preprocess("fashion-mnist", (28, 28, 1))
     images, _ = next(iter(D.make_dataset(folder.val, native, 20, training=False)))
     assert np.array_equal(images.numpy()[..., 0] * 256, folder.val.images)
