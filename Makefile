@@ -37,6 +37,11 @@ test: $(STAMP) $(HOST_STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 	PYTHONPATH=$(CURDIR) $(HOST_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/host
 
+# The small-scale Table 1 on Fashion-MNIST (apt-get install dataset-fashion-mnist): 4 networks x 3 seeds,
+# resumable; one TensorFlow thread per run so two runs share the two cores.
+accuracy: $(STAMP)
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 $(BIN)/attendnets table1 --dataset fashion-mnist --out runs/table1
+
 BENCH_MODEL ?= attendnet-b
 
 bench: $(STAMP)
