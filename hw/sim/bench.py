@@ -217,6 +217,9 @@ def bench(model: str = "attendnet-b", board: str = "zcu104", io: str = "stream",
     """Generate, compile and C-simulate ``model`` at its full input size with seeded weights."""
     if images < 1 or repeat < 1 or jobs < 1:
         raise ValueError(f"--images, --repeat and --jobs must be positive, got {images}, {repeat} and {jobs}")
+    from qmodels.spec import load_spec
+
+    load_spec(model)  # an unknown model fails here in one line, not in the generate child's traceback
     cfg = bench_config(model, board, io)
     work = Path(out)
     project = work / "project"

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hw.hls import testbench
-from hw.hls.convert import KERAS_FILE, load_resolved
+from hw.hls.convert import load_resolved
 from hw.sim import parallel
 from hw.sim.firmware import check_weights
 
@@ -294,14 +294,14 @@ def csim(project, samples=None, modes=MODES, jobs: int = 1, images=None) -> dict
 
     ``samples``: tb_data's images, extended by seeded or validation images; ``images``: 'all' or
     N images of the checkpoint's validation split instead.  ``jobs``: parallel processes."""
-    from qmodels.build import load_model
+    from hw.hls.convert import load_project_model  # names a damaged keras/model.h5
 
     if samples is not None and images is not None:
         raise CsimError("give --samples or --images, not both")
     project = Path(project).resolve()
     resolved = load_resolved(project)
     lsb = resolved["testbench"]["output_lsb"]
-    model = load_model(project / KERAS_FILE)
+    model = load_project_model(project)
     if images is not None:
         images, labels = dataset_inputs(resolved, images)
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.hls.convert import KERAS_FILE, load_resolved
+from hw.hls.convert import load_resolved
 from hw.sim import csim as C
 from hw.sim import threaded as T
 
@@ -71,13 +71,13 @@ def _exact(outputs, *wanted) -> bool:
 
 def fifo_check(project, samples=None, images=None, timeout_ms: int = 60000, progress=lambda msg: None) -> dict:
     """The report of the three checks above; ``passed`` is True when all of them hold."""
-    from qmodels.build import load_model
+    from hw.hls.convert import load_project_model  # names a damaged keras/model.h5
     from qmodels.reference import Reference
 
     project = Path(project).resolve()
     resolved = load_resolved(project)
     name = resolved["project_name"]
-    model = load_model(project / KERAS_FILE)
+    model = load_project_model(project)
     if images is not None:
         pictures, _ = C.dataset_inputs(resolved, images)
     else:
