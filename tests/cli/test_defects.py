@@ -181,7 +181,9 @@ def test_relocatability_matches_whole_paths_only(tmp_path):
 # ------------------------------------------------------------------ defect 14: third-party noise hidden, ours kept
 def test_generate_prints_no_third_party_warnings(workspace):
     stderr = (workspace / "generate.stderr").read_text()     # the real command, in its own process
-    assert stderr.strip() == "", stderr
+    # only our own one-line warnings (here: the estimate says the board is too small) may remain
+    assert all(line.startswith("attendnets generate: warning: ") for line in stderr.splitlines()), stderr
+    assert "tensorflow" not in stderr.lower() and "keras" not in stderr.lower(), stderr
 
 
 def test_our_warnings_stay_visible_and_theirs_go(capsys):
@@ -228,7 +230,9 @@ def test_real_ctrl_c_during_generate(tmp_path):
     import subprocess
 
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    proc = subprocess.Popen(entry_point() + ["generate", "attendnet-tiny", "--input-shape", "8,8,3",
+    # attendnet-b builds for seconds after the staging folder appears, so the interrupt lands inside
+    # generate even on a loaded machine (a tiny net could finish before the signal is sent)
+    proc = subprocess.Popen(entry_point() + ["generate", "attendnet-b", "--input-shape", "32,32,3",
                                              "--out", str(tmp_path / "p")],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120

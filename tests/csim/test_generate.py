@@ -111,7 +111,7 @@ def test_a_narrowed_type_is_caught_and_the_divergent_layer_named(tmp_path, capsy
     out, _ = generate(cfg, tmp_path / "narrow")
     assert cli(["csim", str(out), "--modes", "emulation"]) == 1
     text = capsys.readouterr().out
-    assert "NOT EXACT: first divergent layer s01_vac_mix" in text
+    assert "NOT EXACT vs the exact reference: first divergent layer s01_vac_mix" in text
 
 
 def test_vendor_csim_plumbing_with_a_stand_in_tool(tiny_project, tmp_path, monkeypatch):
