@@ -64,8 +64,8 @@ def gxx(cwd: Path, flags: list, args: list, target: Path) -> float:
     return time.perf_counter() - start
 
 
-def build(project: Path, name: str, opt: str | None = None) -> dict:
-    """Compile the firmware once and link it into the emulation library and the test bench.
+def build(project: Path, name: str, opt: str | None = None, targets=("library", "testbench")) -> dict:
+    """Compile the firmware once and link it into the emulation library and/or the test bench.
 
     Cached by source content and flags under build/.  The weights are read at run time from an
     absolute WEIGHTS_DIR: build/ is local output, never part of the movable project.  The .txt
@@ -78,12 +78,14 @@ def build(project: Path, name: str, opt: str | None = None) -> dict:
     out = project / "build" / _source_hash(project, flags + [weights])
     out.mkdir(parents=True, exist_ok=True)
     timings = []
-    steps = [(out / "firmware.o", ["-fPIC", weights, "-c", f"firmware/{name}.cpp"]),
-             (out / "bridge.o", ["-fPIC", weights, "-c", f"{name}_bridge.cpp"]),
-             (out / "test.o", [weights, "-c", f"{name}_test.cpp"])]
-    links = [(out / f"lib{name}.so", ["-shared", str(out / "firmware.o"), str(out / "bridge.o")]),
-             (out / f"{name}_test", [str(out / "firmware.o"), str(out / "test.o")])]
-    for target, args in steps + links:
+    steps = [(out / "firmware.o", ["-fPIC", weights, "-c", f"firmware/{name}.cpp"])]
+    if "library" in targets:  # a sweep case or a test-bench run never loads the library: skip its two steps
+        steps += [(out / "bridge.o", ["-fPIC", weights, "-c", f"{name}_bridge.cpp"]),
+                  (out / f"lib{name}.so", ["-shared", str(out / "firmware.o"), str(out / "bridge.o")])]
+    if "testbench" in targets:
+        steps += [(out / "test.o", [weights, "-c", f"{name}_test.cpp"]),
+                  (out / f"{name}_test", [str(out / "firmware.o"), str(out / "test.o")])]
+    for target, args in steps:
         if not target.exists():
             timings.append({"target": target.name, "seconds": gxx(project, flags, args, target)})
     return {"library": out / f"lib{name}.so", "testbench": out / f"{name}_test", "steps": timings,
@@ -92,7 +94,7 @@ def build(project: Path, name: str, opt: str | None = None) -> dict:
 
 def run_emulation(project: Path, name: str, images: np.ndarray, n_out: int, jobs: int = 1,
                   opt: str | None = None) -> dict:
-    built = build(project, name, opt)
+    built = build(project, name, opt, targets=("library",))
     start = time.perf_counter()
     outputs = parallel.emulate_parallel(built["library"], f"{name}_double", images, n_out, jobs)
     return {"outputs": outputs, "compile_s": built["compile_s"], "run_s": time.perf_counter() - start,
@@ -101,7 +103,7 @@ def run_emulation(project: Path, name: str, images: np.ndarray, n_out: int, jobs
 
 def run_testbench(project: Path, name: str, images: np.ndarray, expected: np.ndarray, jobs: int = 1,
                   opt: str | None = None) -> dict:
-    built = build(project, name, opt)
+    built = build(project, name, opt, targets=("testbench",))
     parts = parallel.slices(len(images), jobs)
     with tempfile.TemporaryDirectory() as tmp:
         files = [[Path(tmp) / f"{k}.{f}" for k in range(len(parts))] for f in ("in.dat", "expected.dat", "log")]
