@@ -52,14 +52,15 @@ def float32_reason(layer, wide: dict) -> str | None:
     return None
 
 
-def keras_divergence(model, images: np.ndarray, reference_trace: dict) -> dict:
+def keras_divergence(model, images: np.ndarray, reference_trace: dict, wide: dict | None = None) -> dict:
     """The first layer whose Keras (float32) output differs from the exact reference, and why.
 
     Only the first differing layer needs a reason: every later difference may be its consequence.
     ``explained`` is False when float32 cannot account for it (a bug in one of the models).
+    ``wide`` ({layer: bits}, default ``wide_values(model)``) lists the layers wider than float32.
     """
     trace = keras_trace(model, images)
-    wide = wide_values(model)
+    wide = wide_values(model) if wide is None else wide
     for layer in model.layers:
         if layer.name not in trace:
             continue
