@@ -7,6 +7,7 @@ the model itself (keras/model.h5) and the resolved recipe (attendnets.yaml).
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import re
@@ -132,20 +133,23 @@ def project_name(cfg: BuildConfig, model) -> str:
 
 
 def _matrix(layer) -> tuple:
-    """(n_in, n_out) of the matrix-vector product hls4ml's resource kernels compute for a layer."""
-    if type(layer).__name__ == "QDense":
+    """(n_in, n_out) of the matrix-vector product hls4ml's resource kernels compute for a layer
+    (for a depthwise conv, the backend's get_layer_mult_size: kh*kw*C by C*multiplier)."""
+    kind = type(layer).__name__
+    if kind == "QDense":
         return int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
+    if kind == "QDepthwiseConv2D":
+        kh, kw, cin, mult = (int(d) for d in layer.depthwise_kernel.shape)
+        return kh * kw * cin, cin * mult
     kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
     return kh * kw * cin, cout
 
 
-def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> int:
-    """hls4ml's closest valid reuse factor for a QConv2D/QDense under the resource strategy.
+RESOURCE_MATRIX = ("QConv2D", "QDepthwiseConv2D", "QDense")  # hls4ml corrects their reuse factor
 
-    hls4ml corrects an invalid one itself, but its pointwise-conv pass then rebuilds 1x1 convs
-    from the configuration and puts the invalid one back (hls4ml #867), and the firmware aborts
-    ("The current Reuse Factor is not allowed").  Writing the valid factor into the
-    configuration makes every pass see the same, valid, value.
+
+def valid_reuse_factors(backend_name: str, layer, io: str = "stream") -> tuple:
+    """(ascending valid reuse factors, why those) of a RESOURCE_MATRIX layer, resource strategy.
 
     In io_parallel a convolution runs ``conv_2d_resource_cl`` (nnet_conv2d_resource.h), not the
     dense kernels the backend's rule was written for: it walks the inputs as ``i_rf + k*RF``,
@@ -155,13 +159,71 @@ def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> in
     """
     from hls4ml.backends import get_backend
 
-    backend = get_backend(backend_name)
     n_in, n_out = _matrix(layer)
     if io == "parallel" and type(layer).__name__ == "QConv2D":
-        valid = [rf for rf in range(1, n_in + 1) if n_in % rf == 0]
-    else:
-        valid = backend.get_valid_reuse_factors(n_in, n_out)
-    return wanted if wanted in valid else backend.get_closest_reuse_factor(valid, wanted)
+        return ([rf for rf in range(1, n_in + 1) if n_in % rf == 0],
+                f"for io_parallel's resource conv kernel (divisors of filt_h*filt_w*n_chan = {n_in})")
+    return (get_backend(backend_name).get_valid_reuse_factors(n_in, n_out),
+            f"for its {n_in}x{n_out} matrix product under the resource strategy (hls4ml's rule)")
+
+
+def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> int:
+    """The closest valid reuse factor (the smaller on a tie) for a RESOURCE_MATRIX layer.
+
+    hls4ml corrects an invalid one itself, but with a print on stdout, and its pointwise-conv pass
+    then rebuilds 1x1 convs from the configuration and puts the invalid one back (hls4ml #867):
+    the firmware aborts ("The current Reuse Factor is not allowed").  Writing the valid factor
+    into the configuration makes every pass see the same, valid, value; ``reuse_changes`` says so.
+    """
+    from hls4ml.backends import get_backend
+
+    valid, _ = valid_reuse_factors(backend_name, layer, io)
+    return wanted if wanted in valid else get_backend(backend_name).get_closest_reuse_factor(valid, wanted)
+
+
+@dataclass(frozen=True)
+class ReuseChange:
+    """A layer whose reuse factor in the project is not the one asked for."""
+    layer: str
+    requested: int
+    used: int
+    source: str        # the field that asked: 'reuse' or 'layers.<name>.reuse'
+    why: str
+
+    def note(self) -> str:
+        return (f"{self.layer}: reuse factor {self.used}, not the requested {self.requested} "
+                f"('{self.source}'): {self.why}")
+
+
+def _around(values, wanted: int, each_side: int = 4) -> str:
+    """The sorted ``values`` nearest ``wanted``, with '...' where some are left out."""
+    at = bisect.bisect_left(values, wanted)
+    low, high = max(0, at - each_side), min(len(values), at + each_side)
+    return ", ".join((["..."] if low else []) + [str(v) for v in values[low:high]]
+                     + (["..."] if high < len(values) else []))
+
+
+def reuse_changes(model, hls_model, cfg: BuildConfig) -> list:
+    """[ReuseChange] for every layer of ``model`` whose reuse factor in ``hls_model`` (what is
+    written into the project) differs from the requested one: the global one or its override."""
+    changes = []
+    for layer in model.layers:
+        try:
+            used = hls_model.graph[layer.name].get_attr("reuse_factor")
+        except KeyError:  # a layer hls4ml folded away (an input quantizer, a linear activation)
+            continue
+        override = cfg.layers.get(layer.name)
+        source = f"layers.{layer.name}.reuse" if override and override.reuse else "reuse"
+        requested = override.reuse if source != "reuse" else cfg.reuse
+        if used is None or used == requested:
+            continue
+        if type(layer).__name__ in RESOURCE_MATRIX:
+            valid, rule = valid_reuse_factors(cfg.backend.capitalize(), layer, cfg.io)
+            why = f"the valid ones {rule} are {_around(valid, requested)}"
+        else:
+            why = f"hls4ml's choice for its {hls_model.graph[layer.name].class_name}"
+        changes.append(ReuseChange(layer.name, int(requested), int(used), source, why))
+    return changes
 
 
 def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dict:
@@ -180,7 +242,7 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
                  "Trace": trace}
         if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
             entry["Strategy"] = "Latency"  # hls4ml 1.3 has no Resource depthwise in io_parallel
-        if entry["Strategy"] == "Resource" and type(layer).__name__ in ("QConv2D", "QDense"):
+        if entry["Strategy"] == "Resource" and type(layer).__name__ in RESOURCE_MATRIX:
             entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"], cfg.io)
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
@@ -190,9 +252,10 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
             "LayerName": layers}
 
 
-def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = False):
+def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = False, types: dict = None):
     """The hls4ml model, checked so that no layer kept hls4ml's fallback type; ``trace`` makes
-    every layer's output available to hls4ml's ``trace`` (for finding a divergence)."""
+    every layer's output available to hls4ml's ``trace`` (for finding a divergence); ``types``:
+    ``derive(model)`` when the caller has it already."""
     import hls4ml
 
     import hw
@@ -204,8 +267,8 @@ def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = 
         warnings.filterwarnings("ignore", message="Overriding attribute 'strategy'")
         hls_model = hls4ml.converters.convert_from_keras_model(
             model, output_dir=str(output_dir), project_name=name, backend=cfg.backend.capitalize(),
-            io_type=f"io_{cfg.io}", hls_config=hls_config(model, derive(model), cfg, trace), part=board.part,
-            clock_period=cfg.clock_ns or board.clock_ns)
+            io_type=f"io_{cfg.io}", hls_config=hls_config(model, types or derive(model), cfg, trace),
+            part=board.part, clock_period=cfg.clock_ns or board.clock_ns)
     untyped = sorted({layer.name for layer in hls_model.get_layers() for t in layer.types.values()
                       if str(t.precision) == CANARY.replace("ap_", "")})
     if untyped:
@@ -228,12 +291,16 @@ class Generated(tuple):
         return self
 
 
-def design_notes(cfg: BuildConfig, model) -> str:
+def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> str:
     """The estimate's one-line summary; warns (the project is written anyway: users may synthesize)
-    when the board looks too small, and for layers where Keras' float32 model cannot be exact."""
+    for every layer whose reuse factor is not the one requested (``changes``, see reuse_changes),
+    when the board looks too small, and for layers where Keras' float32 model cannot be exact
+    (``types``: derive(model), as the project was generated with)."""
     from hw.hls.precision import float32_inexact_layers
 
-    inexact = float32_inexact_layers(model)
+    for change in changes:
+        warnings.warn(change.note())
+    inexact = float32_inexact_layers(types)
     if inexact:
         names = ", ".join(f"{name} ({bits} bits)" for name, bits in inexact[:4])
         warnings.warn(f"{len(inexact)} layers accumulate more than float32's 24-bit significand ({names}"
@@ -271,7 +338,8 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         sw = software_model(cfg)
         check_layer_overrides(cfg, sw.model)
         name = project_name(cfg, sw.model)
-        hls_model = convert(sw.model, cfg, staging, name)
+        types = derive(sw.model)
+        hls_model = convert(sw.model, cfg, staging, name, types=types)
         depths = apply_fifo_depths(hls_model, sw.model) if cfg.io == "stream" else {}
         hls_model.write()
         drop_hls4ml_leftovers(staging)
@@ -290,7 +358,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
-        summary = design_notes(cfg, sw.model)
+        summary = design_notes(cfg, sw.model, types, reuse_changes(sw.model, hls_model, cfg))
         return Generated(out, P.install(staging, out, force), summary)
     finally:
         with P.deferred_interrupt():  # a second Ctrl-C must not stop the clean-up half-way
