@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import yaml
 
@@ -22,15 +22,35 @@ STRATEGIES = ("latency", "resource")
 LAYER_KEYS = ("reuse", "strategy", "precision")
 PRECISION_KEYS = ("result", "accum")
 
-# (lowest, highest, why the highest): numbers outside are mistakes, not designs
+
+class Limit(NamedTuple):
+    """The range of a numeric field or option: numbers outside are mistakes, not designs."""
+    low: float
+    high: float
+    why: str                # why the bounds (mostly the highest)
+    low_open: bool = False  # ``low`` itself excluded
+
+
+# Every numeric field of a build config and every numeric option of every subcommand, in one place
+# (an int ``low`` makes the value an integer); the options take them through ``option_type``.
 LIMITS = {
-    "clock_ns": (0.5, 1000.0, "0.5 ns is 2 GHz, beyond any FPGA fabric; 1000 ns is 1 MHz"),
-    "reuse": (1, 2 ** 20, "a multiplier shared by more than 2^20 products takes over a million clocks per output"),
-    "classes": (1, 100_000, "the classifier is one dense layer held on chip; ImageNet-21k has 21,841 classes"),
-    "samples": (1, 10_000, "tb_data is text, about 1 MB per 224x224x3 image; csim --samples runs more"),
-    "seed": (0, 2 ** 32 - 1, "numpy and TensorFlow take 32-bit seeds"),
-    "input_size": (1, 4096, "a 4096-pixel row already needs a line buffer of several BRAMs per channel"),
-    "input_channels": (1, 4096, "4096 channels is far beyond any image input"),
+    "clock_ns": Limit(0.5, 1000.0, "0.5 ns is 2 GHz, beyond any FPGA fabric; 1000 ns is 1 MHz"),
+    "reuse": Limit(1, 2 ** 20, "a multiplier shared by more than 2^20 products takes over a million clocks per "
+                   "output"),
+    "classes": Limit(1, 100_000, "the classifier is one dense layer held on chip; ImageNet-21k has 21,841 classes"),
+    "samples": Limit(1, 10_000, "tb_data is text, about 1 MB per 224x224x3 image; csim --samples runs more"),
+    "seed": Limit(0, 2 ** 32 - 1, "numpy and TensorFlow take 32-bit seeds"),
+    "input_size": Limit(1, 4096, "a 4096-pixel row already needs a line buffer of several BRAMs per channel"),
+    "input_channels": Limit(1, 4096, "4096 channels is far beyond any image input"),
+    # options of csim, bench, sweep and plan
+    "images": Limit(1, 1_000_000, "images simulated in one run; ImageNet's validation split has 50,000"),
+    "jobs": Limit(1, 1024, "parallel processes; more than the machine has cores only slows the run"),
+    "repeat": Limit(1, 100, "timed runs of each phase, the best reported"),
+    "cases": Limit(1, 1_000_000, "random sweep cases; at about 10 s each a million take months on 2 cores"),
+    "watchdog_s": Limit(0.001, 86_400.0, "the watchdog counts whole milliseconds; 86,400 s is a day"),
+    "budget": Limit(0.0, 1.0, "a fraction of every resource of the board", low_open=True),
+    "fps": Limit(0.0, 2e9, "images per second; no design exceeds one image per clock at 2 GHz, the fastest "
+                 "clock_ns 0.5", low_open=True),
 }
 # hls4ml precision strings a per-layer override may give (ap_fixed / ap_ufixed / ap_int / ap_uint)
 PRECISION_RE = re.compile(r"^(ap_)?(u?fixed<\s*\d+\s*,\s*-?\d+\s*(,\s*\w+\s*){0,3}>|u?int<\s*\d+\s*>)$")
@@ -48,15 +68,23 @@ class ConfigError(ValueError):
 
 
 def range_error(name: str, value) -> Optional[str]:
-    """What is wrong with ``value`` for the numeric field ``name`` (see LIMITS), or None."""
-    low, high, why = LIMITS[name]
+    """What is wrong with ``value`` for the numeric field or option ``name`` (see LIMITS), or None."""
+    expected = _expected(name, value)
+    return f"{expected}, got {value!r}" if expected else None
+
+
+def _expected(name: str, value) -> Optional[str]:
+    """'expected ...' (the range, and why when ``value`` is a number outside it), or None when it is in range."""
+    low, high, why, low_open = LIMITS[name]
     integral = isinstance(low, int)
-    span = f"{'an integer' if integral else 'a number'} from {low:g} to {high:g}" if not integral \
-        else f"an integer from {low} to {high}"
+    if integral:
+        span = f"an integer from {low} to {high}"
+    else:
+        span = f"a number above {low:g} and at most {high:g}" if low_open else f"a number from {low:g} to {high:g}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integral and not isinstance(value, int)):
-        return f"expected {span}, got {value!r}"
-    if not math.isfinite(value) or not low <= value <= high:
-        return f"expected {span} ({why}), got {value!r}"
+        return f"expected {span}"
+    if not math.isfinite(value) or not (low < value if low_open else low <= value) or value > high:
+        return f"expected {span} ({why})"
     return None
 
 
@@ -83,17 +111,18 @@ def precision_error(value) -> Optional[str]:
 
 
 def option_type(name: str):
-    """An argparse ``type`` for the option of numeric field ``name``: the same range as in a config file."""
+    """An argparse ``type`` for the numeric option ``name`` (LIMITS): the same range as its config field.
+    The error shows the number as typed ('1e10', not 10000000000.0), and quotes what is not a number."""
     import argparse
 
     def parse(text: str):
         try:
             value = int(text) if isinstance(LIMITS[name][0], int) else float(text)
         except ValueError:
-            value = text
-        problem = range_error(name, value)
+            value = None
+        problem = _expected(name, value)
         if problem:
-            raise argparse.ArgumentTypeError(problem)
+            raise argparse.ArgumentTypeError(f"{problem}, got {text if value is not None else repr(text)}")
         return value
     parse.__name__ = name
     return parse

@@ -40,34 +40,6 @@ def _report(args) -> int:
     return 0
 
 
-def _fraction(text: str) -> float:
-    """argparse type of --budget: a fraction of every resource, in (0, 1]."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction of the board in (0, 1], e.g. 0.8; got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    """argparse type of --target-fps: a positive, finite number of images per second."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number of images per second; got {text!r}")
-    return value
-
-
 def _plan(args) -> int:
     from hw.config import BuildConfig
     from hw.estimate.plan import plan, recipe
@@ -179,7 +151,7 @@ def _compare(args) -> int:
 def add_cli(subparsers) -> None:
     """Register 'report', 'plan' and 'compare'."""
     from hw.boards import board_names
-    from hw.config import input_shape_option
+    from hw.config import input_shape_option, option_type
 
     p = subparsers.add_parser("report", help="estimated (and synthesized) resources, cycles and fit of a project")
     p.add_argument("project", help="a project folder written by 'attendnets generate'")
@@ -189,10 +161,11 @@ def add_cli(subparsers) -> None:
     p = subparsers.add_parser("plan", help="per-layer reuse factors and strategies that fit a board")
     p.add_argument("model", help="built-in model name or spec file")
     p.add_argument("--board", required=True, choices=board_names())
-    p.add_argument("--budget", type=_fraction, default=0.8, help="fraction of every resource to use (default 0.8)")
-    p.add_argument("--target-fps", type=_rate, help="fewest resources reaching this many images/s")
+    p.add_argument("--budget", type=option_type("budget"), default=0.8,
+                   help="fraction of every resource to use (default 0.8)")
+    p.add_argument("--target-fps", type=option_type("fps"), help="fewest resources reaching this many images/s")
     p.add_argument("--input-shape", type=input_shape_option, help="H,W,C (default: the spec's)")
-    p.add_argument("--clock-ns", type=float, help="default: the board's")
+    p.add_argument("--clock-ns", type=option_type("clock_ns"), help="default: the board's")
     p.add_argument("--out", help="write the build recipe here (for 'attendnets generate --config')")
     p.set_defaults(func=_plan)
     p = subparsers.add_parser("compare", help="AttendNet-A/-B and MobileNet-V1/-V2 planned for one board")

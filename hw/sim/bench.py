@@ -313,16 +313,18 @@ def _bench_cli(args) -> int:
 def add_cli(subparsers) -> None:
     """Register the 'bench' subcommand on an argparse subparsers object."""
     from hw.boards import board_names
-    from hw.config import IO_TYPES
+    from hw.config import IO_TYPES, option_type
     from hw.sim import parallel
 
     p = subparsers.add_parser("bench", help="time generate, g++ compile and C simulation against QKeras")
     p.add_argument("model", nargs="?", default="attendnet-b", help="built-in model name (default %(default)s)")
     p.add_argument("--board", default="zcu104", choices=board_names(), help="default %(default)s")
     p.add_argument("--io", default="stream", choices=IO_TYPES, help="default %(default)s")
-    p.add_argument("--images", type=int, default=4, metavar="N", help="images per run (default %(default)s)")
-    p.add_argument("--repeat", type=int, default=2, help="timed runs per image phase, best reported (default 2)")
-    p.add_argument("--jobs", type=int, default=parallel.default_jobs(),
+    p.add_argument("--images", type=option_type("images"), default=4, metavar="N",
+                   help="images per run (default %(default)s)")
+    p.add_argument("--repeat", type=option_type("repeat"), default=2,
+                   help="timed runs per image phase, best reported (default 2)")
+    p.add_argument("--jobs", type=option_type("jobs"), default=parallel.default_jobs(),
                    help="parallel processes for the C++ images (default: every core, %(default)s here)")
     p.add_argument("--out", metavar="DIR", help="work folder, kept (default: a temporary folder, removed)")
     p.add_argument("--keep", action="store_true", help="keep the temporary work folder and print its path")

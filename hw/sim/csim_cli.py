@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from hw.config import option_type
 from hw.sim import parallel
 from hw.sim.csim import MODES, CsimError, csim
 
@@ -76,28 +77,14 @@ def _csim_cli(args) -> int:
     return status
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, a number > 0, got {text!r}") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds between 0 (excluded) and 86400, got {value:g}")
-    return value
-
-
 def _count_or_all(text: str):
-    return "all" if text == "all" else _positive(text)
+    """--images: 'all', or a number of images in the range of LIMITS['images']."""
+    if text == "all":
+        return "all"
+    try:
+        return option_type("images")(text)
+    except argparse.ArgumentTypeError as err:
+        raise argparse.ArgumentTypeError(f"expected 'all' or {str(err).removeprefix('expected ')}") from None
 
 
 def add_cli(subparsers) -> None:
@@ -106,18 +93,18 @@ def add_cli(subparsers) -> None:
                               description="Exit status 0 when the C++ equals the exact reference and Keras' "
                                           "model.predict on every output, 1 otherwise, 2 on bad input.")
     p.add_argument("project")
-    p.add_argument("--samples", type=_positive, help="images to run (default: the project's tb_data; more are "
+    p.add_argument("--samples", type=option_type("images"), help="images to run (default: the project's tb_data; more are "
                    "seeded images, or validation images of the project's checkpoint)")
     p.add_argument("--images", type=_count_or_all, metavar="all|N",
                    help="the first N (or all) images of the checkpoint's validation split, in dataset order")
-    p.add_argument("--jobs", type=_positive, default=parallel.default_jobs(),
+    p.add_argument("--jobs", type=option_type("jobs"), default=parallel.default_jobs(),
                    help="parallel processes for the images (default: every core, %(default)s here)")
     p.add_argument("--modes", nargs="+", choices=MODES)
     p.add_argument("--fifo-check", action="store_true",
                    help="instead: run the C++ with every dataflow process in a thread and bounded FIFOs of the "
                         "project's depths; check that it finishes, and that each fork's short copy deadlocks one "
                         "pixel below its minimum (io_stream only)")
-    p.add_argument("--watchdog-s", type=_seconds, default=60.0,
+    p.add_argument("--watchdog-s", type=option_type("watchdog_s"), default=60.0,
                    help="--fifo-check: seconds without any stream operation before a run counts as hung "
                         "(a deadlock is detected at once; default %(default)s)")
     p.add_argument("--json", action="store_true", help="print only a JSON object on stdout, also on errors")

@@ -196,30 +196,19 @@ def _sweep_cli(args) -> int:
     return 0 if summary["exact"] + summary["keras-differs"] == summary["cases"] else 1
 
 
-def _seed(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number 0..2^32-1, got {text!r}") from None
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"expected a whole number 0..2^32-1, got {value}")
-    return value
-
-
 def add_cli(subparsers) -> None:
     """Register the 'sweep' subcommand."""
+    from hw.config import option_type
     from hw.sim import parallel
-    from hw.sim.csim_cli import _positive
 
     p = subparsers.add_parser("sweep", help="random valid networks and formats, each compared bit for bit with both "
                                             "software models",
                               description="Exit status 0 when the C++ equals the exact reference in every case and "
                                           "every difference of Keras' float32 model is explained by float32.")
-    p.add_argument("--cases", type=_positive, default=20, help="cases 0..N-1 (default %(default)s)")
-    p.add_argument("--seed", type=_seed, default=0, help="the sweep's seed, 0..2^32-1 (default %(default)s)")
-    p.add_argument("--jobs", type=_positive, default=parallel.default_jobs(),
+    p.add_argument("--cases", type=option_type("cases"), default=20, help="cases 0..N-1 (default %(default)s)")
+    p.add_argument("--seed", type=option_type("seed"), default=0,
+                   help="the sweep's seed, 0..2^32-1 (default %(default)s)")
+    p.add_argument("--jobs", type=option_type("jobs"), default=parallel.default_jobs(),
                    help="worker processes (default: every core, %(default)s here)")
     p.add_argument("--out", default="sweep-out", help="results folder; cases already in it are skipped "
                                                       "(default %(default)s)")
