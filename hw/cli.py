@@ -17,6 +17,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 import warnings
 from pathlib import Path
@@ -214,24 +216,98 @@ def main(argv=None) -> int:
         print("attendnets: interrupted", file=sys.stderr)
         return 130
     prefix = f"attendnets {args.command}"
+    ctrl_c = CtrlC(as_command)
     with quiet_third_party(args.verbose, prefix):
         try:
-            return args.func(args)
+            with ctrl_c:
+                return args.func(args)
         except KeyboardInterrupt:
-            if as_command:  # reported once: another Ctrl-C while TensorFlow shuts down must not add a traceback
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-            if args.debug:
-                traceback.print_exc()
-            print(f"{prefix}: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted(prefix, args.debug)
         except SystemExit as done:
             return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         except Exception as err:  # noqa: BLE001 - every error becomes one line; --debug shows the traceback
+            if ctrl_c.pressed:  # raised while unwinding from Ctrl-C, e.g. by TensorFlow's stack bookkeeping
+                return _interrupted(prefix, args.debug)
             if args.debug:
                 raise
             status, message = explain(err)
             print(f"{prefix}: error: {message}", file=sys.stderr)
             return status
+
+
+def _interrupted(prefix: str, debug: bool) -> int:
+    from hw.hls.project import remove_staging
+
+    remove_staging()  # a second Ctrl-C may have cut generate's own clean-up short
+    if debug:
+        traceback.print_exc()
+    print(f"{prefix}: interrupted", file=sys.stderr)
+    return 130
+
+
+class CtrlC:
+    """The command's SIGINT handler, while a subcommand runs.
+
+    Python's own handler raises KeyboardInterrupt once, at whatever bytecode runs when the signal
+    lands; there a library's bare ``except:`` or a finalizer (``__del__``, whose exceptions are only
+    printed) can swallow it, and the command carried on as if Ctrl-C had not been pressed.  So each
+    press is recorded (hw.hls.project.install() then never puts a project in place) and, until main()
+    has caught the KeyboardInterrupt, raised again every RETRY_S seconds.  Presses while one is on its
+    way are not raised again: a second Ctrl-C must not cut the first one's clean-up short.  When the
+    work is over, a press adds no traceback to TensorFlow's shut-down: ignored after an interrupt
+    (its one line is still to be printed), ending the process quietly otherwise.  An error
+    raised after Ctrl-C is taken for its consequence (TensorFlow turned one KeyboardInterrupt into an
+    AssertionError of its stack bookkeeping) and reported as the interrupt.  Python
+    runs signal handlers in the main thread only; elsewhere the block changes nothing."""
+
+    RETRY_S = 1.0
+
+    def __init__(self, as_command: bool):
+        self.as_command = as_command
+        self.raised_at = None   # time.monotonic() of the last KeyboardInterrupt raised
+        self.done = threading.Event()
+        self.repeater = None
+        self.pressed = False    # Ctrl-C was pressed while the block ran
+
+    def __enter__(self):
+        from hw.hls.project import INTERRUPTED
+
+        self.interrupted = INTERRUPTED
+        self.interrupted.clear()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.interrupted.set()
+        now = time.monotonic()
+        if self.done.is_set() or (self.raised_at is not None and now - self.raised_at < self.RETRY_S / 2):
+            return
+        self.raised_at = now
+        if self.repeater is None:
+            self.repeater = threading.Thread(target=self._repeat, args=(threading.get_ident(),),
+                                             name="attendnets-ctrl-c", daemon=True)
+            self.repeater.start()
+        raise KeyboardInterrupt
+
+    def _repeat(self, main_thread: int) -> None:
+        while not self.done.wait(self.RETRY_S):  # the KeyboardInterrupt was lost: raise it again
+            signal.pthread_kill(main_thread, signal.SIGINT)
+
+    def __exit__(self, *exc):
+        self.done.set()  # first: from here a press raises nothing
+        if self.repeater is not None:
+            self.repeater.join()
+        self.pressed = self.interrupted.is_set()
+        if self.previous is not None and self.as_command:
+            with contextlib.suppress(OSError, ValueError):  # the work is over: a press from now on
+                sys.stdout.flush()                          # quietly ends TensorFlow's shut-down
+            signal.signal(signal.SIGINT, signal.SIG_IGN if self.pressed else signal.SIG_DFL)
+        elif self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        self.interrupted.clear()
+        return False
 
 
 def explain(err: Exception) -> tuple:

@@ -23,6 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = ".attendnets-manifest.json"
+# Set by the command's Ctrl-C handler (hw.cli) when the user presses Ctrl-C.  Python raises the
+# KeyboardInterrupt at whatever bytecode runs when the signal lands, and there a library's bare
+# ``except:`` or a finalizer (``__del__``, whose exceptions are only printed) can swallow it: install()
+# reads this, so a project is never put in place after Ctrl-C, whatever happened to the exception.
+INTERRUPTED = threading.Event()
+_staging = set()  # staging folders of this process not yet installed or removed
 # outputs of later steps, not part of what 'generate' writes
 UNTRACKED_DIRS = ("build", "reports", "bitstream", ".Xil")  # outputs of csim, build and the vendor tools
 UNTRACKED_SUFFIXES = (".so", ".o", ".log")
@@ -107,10 +113,18 @@ def staging_dir(out: Path) -> Path:
         path = out.parent / f".{out.name}.staging-{os.getpid()}"
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir()
+        _staging.add(path)
     except OSError as err:
         raise ProjectError(f"--out {out}: cannot write in {out.parent} ({err.strerror}); "
                            "choose another folder") from None
     return path
+
+
+def remove_staging() -> None:
+    """Delete this process's staging folders that are still there: half-written by definition.  The
+    command calls this when interrupted, in case a second Ctrl-C cut short generate's own clean-up."""
+    while _staging:
+        shutil.rmtree(_staging.pop(), ignore_errors=True)
 
 
 def _listing(paths: list) -> str:
@@ -156,7 +170,11 @@ def install(staging: Path, out: Path, force: bool) -> Installed:
     """Move a finished staging folder to ``out`` (see the module's docstring)."""
     new = read_manifest(staging)
     action = check_replaceable(out, new, force)
-    with deferred_interrupt():
+    with deferred_interrupt() as caught:
+        _staging.discard(staging)  # from here it is renamed into place or removed, within this block
+        if caught or INTERRUPTED.is_set():  # Ctrl-C came before the swap, even if its KeyboardInterrupt was lost
+            shutil.rmtree(staging)
+            raise KeyboardInterrupt
         if action == "create":
             staging.rename(out)
             return Installed("created")
@@ -204,12 +222,12 @@ def _remove_generated(trash: Path, manifest: dict) -> None:
 def deferred_interrupt():
     """Hold Ctrl-C until the block ends, so a folder swap is never left half-done."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield []
         return
     caught = []
     previous = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
     try:
-        yield
+        yield caught
     finally:
         signal.signal(signal.SIGINT, previous)
         if caught:
