@@ -203,7 +203,7 @@ CASES = [
     ("plan attendnet-tiny --board zcu104 --target-fps -1", 2, ["--target-fps", "-1"]),
     ("plan attendnet-tiny --board zcu104 --input-shape 32x32", 2, ["--input-shape", "32x32"]),
     ("plan {ws}/dir --board zcu104", 2, ["dir", "folder"]),
-    ("plan attendnet-tiny --board zcu104 --clock-ns inf", 2, ["clock_ns", "inf"]),
+    ("plan attendnet-tiny --board zcu104 --clock-ns inf", 2, ["--clock-ns", "inf", "0.5", "1000"]),
     ("plan nosuch-model --board zcu104", 2, ["unknown model", "nosuch-model"]),
     ("plan attendnet-tiny", 2, ["--board", "required"]),
     ("plan attendnet-tiny --board zc706", 2, ["--board", "zc706"]),
