@@ -12,11 +12,13 @@ The threaded top (templates/threaded.cpp) is written from hls4ml's model of the 
 stream variables and weights, the same that hls4ml writes into firmware/<name>.cpp; the depths
 are read from that file's pragmas, and a stream of the model that the firmware does not declare
 is an error.  A watchdog detects a deadlock exactly (every unfinished process waits on a stream
-that cannot change) and reports which streams were full and which processes were blocked.
+that cannot change) and reports which streams were full and which processes were blocked.  The
+binary also compiles the project's own top function, firmware/<name>.cpp, and runs it in one
+thread with unbounded streams on request (``run(..., sequential=True)``): the reference run of
+the same C++ without threads, from the same build.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 import subprocess
@@ -28,6 +30,7 @@ import numpy as np
 
 from hw.hls import testbench
 from hw.sim import csim as C
+from hw.sim.firmware import check_weights
 
 TEMPLATES = Path(__file__).parent / "templates"
 PRAGMA = re.compile(r"#pragma\s+HLS\s+STREAM\s+variable\s*=\s*(\w+)\s+depth\s*=\s*(\d+)")
@@ -99,12 +102,16 @@ def render(hls_model, name: str, declared: dict) -> str:
 
 
 def build(project: Path, name: str, source: str) -> Path:
-    """Compile the threaded simulation (cached under build/ by source, header and flags)."""
+    """Compile the threaded simulation, with the project's own top compiled in for --sequential.
+
+    Cached under build/ by the source, the header, the flags and every firmware file (the binary
+    compiles firmware/<name>.cpp and its headers).  The .txt weights it reads must equal the .h
+    initialisers synthesis reads (checked first, as csim does)."""
+    check_weights(project)
     header = (TEMPLATES / "bounded_stream" / "hls_stream.h").read_text()
     flags = [C.OPT, "-std=c++14", "-pthread", f"-I{TEMPLATES / 'bounded_stream'}", *C.BASE_FLAGS[2:]]
     weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
-    digest = hashlib.sha256("\n".join([source, header, *flags, weights]).encode()).hexdigest()[:16]
-    out = project / "build" / f"threaded-{digest}"
+    out = project / "build" / f"threaded-{C._source_hash(project, [source, header, *flags, weights])}"
     binary = out / f"{name}_threaded"
     if not binary.exists():
         out.mkdir(parents=True, exist_ok=True)
@@ -127,9 +134,10 @@ def _parse_report(text: str) -> tuple:
 
 
 def run(binary: Path, project: Path, images: np.ndarray, depths: dict | None = None,
-        timeout_ms: int = 60000) -> ThreadedRun:
-    """Run the threaded simulation on images, with some stream depths overridden."""
-    args = [f"--timeout-ms", str(int(timeout_ms))]
+        timeout_ms: int = 60000, sequential: bool = False) -> ThreadedRun:
+    """Run the threaded simulation on images, with some stream depths overridden; or, sequential,
+    the project's own top function in one thread with unbounded streams, as C simulation runs it."""
+    args = ["--timeout-ms", str(int(timeout_ms))] + (["--sequential"] if sequential else [])
     for stream, depth in (depths or {}).items():
         args += ["--depth", f"{stream}={int(depth)}"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,12 +1,17 @@
 // Threaded C simulation of ${project}, written by attendnets (hw/sim/threaded.py) from hls4ml's model
 // of the project: the same kernel calls as firmware/${project}.cpp, each dataflow process in its own
 // thread, the streams between them bounded to the depths of the project's #pragma HLS STREAM lines
-// (templates/bounded_stream/hls_stream.h replaces the unbounded ap_types model).
+// (templates/bounded_stream/hls_stream.h replaces the unbounded ap_types model).  The project's own
+// top function is compiled in too (--sequential): one build gives both runs, and the kernels are
+// instantiated once for both.
 //
-//   ${project}_threaded INPUTS RESULTS [--depth STREAM=N ...] [--timeout-ms T]
+//   ${project}_threaded INPUTS RESULTS [--sequential] [--depth STREAM=N ...] [--timeout-ms T]
 // INPUTS: one image per line (%.17g values); RESULTS: one output row per image (%.17g).
+// --sequential: firmware/${project}.cpp's top function in this thread, every stream unbounded (as C
+// simulation runs it), instead of the threaded dataflow.
 // Prints 'PEAK <stream> <depth> <most held>' for every bounded stream when all images finish.
-// Exit status: 0 finished, 2 bad arguments or files, 3 deadlock, 4 no progress for T ms.
+// Exit status: 0 finished, 2 bad arguments or files, 3 deadlock, 4 no progress for T ms,
+// 5 a read of an empty stream outside the threaded dataflow (it would wait forever).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,8 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "firmware/${project}.h"
-#include "firmware/parameters.h"
+#include "firmware/${project}.cpp"
 
 namespace nnet {
 bool trace_enabled = false;
@@ -63,8 +67,8 @@ static bool read_row(std::ifstream &file, std::vector<double> &values) {
 }
 
 static int usage(const char *why) {
-    std::cerr << "attendnets-threaded: " << why << "\nusage: ${project}_threaded INPUTS RESULTS [--depth STREAM=N ...] "
-              << "[--timeout-ms T]" << std::endl;
+    std::cerr << "attendnets-threaded: " << why << "\nusage: ${project}_threaded INPUTS RESULTS [--sequential] "
+              << "[--depth STREAM=N ...] [--timeout-ms T]" << std::endl;
     return 2;
 }
 
@@ -72,8 +76,11 @@ int main(int argc, char **argv) {
     if (argc < 3)
         return usage("INPUTS and RESULTS are required");
     long timeout_ms = 60000;
+    bool sequential = false;
     for (int i = 3; i < argc; i++) {
-        if (!std::strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
+        if (!std::strcmp(argv[i], "--sequential")) {
+            sequential = true;
+        } else if (!std::strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
             timeout_ms = std::atol(argv[++i]);
         } else if (!std::strcmp(argv[i], "--depth") && i + 1 < argc) {
             std::string spec = argv[++i];
@@ -89,7 +96,8 @@ int main(int argc, char **argv) {
     std::ofstream results(argv[2]);
     if (!inputs.is_open() || !results.is_open())
         return usage("cannot open INPUTS or RESULTS");
-    load_weights();
+    if (!sequential)
+        load_weights(); // the project's top loads them itself on its first call
     std::vector<double> in;
     unsigned samples = 0;
     while (read_row(inputs, in)) {
@@ -98,7 +106,10 @@ int main(int argc, char **argv) {
         hls::stream<${input_type}> ${input_name}("${input_name}");
         hls::stream<${output_type}> ${output_name}("${output_name}");
         nnet::convert_data<double, ${input_type}, N_IN>(in.data(), ${input_name});
-        dataflow(${input_name}, ${output_name}, timeout_ms);
+        if (sequential)
+            ${project}(${input_name}, ${output_name});
+        else
+            dataflow(${input_name}, ${output_name}, timeout_ms);
         double got[N_OUT];
         nnet::convert_data<${output_type}, double, N_OUT>(${output_name}, got);
         char text[32];

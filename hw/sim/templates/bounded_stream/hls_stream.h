@@ -7,6 +7,9 @@
 //     `depth` elements (attendnets_bound(depth), called by the threaded top for every stream
 //     between two dataflow processes, with the depth of the project's #pragma HLS STREAM);
 //     unbounded streams (top-level ports, streams inside one kernel) never block a write;
+//   * outside the threaded dataflow (the main thread, or the project's own top function run in it
+//     by --sequential), a read of an empty stream ends the program with exit status 5: nothing
+//     could ever fill it, where the ap_types model would warn and return a default value;
 //   * every process runs in its own thread (attendnets_sim::Network); one lock guards all
 //     streams, so the watchdog sees a consistent state and detects a deadlock exactly: every
 //     unfinished process waits on a stream whose condition (data to read, room to write) is
@@ -69,11 +72,14 @@ template <class Ready>
 void wait(std::unique_lock<std::mutex> &held, std::condition_variable &cv, const StreamBase *s, Process::State why,
           Ready ready) {
     Process *p = current();
+    if (!p && !ready()) { // no other thread could ever change this stream: C simulation's empty read
+        std::fprintf(stderr, "attendnets-threaded: %s of %s outside the threaded dataflow would wait forever\n",
+                     why == Process::READING ? "a read of empty stream" : "a write to full stream", s->name.c_str());
+        std::_Exit(5);
+    }
     while (!ready()) {
-        if (p) {
-            p->state = why;
-            p->on = s;
-        }
+        p->state = why;
+        p->on = s;
         cv.wait(held);
     }
     if (p) {
