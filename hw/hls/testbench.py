@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 TEMPLATE = Path(__file__).parent / "templates" / "testbench.cpp"
+READ_LINE = TEMPLATE.with_name("tb_rows.h")  # the C++ reader of tb_data, copied into every test bench
 INPUTS, EXPECTED, LABELS, RESULTS = ("tb_input_features.dat", "tb_output_predictions.dat", "tb_labels.dat",
                                      "csim_results.log")
 
@@ -59,4 +60,4 @@ def render(hls_model, project_name: str, output_lsb: float) -> str:
     return TEMPLATE.read_text().format(
         project=project_name, n_in=n_in, n_out=n_out, output_lsb=repr(float(output_lsb)),
         declare_and_copy_input=declare_in, declare_output=declare_out, call_args=f"{inp.name}, {out.name}",
-        output_name=out.name)
+        output_name=out.name, read_line=READ_LINE.read_text())

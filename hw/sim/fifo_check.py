@@ -19,7 +19,6 @@
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from hw.hls.convert import load_resolved
 from hw.sim import csim as C
+from hw.sim import parallel
 from hw.sim import threaded as T
 
 
@@ -115,7 +115,7 @@ def fifo_check(project, samples=None, images=None, timeout_ms: int = 60000, prog
     declared = T.declared_depths(project, name)
     binary = T.build(project, name, T.render(hls_model, name, declared))
     copies = short_copies(hls_model, model, declared)
-    jobs = jobs or len(os.sched_getaffinity(0))
+    jobs = jobs or parallel.default_jobs()
     progress(f"fifo-check: {len(pictures)} images sequentially and at the project's depths; {len(copies)} short "
              f"copies at Dc together and each at Dc - 1 ({jobs} runs at a time) ...")
     done = _run_all(binary, project, _runs(pictures, copies), timeout_ms, jobs)

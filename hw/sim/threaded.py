@@ -98,7 +98,7 @@ def render(hls_model, name: str, declared: dict) -> str:
     return string.Template((TEMPLATES / "threaded.cpp").read_text()).substitute(
         project=name, n_in=int(np.prod(inp.shape)), n_out=int(np.prod(out.shape)), depths="\n".join(depths),
         load_weights="\n".join(weights), input_type=inp.type.name, input_name=inp.name, output_type=out.type.name,
-        output_name=out.name, streams="\n".join(streams), n_processes=len(processes), processes="\n".join(processes))
+        output_name=out.name, read_line=testbench.READ_LINE.read_text(), streams="\n".join(streams), n_processes=len(processes), processes="\n".join(processes))
 
 
 def build(project: Path, name: str, source: str) -> Path:

@@ -40,18 +40,7 @@ template <class T> void collect(T array[N_OUT], double out[N_OUT]) {{
         out[i] = array[i].to_double();
 }}
 
-template <class T> bool read_line(std::ifstream &file, std::vector<T> &values) {{
-    std::string line;
-    if (!std::getline(file, line))
-        return false;
-    std::istringstream tokens(line);
-    values.clear();
-    double v;
-    while (tokens >> v)
-        values.push_back(v);
-    return true;
-}}
-
+{read_line}
 int main(int argc, char **argv) {{
     const char *inputs_path = argc > 1 ? argv[1] : "tb_data/tb_input_features.dat";
     const char *expected_path = argc > 2 ? argv[2] : "tb_data/tb_output_predictions.dat";

@@ -54,18 +54,7 @@ ${processes}
     net.run(timeout_ms);
 }
 
-static bool read_row(std::ifstream &file, std::vector<double> &values) {
-    std::string line;
-    if (!std::getline(file, line))
-        return false;
-    std::istringstream tokens(line);
-    values.clear();
-    double v;
-    while (tokens >> v)
-        values.push_back(v);
-    return true;
-}
-
+${read_line}
 static int usage(const char *why) {
     std::cerr << "attendnets-threaded: " << why << "\nusage: ${project}_threaded INPUTS RESULTS [--sequential] "
               << "[--depth STREAM=N ...] [--timeout-ms T]" << std::endl;
@@ -100,7 +89,7 @@ int main(int argc, char **argv) {
         load_weights(); // the project's top loads them itself on its first call
     std::vector<double> in;
     unsigned samples = 0;
-    while (read_row(inputs, in)) {
+    while (read_line(inputs, in)) {
         if (in.size() != N_IN)
             return usage("an input row does not hold the model's input size");
         hls::stream<${input_type}> ${input_name}("${input_name}");
