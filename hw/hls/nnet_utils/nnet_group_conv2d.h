@@ -52,21 +52,25 @@ unsigned group_conv2d_weight_index(unsigned i, unsigned j, unsigned c, unsigned 
     return ((i * CONFIG_T::filt_width + j) * group_conv2d_dims<CONFIG_T>::chan_per_group + c) * CONFIG_T::n_filt + o;
 }
 
-// One output pixel from the filt_height x filt_width window held in registers.
+// One output pixel from its filt_height x filt_width window: the multiply-accumulate both io
+// types share, so they cannot compute differently.  It is inlined (HLS INLINE) into the
+// caller's pipelined pixel loop, where its loops sit exactly as if written there: that PIPELINE
+// unrolls them and that ALLOCATION limits their multipliers.  Each caller keeps only what
+// differs, how its window is filled (gathered from the array, or shifted in from the stream).
 template <class elem_T, class res_T, typename CONFIG_T>
 void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
                          typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases) {
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
-GConvStreamFilt:
+GConvFilt:
     for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
         const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
         typename CONFIG_T::accum_t acc = biases[o];
-    GConvStreamRows:
+    GConvRows:
         for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-        GConvStreamCols:
+        GConvCols:
             for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
-            GConvStreamChan:
+            GConvChan:
                 for (unsigned c = 0; c < dims::chan_per_group; c++) {
                     acc += window[i][j][first_chan + c] * weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
                 }
@@ -76,8 +80,7 @@ GConvStreamFilt:
     }
 }
 
-// io_parallel: each output pixel gathers its window (zeros outside the image) and shares the
-// multiply-accumulate of the stream version.
+// io_parallel: each output pixel gathers its window from the array (zeros outside the image).
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
                       res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
