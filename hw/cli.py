@@ -18,9 +18,9 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
 import warnings
+import weakref
 from pathlib import Path
 
 OUR_PACKAGES = ("hw", "qmodels", "host")
@@ -248,23 +248,23 @@ def _interrupted(prefix: str, debug: bool) -> int:
 class CtrlC:
     """The command's SIGINT handler, while a subcommand runs.
 
-    Python's own handler raises KeyboardInterrupt once, at whatever bytecode runs when the signal
-    lands; there a library's bare ``except:`` or a finalizer (``__del__``, whose exceptions are only
-    printed) can swallow it, and the command carried on as if Ctrl-C had not been pressed.  So each
-    press is recorded (hw.hls.project.install() then never puts a project in place) and, until main()
-    has caught the KeyboardInterrupt, raised again every RETRY_S seconds.  Presses while one is on its
-    way are not raised again: a second Ctrl-C must not cut the first one's clean-up short.  When the
-    work is over, a press adds no traceback to TensorFlow's shut-down: ignored after an interrupt
-    (its one line is still to be printed), ending the process quietly otherwise.  An error
-    raised after Ctrl-C is taken for its consequence (TensorFlow turned one KeyboardInterrupt into an
-    AssertionError of its stack bookkeeping) and reported as the interrupt.  Python
-    runs signal handlers in the main thread only; elsewhere the block changes nothing."""
+    Python's own handler raises KeyboardInterrupt at whatever bytecode runs when the signal lands;
+    there a library's bare ``except:`` can swallow it, a finalizer (``__del__``) only prints it, and
+    the command carried on as if Ctrl-C had not been pressed.  So a press is recorded (hw.hls.project.
+    install() then never puts a project in place), not raised inside a finalizer, and raised again
+    every RETRY_S seconds until main() has caught it; never while a KeyboardInterrupt is on its way
+    out (a ``finally``, ``except`` or ``__exit__`` handling it), so a second press does not cut the
+    clean-up short.  An error raised while unwinding from Ctrl-C is its consequence (TensorFlow once
+    turned a KeyboardInterrupt into an AssertionError of its stack bookkeeping): main() reports it as
+    the interrupt.  When the work is over a press adds no traceback to TensorFlow's shut-down: ignored
+    after an interrupt (its one line is still to be printed), ending the process quietly otherwise.
+    Python runs signal handlers in the main thread only; elsewhere, and where Ctrl-C is ignored, the
+    block changes nothing."""
 
-    RETRY_S = 1.0
+    RETRY_S = 0.5
 
     def __init__(self, as_command: bool):
         self.as_command = as_command
-        self.raised_at = None   # time.monotonic() of the last KeyboardInterrupt raised
         self.done = threading.Event()
         self.repeater = None
         self.pressed = False    # Ctrl-C was pressed while the block ran
@@ -275,24 +275,33 @@ class CtrlC:
         self.interrupted = INTERRUPTED
         self.interrupted.clear()
         self.previous = None
-        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+        # Only the main thread can handle signals; a command started with Ctrl-C ignored (in the
+        # background of a script) keeps ignoring it, as Python and the shells do.
+        ignored = signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None)
+        if threading.current_thread() is threading.main_thread() and not ignored:
             self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.unraisable, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
+
+    def _unraisable(self, unraisable) -> None:
+        """Python only prints an exception raised in a finalizer or a weakref callback (which
+        _in_finalizer cannot tell from ordinary code): a KeyboardInterrupt there is raised again."""
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            self.unraisable(unraisable)
 
     def _handle(self, signum, frame):
         self.interrupted.set()
-        now = time.monotonic()
-        if self.done.is_set() or (self.raised_at is not None and now - self.raised_at < self.RETRY_S / 2):
+        if self.done.is_set():
             return
-        self.raised_at = now
         if self.repeater is None:
             self.repeater = threading.Thread(target=self._repeat, args=(threading.get_ident(),),
                                              name="attendnets-ctrl-c", daemon=True)
             self.repeater.start()
-        raise KeyboardInterrupt
+        if not (_unwinding_from_ctrl_c() or _in_finalizer(frame)):
+            raise KeyboardInterrupt
 
     def _repeat(self, main_thread: int) -> None:
-        while not self.done.wait(self.RETRY_S):  # the KeyboardInterrupt was lost: raise it again
+        while not self.done.wait(self.RETRY_S):
             signal.pthread_kill(main_thread, signal.SIGINT)
 
     def __exit__(self, *exc):
@@ -300,14 +309,37 @@ class CtrlC:
         if self.repeater is not None:
             self.repeater.join()
         self.pressed = self.interrupted.is_set()
-        if self.previous is not None and self.as_command:
-            with contextlib.suppress(OSError, ValueError):  # the work is over: a press from now on
-                sys.stdout.flush()                          # quietly ends TensorFlow's shut-down
-            signal.signal(signal.SIGINT, signal.SIG_IGN if self.pressed else signal.SIG_DFL)
-        elif self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
         self.interrupted.clear()
+        if self.previous is None:
+            return False
+        sys.unraisablehook = self.unraisable
+        if not self.as_command:
+            signal.signal(signal.SIGINT, self.previous)
+            return False
+        with contextlib.suppress(OSError, ValueError):  # the work is over: a press from now on quietly
+            sys.stdout.flush()                          # ends TensorFlow's shut-down, or is ignored
+        signal.signal(signal.SIGINT, signal.SIG_IGN if self.pressed else signal.SIG_DFL)
         return False
+
+
+def _unwinding_from_ctrl_c() -> bool:
+    """A KeyboardInterrupt, or an error raised while handling one, is being handled right now."""
+    err = sys.exc_info()[1]
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__context__
+    return False
+
+
+def _in_finalizer(frame) -> bool:
+    """Python only prints an exception raised in a ``__del__`` or a weakref finalizer."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename == weakref.__file__):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def explain(err: Exception) -> tuple:

@@ -220,8 +220,10 @@ def _remove_generated(trash: Path, manifest: dict) -> None:
 
 @contextlib.contextmanager
 def deferred_interrupt():
-    """Hold Ctrl-C until the block ends, so a folder swap is never left half-done."""
-    if threading.current_thread() is not threading.main_thread():
+    """Hold Ctrl-C until the block ends, so a folder swap is never left half-done.  Yields the presses
+    held so far.  Where Ctrl-C cannot be handled (not the main thread) or is ignored, nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) in (
+            signal.SIG_IGN, None):
         yield []
         return
     caught = []
