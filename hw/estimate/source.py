@@ -95,8 +95,9 @@ def settings_for(geoms: list, reuse: int, strategy: str, layers: dict) -> dict:
     return out
 
 
-def from_config(cfg, model=None) -> Design:
-    """A design from a BuildConfig (hw.config) without generating it."""
+def from_config(cfg, model=None, types: dict | None = None) -> Design:
+    """A design from a BuildConfig (hw.config) without generating it; ``types`` as
+    hw.hls.precision.derive(model) gives, when the caller has them already."""
     from hw.boards import load_board
     from qmodels.build import build_model
 
@@ -104,7 +105,7 @@ def from_config(cfg, model=None) -> Design:
     if model is None:
         model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed,
                             calibrate=False)
-    geoms = geometry.from_model(model)
+    geoms = geometry.from_model(model, types)
     settings = settings_for(geoms, cfg.reuse, cfg.strategy, cfg.layers)
     return Design(model.name, geoms, settings, streams_for(geoms, model), board,
                   float(cfg.clock_ns or board.clock_ns), f"model {cfg.model} (not generated)")

@@ -312,7 +312,7 @@ def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> str:
     from hw.estimate.source import from_config
 
     try:
-        estimate = from_config(cfg, model).estimate()
+        estimate = from_config(cfg, model, types).estimate()
     except ValueError as err:  # a layer the estimator has no model of must not stop generation
         warnings.warn(f"no resource estimate: {err}")
         return None

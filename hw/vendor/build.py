@@ -119,9 +119,6 @@ def build(project, bitstream: bool = False, jobs: int = 2) -> dict:
 def _build_cli(args) -> int:
     import sys
 
-    if args.jobs < 1:
-        print(f"attendnets build: error: --jobs must be a positive integer, got {args.jobs}", file=sys.stderr)
-        return 2
     try:
         record = build(args.project, bitstream=args.bitstream, jobs=args.jobs)
     except (ToolMissing, BuildFailed) as err:
@@ -135,6 +132,8 @@ def _build_cli(args) -> int:
 
 def add_cli(subparsers) -> None:
     """Register the 'build' subcommand."""
+    from hw.config import option_type
+
     p = subparsers.add_parser("build", help="run Vitis/Vivado HLS and Vivado on a project (IP, bitstream, reports)")
     p.add_argument("project")
     stage = p.add_mutually_exclusive_group()
@@ -142,5 +141,5 @@ def add_cli(subparsers) -> None:
                        help="C synthesis and IP export of the AXI top only (the default)")
     stage.add_argument("--bitstream", action="store_true",
                        help="also the block design, implementation and bitstream (.bit + .hwh)")
-    p.add_argument("--jobs", type=int, default=2, help="parallel Vivado runs (default %(default)s)")
+    p.add_argument("--jobs", type=option_type("jobs"), default=2, help="parallel Vivado runs (default %(default)s)")
     p.set_defaults(func=_build_cli)
