@@ -28,6 +28,32 @@ slower).  csim therefore compiles with -O1 (hw.sim.csim.OPT).  Speed for many im
 running them in parallel processes (csim --jobs), not from the flags.  The CPU seconds per
 image here are inflated by the contention (cache and hyper-thread sharing): `attendnets bench`
 on a quieter machine measured 2.8 s/image for -O2.
+
+Where the time goes (why no flag helps), measured on AttendNet-B at 64x64 (same recipe, seeded
+weights), the test bench at -O1: instructions counted by `valgrind --tool=callgrind` on one image
+(exact, load-independent), split into the weights loaded once per process and the per-image work:
+
+    weights from .txt (hls4ml load_weights_from_txt, iostream)   3.85 G instructions, once
+    per image                                                    2.63 G instructions, of which
+      hls4ml pointwise 1x1 convs (dense_resource_rf_leq_nin)       81%
+      hls4ml first 3x3 conv (line buffer 1%, its dense 5%)          6%
+      hls4ml relu                                                   5%
+      grouped conv (ours, nnet_group_conv2d.h)                      5%
+      selective attention (ours)                                    1%
+      pooling, dense, stream copies, unpooling (ours 0.1%)          2%
+
+`perf record` at 224x224 (one image) agrees: hls4ml's dense_resource 72% of samples, our grouped
+conv 4%, weight loading 6%.  The cost is the C model of ap_fixed itself: an 8-bit multiply-
+accumulate into an exact accumulator takes 130-150 instructions at -O1 and 115-135 at -O2
+(13 ns), written as hls4ml's resource loop or as a plain loop nest alike (a micro-benchmark of
+one pointwise layer's types); -march=x86-64-v2, -v3 or native leave its instruction count as
+it is (within 0.001%).  Per image at 64x64: -O1 2.63 G, -O2 2.32 G, -O3 2.29 G instructions,
+but CPU seconds differ by less than the noise (min of 3 runs of 24 images in one process, on
+the 2-core machine with a background sweep of 2 workers and other jobs, load average 6-10):
+-O1 0.267, -O2 0.259, -O3 0.258 s/image.  -DNDEBUG was no faster in another run (0.261 against
+0.249 for -O1: the asserts are compile-time constants), and profile-guided -O2 ran no fewer
+instructions on the micro-benchmark.  So -O1 stays; a process 1.4x faster would need a faster
+ap_fixed C model or MAC loop in hls4ml's own headers, which csim must not fork.
 """
 from __future__ import annotations
 
