@@ -8,6 +8,7 @@ warnings and logs, hidden otherwise.
 """
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
 import importlib
@@ -248,18 +249,22 @@ def _interrupted(prefix: str, debug: bool) -> int:
 class CtrlC:
     """The command's SIGINT handler, while a subcommand runs.
 
-    Python's own handler raises KeyboardInterrupt at whatever bytecode runs when the signal lands;
-    there a library's bare ``except:`` can swallow it, a finalizer (``__del__``) only prints it, and
-    the command carried on as if Ctrl-C had not been pressed.  So a press is recorded (hw.hls.project.
-    install() then never puts a project in place), not raised inside a finalizer, and raised again
-    every RETRY_S seconds until main() has caught it; never while a KeyboardInterrupt is on its way
-    out (a ``finally``, ``except`` or ``__exit__`` handling it), so a second press does not cut the
-    clean-up short.  An error raised while unwinding from Ctrl-C is its consequence (TensorFlow once
-    turned a KeyboardInterrupt into an AssertionError of its stack bookkeeping): main() reports it as
-    the interrupt.  When the work is over a press adds no traceback to TensorFlow's shut-down: ignored
-    after an interrupt (its one line is still to be printed), ending the process quietly otherwise.
-    Python runs signal handlers in the main thread only; elsewhere, and where Ctrl-C is ignored, the
-    block changes nothing."""
+    Python's own handler raises KeyboardInterrupt wherever the main thread is when the signal lands.
+    There a library may swallow it (a bare ``except:``), only print it (a finalizer: ``__del__``, a
+    weakref callback) or turn it into another error (TensorFlow's source-map stack in tf_stack then
+    fails with 'Concurrent access?'), and the command went on, or called it a bug.  So:
+
+    - a press is recorded: hw.hls.project.install() never puts a project in place after one;
+    - it is not raised inside a ``__del__``, and one that a finalizer would only print is dropped;
+    - until main() has caught it, it is raised again every RETRY_S seconds, but never while one is
+      being handled (a ``finally``, ``except`` or ``__exit__`` on its way out), so a second press
+      does not cut the clean-up short;
+    - an error raised after a press is reported as the interrupt.
+
+    When the work is over, a press ends TensorFlow's shut-down quietly (after an interrupt it is
+    ignored: the one line is still to be printed).  Python handles signals in the main thread only;
+    elsewhere, and in a command started with Ctrl-C ignored (in the background of a script), the
+    block changes nothing, as shells and Python itself leave an inherited ignore alone."""
 
     RETRY_S = 0.5
 
@@ -290,9 +295,9 @@ class CtrlC:
             self.unraisable(unraisable)
 
     def _handle(self, signum, frame):
-        self.interrupted.set()
         if self.done.is_set():
             return
+        self.interrupted.set()
         if self.repeater is None:
             self.repeater = threading.Thread(target=self._repeat, args=(threading.get_ident(),),
                                              name="attendnets-ctrl-c", daemon=True)
@@ -302,7 +307,10 @@ class CtrlC:
 
     def _repeat(self, main_thread: int) -> None:
         while not self.done.wait(self.RETRY_S):
-            signal.pthread_kill(main_thread, signal.SIGINT)
+            if hasattr(signal, "pthread_kill"):  # a real signal: it also ends a blocking call
+                signal.pthread_kill(main_thread, signal.SIGINT)
+            else:
+                _thread.interrupt_main(signal.SIGINT)
 
     def __exit__(self, *exc):
         self.done.set()  # first: from here a press raises nothing

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = ".attendnets-manifest.json"
-# Set by the command's Ctrl-C handler (hw.cli) when the user presses Ctrl-C.  Python raises the
-# KeyboardInterrupt at whatever bytecode runs when the signal lands, and there a library's bare
-# ``except:`` or a finalizer (``__del__``, whose exceptions are only printed) can swallow it: install()
-# reads this, so a project is never put in place after Ctrl-C, whatever happened to the exception.
+# Set by the command's Ctrl-C handler (hw.cli.CtrlC) when the user presses Ctrl-C.  Python raises
+# the KeyboardInterrupt wherever the signal lands, where a library may swallow it: install() reads
+# this, so a project is never put in place after Ctrl-C, whatever happened to the exception.
 INTERRUPTED = threading.Event()
 _staging = set()  # staging folders of this process not yet installed or removed
 # outputs of later steps, not part of what 'generate' writes
@@ -112,8 +111,8 @@ def staging_dir(out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         path = out.parent / f".{out.name}.staging-{os.getpid()}"
         shutil.rmtree(path, ignore_errors=True)
+        _staging.add(path)  # before it exists: a Ctrl-C right after mkdir must not leave it behind
         path.mkdir()
-        _staging.add(path)
     except OSError as err:
         raise ProjectError(f"--out {out}: cannot write in {out.parent} ({err.strerror}); "
                            "choose another folder") from None
