@@ -1,5 +1,6 @@
 """One test per defect of issue 9 that the command line owned (8, 9, 11, 12, 13, 14), each failing
 before its fix, plus Ctrl-C and --debug."""
+import contextlib
 import logging
 import os
 import shutil
@@ -321,6 +322,21 @@ def test_a_second_ctrl_c_does_not_cut_the_clean_up_short(tmp_path, monkeypatch, 
     assert _generate_with_build(tmp_path, monkeypatch, build) == 130
     assert cleaned == [True]
     assert capsys.readouterr().err == "attendnets generate: interrupted\n"
+
+
+def test_a_clean_up_cut_short_is_finished_by_main(tmp_path, monkeypatch, capsys):
+    """A second press landing as generate's clean-up begins (before it holds Ctrl-C) used to leave
+    the staging folder behind."""
+    def pressed_again():
+        raise KeyboardInterrupt
+        yield  # noqa: unreachable - a context manager whose entry is interrupted
+
+    def build(cfg):
+        monkeypatch.setattr(P, "deferred_interrupt", contextlib.contextmanager(pressed_again))
+        raise KeyboardInterrupt
+    assert _generate_with_build(tmp_path, monkeypatch, build) == 130
+    assert capsys.readouterr().err == "attendnets generate: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_project_is_installed_after_ctrl_c(tmp_path):
