@@ -48,19 +48,20 @@ res_T attend(v_T v, a_T a, typename CONFIG_T::sigmoid_t table[CONFIG_T::table_si
     return (res_T)product;
 }
 
-// One pixel: its n_chan channels, from pixel views v, a into out (pointers into the flat
-// io_parallel arrays, or the nnet::array words of io_stream).  Both entry points call this one
-// body, so they cannot compute differently.  It is inlined (HLS INLINE) into the caller's
-// pipelined pixel loop, where AttendChan sits exactly as if written there: that PIPELINE
-// unrolls it and that ALLOCATION limits its multipliers, as before the body was shared.
+// One pixel: its n_chan channels, elements first .. first + n_chan - 1 of v, a and out (the flat
+// io_parallel arrays, indexed as before, or the nnet::array words of io_stream with first = 0).
+// Both entry points call this one body, so they cannot compute differently.  It is inlined
+// (HLS INLINE) into the caller's pipelined pixel loop, where AttendChan sits exactly as if
+// written there: that PIPELINE unrolls it and that ALLOCATION limits its multipliers.
 template <class v_T, class a_T, class res_T, typename CONFIG_T, class v_pix_T, class a_pix_T, class res_pix_T>
-void attend_pixel(const v_pix_T &v, const a_pix_T &a, res_pix_T &out,
+void attend_pixel(const v_pix_T &v, const a_pix_T &a, res_pix_T &out, const unsigned first,
                   typename CONFIG_T::sigmoid_t table[CONFIG_T::table_size],
                   typename CONFIG_T::scale_t scale[CONFIG_T::n_scale]) {
     #pragma HLS INLINE
 AttendChan:
     for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
-        out[k] = attend<v_T, a_T, res_T, CONFIG_T>(v[k], a[k], table, scale[k % CONFIG_T::n_scale]);
+        out[first + k] = attend<v_T, a_T, res_T, CONFIG_T>(v[first + k], a[first + k], table,
+                                                           scale[k % CONFIG_T::n_scale]);
     }
 }
 
@@ -75,10 +76,7 @@ AttendPixels:
     for (unsigned p = 0; p < CONFIG_T::n_pixels; p++) {
         #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
         #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-        const data1_T *v_pix = &v[p * CONFIG_T::n_chan];
-        const data2_T *a_pix = &a[p * CONFIG_T::n_chan];
-        res_T *out = &res[p * CONFIG_T::n_chan];
-        attend_pixel<data1_T, data2_T, res_T, CONFIG_T>(v_pix, a_pix, out, table, scale);
+        attend_pixel<data1_T, data2_T, res_T, CONFIG_T>(v, a, res, p * CONFIG_T::n_chan, table, scale);
     }
 }
 
@@ -96,7 +94,7 @@ AttendPixels:
         res_T out;
         PRAGMA_DATA_PACK(out)
         attend_pixel<typename data1_T::value_type, typename data2_T::value_type, typename res_T::value_type,
-                     CONFIG_T>(v_pix, a_pix, out, table, scale);
+                     CONFIG_T>(v_pix, a_pix, out, 0, table, scale);
         res.write(out);
     }
 }
