@@ -327,12 +327,13 @@ def test_a_second_ctrl_c_does_not_cut_the_clean_up_short(tmp_path, monkeypatch, 
 def test_a_clean_up_cut_short_is_finished_by_main(tmp_path, monkeypatch, capsys):
     """A second press landing as generate's clean-up begins (before it holds Ctrl-C) used to leave
     the staging folder behind."""
-    def pressed_again():
+    @contextlib.contextmanager
+    def pressed_again():  # on entering the block that holds Ctrl-C
         raise KeyboardInterrupt
-        yield  # noqa: unreachable - a context manager whose entry is interrupted
+        yield  # makes it a generator, as contextmanager needs
 
     def build(cfg):
-        monkeypatch.setattr(P, "deferred_interrupt", contextlib.contextmanager(pressed_again))
+        monkeypatch.setattr(P, "deferred_interrupt", pressed_again)
         raise KeyboardInterrupt
     assert _generate_with_build(tmp_path, monkeypatch, build) == 130
     assert capsys.readouterr().err == "attendnets generate: interrupted\n"
