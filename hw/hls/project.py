@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST = ".attendnets-manifest.json"
-# Set by the command's Ctrl-C handler (hw.cli.CtrlC) when the user presses Ctrl-C.  Python raises
+# Set by the command's Ctrl-C handler (hw.ctrl_c.CtrlC) when the user presses Ctrl-C.  Python raises
 # the KeyboardInterrupt wherever the signal lands, where a library may swallow it: install() reads
 # this, so a project is never put in place after Ctrl-C, whatever happened to the exception.
 INTERRUPTED = threading.Event()
