@@ -69,3 +69,11 @@ def test_other_depthwise_convs_stay_on_hls4ml(generate_and_run):
     report, layers = generate_and_run(dw_model([(1, 1), (3, 2)]), "vitis")
     _exact_and_live(report)
     assert layers["dw0"]["class"] == layers["dw1"]["class"] == "DepthwiseConv2D"
+
+
+def test_io_parallel_keeps_hls4ml_depthwise(tmp_path):
+    """io_parallel's depthwise kernel honours both strides (exact in the sweep): nothing to route."""
+    model = dw_model([(1, 2)])
+    cfg = BuildConfig(model=model.name, board="zcu104", backend="vitis", io="parallel", samples=1)
+    hls_model = hw.hls.convert.convert(model, cfg, tmp_path / "p", "t_dw")
+    assert hls_model.graph["dw0"].class_name == "DepthwiseConv2D"
