@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FLOAT32_BITS = 24  # float32 significand, the implicit bit included
+from hw.hls.precision import FLOAT32_SIGNIFICAND  # one definition of the width float32 holds exactly
 
 
 def keras_outputs(model, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
@@ -43,7 +43,7 @@ def float32_reason(layer, wide: dict) -> str | None:
     """Why Keras' float32 output of ``layer`` may leave the exact values, or None if it should not."""
     if layer.name in wide:
         return (f"an exact intermediate of it needs {wide[layer.name]} bits, more than float32's "
-                f"{FLOAT32_BITS}-bit significand, so Keras rounds the sum")
+                f"{FLOAT32_SIGNIFICAND}-bit significand, so Keras rounds the sum")
     if type(layer).__name__ == "GlobalAveragePooling2D":
         _, h, w, _ = layer.input_shape
         if (h * w) & (h * w - 1):  # 1/n has no finite binary expansion
@@ -70,8 +70,8 @@ def keras_divergence(model, images: np.ndarray, reference_trace: dict, wide: dic
             continue
         why = float32_reason(layer, wide)
         return {"layer": layer.name, "max_abs_diff": float(np.abs(got - want).max()), "explained": why is not None,
-                "why": why or (f"no value of it is wider than {FLOAT32_BITS} bits and it divides by nothing; float32 "
-                               "does not explain this difference"),
+                "why": why or (f"no value of it is wider than {FLOAT32_SIGNIFICAND} bits and it divides by nothing; "
+                               "float32 does not explain this difference"),
                 "wider_than_float32": sorted(wide)}
     return {"layer": None, "explained": True, "why": "Keras equals the reference at every layer on the traced images",
             "wider_than_float32": sorted(wide)}
