@@ -11,7 +11,8 @@ import pytest
 import hw.hls.convert
 from conftest import _in_memory, layer_model
 from hw.config import BuildConfig
-from hw.hls.convert import generate, valid_reuse
+from hw.hls.convert import generate
+from hw.hls.hls4ml_reuse import valid_reuse
 from hw.sim.csim import csim
 
 

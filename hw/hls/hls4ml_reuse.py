@@ -1,0 +1,108 @@
+"""Reuse factors of hls4ml's own matrix layers, as generate writes them into a project.
+
+hls4ml corrects an invalid reuse factor itself (a print on stdout, and hls4ml #867 puts the invalid
+one back for 1x1 convs), so generate writes a valid one into the configuration first
+(``valid_reuse``) and names every layer whose factor is not the one asked for (``reuse_changes``).
+The planner's view of the same rule, over layer geometry, is hw/estimate/reuse.py; our own
+layers' factors are hw/hls/layers/reuse.py.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from hw.config import BuildConfig
+
+
+def _matrix(layer) -> tuple:
+    """(n_in, n_out) of the matrix-vector product hls4ml's resource kernels compute for a layer
+    (for a depthwise conv, the backend's get_layer_mult_size: kh*kw*C by C*multiplier)."""
+    kind = type(layer).__name__
+    if kind == "QDense":
+        return int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
+    if kind == "QDepthwiseConv2D":
+        kh, kw, cin, mult = (int(d) for d in layer.depthwise_kernel.shape)
+        return kh * kw * cin, cin * mult
+    kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
+    return kh * kw * cin, cout
+
+
+RESOURCE_MATRIX = ("QConv2D", "QDepthwiseConv2D", "QDense")  # hls4ml corrects their reuse factor
+
+
+def valid_reuse_factors(backend_name: str, layer, io: str = "stream") -> tuple:
+    """(ascending valid reuse factors, why those) of a RESOURCE_MATRIX layer, resource strategy.
+
+    In io_parallel a convolution runs ``conv_2d_resource_cl`` (nnet_conv2d_resource.h), not the
+    dense kernels the backend's rule was written for: it walks the inputs as ``i_rf + k*RF``,
+    wrapping to ``i_rf``, which is right only when RF divides filt_h*filt_w*n_chan.  A larger RF
+    (which the backend accepts, and picks as "closest") reads past its input buffer: Vivado's copy
+    of the kernel asserts (the C simulation aborts), Vitis' copy has no such assert (wrong output).
+    """
+    from hls4ml.backends import get_backend
+
+    n_in, n_out = _matrix(layer)
+    if io == "parallel" and type(layer).__name__ == "QConv2D":
+        return ([rf for rf in range(1, n_in + 1) if n_in % rf == 0],
+                f"for io_parallel's resource conv kernel (divisors of filt_h*filt_w*n_chan = {n_in})")
+    return (get_backend(backend_name).get_valid_reuse_factors(n_in, n_out),
+            f"for its {n_in}x{n_out} matrix product under the resource strategy (hls4ml's rule)")
+
+
+def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> int:
+    """The closest valid reuse factor (the smaller on a tie) for a RESOURCE_MATRIX layer.
+
+    hls4ml corrects an invalid one itself, but with a print on stdout, and its pointwise-conv pass
+    then rebuilds 1x1 convs from the configuration and puts the invalid one back (hls4ml #867):
+    the firmware aborts ("The current Reuse Factor is not allowed").  Writing the valid factor
+    into the configuration makes every pass see the same, valid, value; ``reuse_changes`` says so.
+    """
+    from hls4ml.backends import get_backend
+
+    valid, _ = valid_reuse_factors(backend_name, layer, io)
+    return wanted if wanted in valid else get_backend(backend_name).get_closest_reuse_factor(valid, wanted)
+
+
+@dataclass(frozen=True)
+class ReuseChange:
+    """A layer whose reuse factor in the project is not the one asked for."""
+    layer: str
+    requested: int
+    used: int
+    source: str        # the field that asked: 'reuse' or 'layers.<name>.reuse'
+    why: str
+
+    def note(self) -> str:
+        return (f"{self.layer}: reuse factor {self.used}, not the requested {self.requested} "
+                f"('{self.source}'): {self.why}")
+
+
+def _around(values, wanted: int, each_side: int = 4) -> str:
+    """The sorted ``values`` nearest ``wanted``, with '...' where some are left out."""
+    at = bisect.bisect_left(values, wanted)
+    low, high = max(0, at - each_side), min(len(values), at + each_side)
+    return ", ".join((["..."] if low else []) + [str(v) for v in values[low:high]]
+                     + (["..."] if high < len(values) else []))
+
+
+def reuse_changes(model, hls_model, cfg: BuildConfig) -> list:
+    """[ReuseChange] for every layer of ``model`` whose reuse factor in ``hls_model`` (what is
+    written into the project) differs from the requested one: the global one or its override."""
+    changes = []
+    for layer in model.layers:
+        try:
+            used = hls_model.graph[layer.name].get_attr("reuse_factor")
+        except KeyError:  # a layer hls4ml folded away (an input quantizer, a linear activation)
+            continue
+        override = cfg.layers.get(layer.name)
+        source = f"layers.{layer.name}.reuse" if override and override.reuse else "reuse"
+        requested = override.reuse if source != "reuse" else cfg.reuse
+        if used is None or used == requested:
+            continue
+        if type(layer).__name__ in RESOURCE_MATRIX:
+            valid, rule = valid_reuse_factors(cfg.backend.capitalize(), layer, cfg.io)
+            why = f"the valid ones {rule} are {_around(valid, requested)}"
+        else:
+            why = f"hls4ml's choice for its {hls_model.graph[layer.name].class_name}"
+        changes.append(ReuseChange(layer.name, int(requested), int(used), source, why))
+    return changes
