@@ -23,7 +23,7 @@ from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
 from hw.config import BuildConfig, ConfigError
-from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, reuse_changes, valid_reuse
+from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, setting_changes, valid_reuse
 from hw.hls.precision import CONV_LIKE, derive, hls_type
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
@@ -199,7 +199,8 @@ class Generated(tuple):
 
 def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> str:
     """The estimate's one-line summary; warns (the project is written anyway: users may synthesize)
-    for every layer whose reuse factor is not the one requested (``changes``, see reuse_changes),
+    for every layer whose reuse factor or strategy is not the one requested (``changes``, see
+    hw.hls.hls4ml_reuse.setting_changes),
     when the board looks too small, and for layers where Keras' float32 model cannot be exact
     (``types``: derive(model), as the project was generated with)."""
     from hw.hls.precision import float32_inexact_layers
@@ -264,7 +265,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
-        summary = design_notes(cfg, sw.model, types, reuse_changes(sw.model, hls_model, cfg))
+        summary = design_notes(cfg, sw.model, types, setting_changes(sw.model, hls_model, cfg))
         return Generated(out, P.install(staging, out, force), summary)
     finally:
         with P.deferred_interrupt():  # a second Ctrl-C must not stop the clean-up half-way

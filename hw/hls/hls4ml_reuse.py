@@ -1,8 +1,8 @@
-"""Reuse factors of hls4ml's own matrix layers, as generate writes them into a project.
+"""Reuse factors (and strategies) of hls4ml's own matrix layers, as generate writes them into a project.
 
 hls4ml corrects an invalid reuse factor itself (a print on stdout, and hls4ml #867 puts the invalid
 one back for 1x1 convs), so generate writes a valid one into the configuration first
-(``valid_reuse``) and names every layer whose factor is not the one asked for (``reuse_changes``).
+(``valid_reuse``) and names every layer whose factor, or strategy, is not the one asked for (``setting_changes``).
 The planner's view of the same rule, over layer geometry, is hw/estimate/reuse.py; our own
 layers' factors are hw/hls/layers/reuse.py.
 """
@@ -55,7 +55,7 @@ def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> in
     hls4ml corrects an invalid one itself, but with a print on stdout, and its pointwise-conv pass
     then rebuilds 1x1 convs from the configuration and puts the invalid one back (hls4ml #867):
     the firmware aborts ("The current Reuse Factor is not allowed").  Writing the valid factor
-    into the configuration makes every pass see the same, valid, value; ``reuse_changes`` says so.
+    into the configuration makes every pass see the same, valid, value; ``setting_changes`` says so.
     """
     from hls4ml.backends import get_backend
 
@@ -64,16 +64,17 @@ def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> in
 
 
 @dataclass(frozen=True)
-class ReuseChange:
-    """A layer whose reuse factor in the project is not the one asked for."""
+class SettingChange:
+    """A layer whose reuse factor or strategy in the project is not the one asked for."""
     layer: str
-    requested: int
-    used: int
-    source: str        # the field that asked: 'reuse' or 'layers.<name>.reuse'
+    setting: str       # 'reuse factor' or 'strategy'
+    requested: object
+    used: object
+    source: str        # the field that asked: 'reuse' or 'layers.<name>.reuse' (or .strategy)
     why: str
 
     def note(self) -> str:
-        return (f"{self.layer}: reuse factor {self.used}, not the requested {self.requested} "
+        return (f"{self.layer}: {self.setting} {self.used}, not the requested {self.requested} "
                 f"('{self.source}'): {self.why}")
 
 
@@ -85,24 +86,44 @@ def _around(values, wanted: int, each_side: int = 4) -> str:
                      + (["..."] if high < len(values) else []))
 
 
-def reuse_changes(model, hls_model, cfg: BuildConfig) -> list:
-    """[ReuseChange] for every layer of ``model`` whose reuse factor in ``hls_model`` (what is
-    written into the project) differs from the requested one: the global one or its override."""
+def _requested(cfg: BuildConfig, layer: str, key: str) -> tuple:
+    """(value, the field that asked for it): the layer's override of ``key``, else the global one."""
+    override = cfg.layers.get(layer)
+    if override and getattr(override, key):
+        return getattr(override, key), f"layers.{layer}.{key}"
+    return getattr(cfg, key), key
+
+
+def _strategy_why(layer, hls_layer, cfg: BuildConfig) -> str:
+    if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
+        return ("hls4ml 1.3 has no resource-strategy depthwise convolution in io_parallel "
+                "(its depthwise_conv_2d_cl asserts), so generate uses the latency one")
+    return f"hls4ml's choice for its {hls_layer.class_name}"
+
+
+def setting_changes(model, hls_model, cfg: BuildConfig) -> list:
+    """[SettingChange] for every layer of ``model`` whose reuse factor, or (for hls4ml's matrix
+    layers, the only ones with a strategy) whose strategy, in ``hls_model`` (what is written into
+    the project) differs from the requested one: the global one or its override."""
     changes = []
     for layer in model.layers:
         try:
-            used = hls_model.graph[layer.name].get_attr("reuse_factor")
+            hls_layer = hls_model.graph[layer.name]
         except KeyError:  # a layer hls4ml folded away (an input quantizer, a linear activation)
             continue
-        override = cfg.layers.get(layer.name)
-        source = f"layers.{layer.name}.reuse" if override and override.reuse else "reuse"
-        requested = override.reuse if source != "reuse" else cfg.reuse
-        if used is None or used == requested:
-            continue
-        if type(layer).__name__ in RESOURCE_MATRIX:
-            valid, rule = valid_reuse_factors(cfg.backend.capitalize(), layer, cfg.io)
-            why = f"the valid ones {rule} are {_around(valid, requested)}"
-        else:
-            why = f"hls4ml's choice for its {hls_model.graph[layer.name].class_name}"
-        changes.append(ReuseChange(layer.name, int(requested), int(used), source, why))
+        matrix = type(layer).__name__ in RESOURCE_MATRIX
+        requested, source = _requested(cfg, layer.name, "reuse")
+        used = hls_layer.get_attr("reuse_factor")
+        if used is not None and used != requested:
+            if matrix:
+                valid, rule = valid_reuse_factors(cfg.backend.capitalize(), layer, cfg.io)
+                why = f"the valid ones {rule} are {_around(valid, requested)}"
+            else:
+                why = f"hls4ml's choice for its {hls_layer.class_name}"
+            changes.append(SettingChange(layer.name, "reuse factor", int(requested), int(used), source, why))
+        requested, source = _requested(cfg, layer.name, "strategy")
+        used = hls_layer.get_attr("strategy")
+        if matrix and used is not None and str(used).lower() != requested.lower():
+            changes.append(SettingChange(layer.name, "strategy", requested.lower(), str(used).lower(), source,
+                                         _strategy_why(layer, hls_layer, cfg)))
     return changes

@@ -1,5 +1,5 @@
-"""generate says, in its own words, where the reuse factor written into the project is not the
-one requested (issue 9: it was corrected silently, or by hls4ml's own "WARNING: Invalid
+"""generate says, in its own words, where the reuse factor (or strategy) written into the project
+is not the one requested (issue 9: it was corrected silently, or by hls4ml's own "WARNING: Invalid
 ReuseFactor" on stdout), and the project records the factor it really uses.
 
 The expected factors are hls4ml 1.3's rule worked by hand: under the resource strategy a layer
@@ -55,3 +55,19 @@ def test_generate_names_every_corrected_reuse_factor_and_records_the_used_one(tm
     structs = re.findall(r"struct \w+ : nnet::(?:conv2d|dense)_config \{(.*?)\n\};", params, re.S)
     written = {int(v) for body in structs for v in re.findall(r"unsigned reuse_factor = (\d+);", body)}
     assert written == {used for _, used, _, _ in EXPECTED.values()}
+
+
+def test_generate_names_the_strategy_io_parallel_cannot_give_a_depthwise_conv(tmp_path, capsys):
+    """hls4ml 1.3 has no resource-strategy depthwise conv in io_parallel: generate uses the latency
+    one, says so once (only for that layer), and the project records the strategy it really uses."""
+    (tmp_path / "rnet.yaml").write_text(SPEC)
+    out = tmp_path / "prj"
+    assert main(["generate", str(tmp_path / "rnet.yaml"), "--io", "parallel",
+                 "--strategy", "resource", "--reuse", "1", "--samples", "1", "--out", str(out)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "not the requested" in line]
+    assert notes == ["attendnets generate: warning: s01_dw: strategy latency, not the requested resource "
+                     "('strategy'): hls4ml 1.3 has no resource-strategy depthwise convolution in io_parallel "
+                     "(its depthwise_conv_2d_cl asserts), so generate uses the latency one"], notes
+    resolved = yaml.safe_load((out / "attendnets.yaml").read_text())["layers"]
+    assert resolved["s01_dw"]["strategy"] == "latency"
+    assert resolved["s00_conv"]["strategy"] == resolved["logits"]["strategy"] == "resource"
