@@ -54,6 +54,20 @@ the 2-core machine with a background sweep of 2 workers and other jobs, load ave
 0.249 for -O1: the asserts are compile-time constants), and profile-guided -O2 ran no fewer
 instructions on the micro-benchmark.  So -O1 stays; a process 1.4x faster would need a faster
 ap_fixed C model or MAC loop in hls4ml's own headers, which csim must not fork.
+
+The MAC itself, measured by ``python -m hw.sim.mac_bench --opts O1 O2 O3 --instructions`` (one
+128x128 pointwise layer of the types above; instructions counted by valgrind, so load-independent):
+
+    instructions per MAC     ap_fixed (hls4ml)   ap_int on the raw bits   uint8/int8/int32
+    g++ 12   -O1                  105.8                 43.9                    7.4
+    g++ 12   -O2 / -O3             92.4                 34.8                    2.3
+    clang 14 -O1 / -O2             94.0 / 94.7          34.8 / 34.7             6.4 / 2.6
+
+Another compiler does not help either.  A kernel accumulating on ap_int raw bits (still
+synthesizable, the same hardware) would run about 2.5x fewer instructions per MAC, so about 1.9x
+for the whole image given the 81% share: not yet 1 image/s, and it would replace hls4ml's pointwise
+kernel in every project.  Native integers would be fast, but only in a branch synthesis never
+compiles, which would make csim test code the board never runs.
 """
 from __future__ import annotations
 
