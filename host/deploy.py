@@ -12,6 +12,7 @@ scores are compared bit for bit with the expected ones.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import socket
@@ -172,13 +173,24 @@ def _deploy_cli(args) -> int:
         return 1
 
 
+def _port(text: str) -> int:
+    """An argparse ``type``: a TCP port, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = None
+    if port is None or not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port, an integer from 1 to 65535, got {text!r}")
+    return port
+
+
 def add_cli(subparsers) -> None:
     """Register the 'deploy' subcommand."""
     p = subparsers.add_parser("deploy", help="package a project and run it on a PYNQ board (or the simulated board)")
     p.add_argument("project")
     p.add_argument("--board-host", help="the board's host name or address")
     p.add_argument("--user", default="xilinx")
-    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--port", type=_port, default=22, help="the board's ssh port (default: 22)")
     p.add_argument("--identity", help="ssh private key (default: ssh's own)")
     p.add_argument("--known-hosts", help="known_hosts file holding the board's host key (default: ssh's own)")
     p.add_argument("--remote-dir", default="attendnets", help="folder on the board, relative to the user's home")

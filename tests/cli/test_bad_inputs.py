@@ -228,6 +228,8 @@ CASES = [
     ("deploy {ws}/dir --sim", 2, ["dir/accelerator.yaml"]),
     ("deploy {ws}/prj", 2, ["--board-host", "--sim"]),
     ("deploy {ws}/prj --board-host pynq --dry-run", 2, ["no bitstream", "--sim"]),
+    ("deploy {ws}/prj --board-host pynq --port 0", 2, ["--port", "1 to 65535", "'0'"]),
+    ("deploy {ws}/prj --board-host pynq --port ssh", 2, ["--port", "1 to 65535", "'ssh'"]),
     # ---------------------------------------------------------------- the command itself
     ("", 2, ["COMMAND", "required"]),
     ("nosuch", 2, ["invalid choice", "nosuch"]),
