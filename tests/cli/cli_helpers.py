@@ -1,4 +1,4 @@
-"""Paths and the real entry point, for the command-line tests."""
+"""Paths, the real entry point and stand-in projects, for the command-line tests."""
 import os
 import subprocess
 import sys
@@ -31,3 +31,14 @@ def snapshot(root: Path) -> dict:
             st = os.stat(os.path.join(folder, name), follow_symlinks=False)
             found[os.path.relpath(os.path.join(folder, name), root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
     return found
+
+
+def fake_project(root: Path, files: dict) -> Path:
+    """A generated project as far as install() can tell: files and their manifest."""
+    from hw.hls import project
+
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    project.write_manifest(root)
+    return root
