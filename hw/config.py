@@ -234,6 +234,14 @@ class BuildConfig:
             for key, message in settings.problems():
                 yield f"layers.{name}.{key}", message
 
+    def requested(self, layer: str, key: str) -> tuple:
+        """(value, the field that asks for it) of 'reuse' or 'strategy' for ``layer``: its override
+        under ``layers:``, else the recipe's own field."""
+        override = self.layers.get(layer)
+        if override is not None and getattr(override, key):
+            return getattr(override, key), f"layers.{layer}.{key}"
+        return getattr(self, key), key
+
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["layers"] = {name: {k: v for k, v in dataclasses.asdict(s).items() if v not in (None, {})}

@@ -81,14 +81,12 @@ def _setting(g, reuse: int, strategy: str) -> LayerSetting:
     return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency")
 
 
-def settings_for(geoms: list, reuse: int, strategy: str, layers: dict) -> dict:
-    """Per-layer settings as generation resolves a recipe: defaults, per-layer overrides, and
-    hls4ml's closest valid reuse factor for the Resource strategy."""
+def settings_for(geoms: list, cfg) -> dict:
+    """Per-layer settings as generation resolves a recipe (a BuildConfig): defaults, per-layer
+    overrides, and hls4ml's closest valid reuse factor for the Resource strategy."""
     out = {}
     for g in geoms:
-        override = layers.get(g.name)
-        rf = (override.reuse if override and override.reuse else reuse)
-        st = (override.strategy if override and override.strategy else strategy)
+        rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
         if g.kind in HLS4ML_MATRIX and st == "resource":
             rf = closest(valid_reuse_factors(g, "resource"), rf)
         out[g.name] = _setting(g, rf, st)
@@ -106,7 +104,7 @@ def from_config(cfg, model=None, types: dict | None = None) -> Design:
         model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed,
                             calibrate=False)
     geoms = geometry.from_model(model, types)
-    settings = settings_for(geoms, cfg.reuse, cfg.strategy, cfg.layers)
+    settings = settings_for(geoms, cfg)
     return Design(model.name, geoms, settings, streams_for(geoms, model), board,
                   float(cfg.clock_ns or board.clock_ns), f"model {cfg.model} (not generated)")
 

@@ -23,7 +23,7 @@ from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
 from hw.config import BuildConfig, ConfigError
-from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, setting_changes, valid_reuse
+from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, forced_strategy, setting_changes, valid_reuse
 from hw.hls.precision import CONV_LIKE, derive, hls_type
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
@@ -142,12 +142,11 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
         if "accum" in t:
             precision["accum"] = hls_type(t["accum"])
         override = cfg.layers.get(layer.name)
+        forced = forced_strategy(layer, cfg.io)
         entry = {"Precision": {**precision, **(override.precision if override else {})},
-                 "ReuseFactor": (override.reuse if override and override.reuse else cfg.reuse),
-                 "Strategy": (override.strategy.capitalize() if override and override.strategy else strategy),
+                 "ReuseFactor": cfg.requested(layer.name, "reuse")[0],
+                 "Strategy": (forced[0] if forced else cfg.requested(layer.name, "strategy")[0]).capitalize(),
                  "Trace": trace}
-        if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
-            entry["Strategy"] = "Latency"  # hls4ml 1.3 has no Resource depthwise in io_parallel
         if entry["Strategy"] == "Resource" and type(layer).__name__ in RESOURCE_MATRIX:
             entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"], cfg.io)
         layers[layer.name] = entry

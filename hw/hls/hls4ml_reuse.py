@@ -86,19 +86,12 @@ def _around(values, wanted: int, each_side: int = 4) -> str:
                      + (["..."] if high < len(values) else []))
 
 
-def _requested(cfg: BuildConfig, layer: str, key: str) -> tuple:
-    """(value, the field that asked for it): the layer's override of ``key``, else the global one."""
-    override = cfg.layers.get(layer)
-    if override and getattr(override, key):
-        return getattr(override, key), f"layers.{layer}.{key}"
-    return getattr(cfg, key), key
-
-
-def _strategy_why(layer, hls_layer, cfg: BuildConfig) -> str:
-    if cfg.io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
-        return ("hls4ml 1.3 has no resource-strategy depthwise convolution in io_parallel "
-                "(its depthwise_conv_2d_cl asserts), so generate uses the latency one")
-    return f"hls4ml's choice for its {hls_layer.class_name}"
+def forced_strategy(layer, io: str):
+    """(strategy, why) that ``layer`` gets whatever is asked for, or None."""
+    if io == "parallel" and type(layer).__name__ == "QDepthwiseConv2D":
+        return "latency", ("hls4ml 1.3 has no resource-strategy depthwise convolution in io_parallel "
+                           "(its depthwise_conv_2d_cl asserts), so generate uses the latency one")
+    return None
 
 
 def setting_changes(model, hls_model, cfg: BuildConfig) -> list:
@@ -112,7 +105,7 @@ def setting_changes(model, hls_model, cfg: BuildConfig) -> list:
         except KeyError:  # a layer hls4ml folded away (an input quantizer, a linear activation)
             continue
         matrix = type(layer).__name__ in RESOURCE_MATRIX
-        requested, source = _requested(cfg, layer.name, "reuse")
+        requested, source = cfg.requested(layer.name, "reuse")
         used = hls_layer.get_attr("reuse_factor")
         if used is not None and used != requested:
             if matrix:
@@ -121,9 +114,10 @@ def setting_changes(model, hls_model, cfg: BuildConfig) -> list:
             else:
                 why = f"hls4ml's choice for its {hls_layer.class_name}"
             changes.append(SettingChange(layer.name, "reuse factor", int(requested), int(used), source, why))
-        requested, source = _requested(cfg, layer.name, "strategy")
+        requested, source = cfg.requested(layer.name, "strategy")
         used = hls_layer.get_attr("strategy")
         if matrix and used is not None and str(used).lower() != requested.lower():
-            changes.append(SettingChange(layer.name, "strategy", requested.lower(), str(used).lower(), source,
-                                         _strategy_why(layer, hls_layer, cfg)))
+            forced = forced_strategy(layer, cfg.io)
+            why = forced[1] if forced else f"hls4ml's choice for its {hls_layer.class_name}"
+            changes.append(SettingChange(layer.name, "strategy", requested.lower(), str(used).lower(), source, why))
     return changes
