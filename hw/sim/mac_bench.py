@@ -28,7 +28,6 @@ from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parent / "templates" / "mac_bench" / "mac_bench.cpp"
 VARIANTS = ("fixed", "int", "native")
-MACS = 400 * 128 * 128  # PIXELS * N_IN * N_OUT in mac_bench.cpp
 
 
 def ap_types_dir() -> Path:
@@ -45,10 +44,16 @@ def build(variant: str, opt: str, compiler: str, out: Path) -> Path:
     return binary
 
 
+def _parse(stdout: str) -> tuple:
+    """(ns per MAC, checksum, MACs) from the line the benchmark prints."""
+    ns, checksum, macs = stdout.split()
+    return float(ns), int(checksum), int(macs)
+
+
 def run(binary: Path) -> tuple:
     """(ns per MAC, checksum) of one run."""
-    ns, checksum = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout.split()
-    return float(ns), int(checksum)
+    ns, checksum, _ = _parse(subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout)
+    return ns, checksum
 
 
 def instructions_per_mac(binary: Path) -> float:
@@ -59,7 +64,7 @@ def instructions_per_mac(binary: Path) -> float:
     total = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
     if total is None:
         raise RuntimeError(f"valgrind printed no instruction count:\n{done.stderr[-500:]}")
-    return int(total.group(1)) / MACS
+    return int(total.group(1)) / _parse(done.stdout)[2]
 
 
 def measure(opts, repeat: int, compiler: str, instructions: bool) -> list:

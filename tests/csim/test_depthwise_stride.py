@@ -61,8 +61,8 @@ def test_one_row_kernel_with_row_stride_is_exact(generate_and_run, backend):
 
 
 def _spelled(fmt) -> str:
-    """How attendnets.yaml (hls4ml's precision string) begins for ``fmt``."""
-    return f"{'' if fmt.signed else 'u'}fixed<{fmt.width},{fmt.integer},"
+    """How attendnets.yaml (hls4ml's precision string, 'fixed<17,4,TRN,WRAP,0>') begins for ``fmt``."""
+    return str(fmt)[:-1] + ","  # Fixed spells 'fixed<17,4>'
 
 
 def test_other_depthwise_convs_stay_on_hls4ml(generate_and_run):

@@ -2,7 +2,7 @@
 //   MAC_FIXED   ap_fixed operands, ap_fixed accumulator: what hls4ml's resource kernel computes
 //   MAC_INT     the same raw bits as ap_int/ap_uint operands and an ap_int accumulator
 //   MAC_NATIVE  the same raw bits as uint8_t/int8_t operands and an int32_t accumulator
-// All three print the same checksum (the sum of every accumulator, in accumulator LSBs): the
+// Each prints ns per MAC, a checksum and the MAC count.  All three print the same checksum (the sum of every accumulator, in accumulator LSBs): the
 // difference in time is the C model of the arbitrary-precision types, not the arithmetic.
 #include <chrono>
 #include <cstdint>
@@ -73,6 +73,7 @@ int main() {
     auto start = std::chrono::steady_clock::now();
     for (int p = 0; p < PIXELS; p++) checksum += pixel(p);
     double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%.3f %lld\n", ns / (double(PIXELS) * N_IN * N_OUT), checksum);
+    const long long macs = (long long)PIXELS * N_IN * N_OUT;
+    std::printf("%.3f %lld %lld\n", ns / macs, checksum, macs);
     return 0;
 }
