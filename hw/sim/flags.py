@@ -84,6 +84,9 @@ import numpy as np
 from hw.hls import testbench
 
 
+OPT_LEVELS = ("O0", "O1", "O2", "O3", "Os", "Ofast")  # g++/clang++ -O levels, without the dash
+
+
 def _cpu_of_children() -> float:
     import resource
 
@@ -142,11 +145,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hw.sim.flags", description=__doc__.splitlines()[0])
     parser.add_argument("project")
     parser.add_argument("--images", type=int, default=2)
-    parser.add_argument("--opts", nargs="+", default=["O1", "O2", "O3"], help="levels, without the dash")
+    parser.add_argument("--opts", nargs="+", default=["O1", "O2", "O3"], choices=OPT_LEVELS,
+                        help="levels, without the dash")
     args = parser.parse_args(argv)
     if args.images < 1:
         parser.error("--images must be at least 1")
-    opts = [f"-{o.lstrip('-')}" for o in args.opts]
+    opts = [f"-{o}" for o in args.opts]
     for row in measure(Path(args.project), opts, args.images):
         print(f"{row['opt']:<5} compile {row['compile_s']:6.1f} s ({row['compile_cpu_s']:6.1f} s CPU)   "
               f"run {row['run_s_per_image']:.2f} s/image ({row['run_cpu_s_per_image']:.2f} s CPU)"

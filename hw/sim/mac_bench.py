@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from hw.sim.flags import OPT_LEVELS
+
 SOURCE = Path(__file__).resolve().parent / "templates" / "mac_bench" / "mac_bench.cpp"
 VARIANTS = ("fixed", "int", "native")
 
@@ -87,7 +89,8 @@ def measure(opts, repeat: int, compiler: str, instructions: bool) -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hw.sim.mac_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--opts", nargs="+", default=["O1", "O2"], help="optimisation levels, without the dash")
+    parser.add_argument("--opts", nargs="+", default=["O1", "O2"], choices=OPT_LEVELS,
+                        help="optimisation levels, without the dash")
     parser.add_argument("--repeat", type=int, default=5, help="runs per variant; the fastest is reported")
     parser.add_argument("--compiler", default="g++")
     parser.add_argument("--instructions", action="store_true", help="also count instructions with valgrind")
@@ -97,7 +100,11 @@ def main(argv=None) -> int:
     for tool in [args.compiler] + (["valgrind"] if args.instructions else []):
         if shutil.which(tool) is None:
             parser.error(f"{tool} not found on PATH")
-    rows = measure([f"-{o.lstrip('-')}" for o in args.opts], args.repeat, args.compiler, args.instructions)
+    try:
+        rows = measure([f"-{o}" for o in args.opts], args.repeat, args.compiler, args.instructions)
+    except subprocess.CalledProcessError as err:  # the compiler or valgrind has said why on stderr
+        parser.exit(1, f"{parser.prog}: error: {Path(err.cmd[0]).name} failed (exit {err.returncode}) on "
+                       f"{err.cmd[-1] if err.cmd[0] == 'valgrind' else SOURCE.name}\n")
     for row in rows:
         extra = f"   {row['instructions_per_mac']:7.1f} instructions/MAC" if "instructions_per_mac" in row else ""
         print(f"{row['opt']:<4} {row['variant']:<7} {row['ns_per_mac']:8.3f} ns/MAC{extra}")

@@ -23,3 +23,20 @@ def test_bad_repeat_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         mac_bench.main(["--repeat", "0"])
     assert exit_.value.code == 2 and "--repeat must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["hw.sim.mac_bench", "hw.sim.flags"])
+def test_an_unknown_optimisation_level_is_a_usage_error(module, capsys):
+    import importlib
+
+    argv = ["--opts", "Z"] if module.endswith("mac_bench") else ["some_project", "--opts", "Z"]
+    with pytest.raises(SystemExit) as exit_:
+        importlib.import_module(module).main(argv)
+    assert exit_.value.code == 2 and "--opts: invalid choice: 'Z'" in capsys.readouterr().err
+
+
+def test_a_compiler_that_fails_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        mac_bench.main(["--compiler", "false", "--repeat", "1", "--opts", "O1"])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == "python -m hw.sim.mac_bench: error: false failed (exit 1) on mac_bench.cpp\n"
