@@ -189,6 +189,7 @@ class BuildConfig:
     seed: int = 0
     samples: int = 8                          # test-bench images written to tb_data
     project_name: Optional[str] = None        # None: from the model name
+    fuse_activations: bool = True             # quantized activations written by their producer (hw/hls/fuse.py)
     layers: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -221,6 +222,8 @@ class BuildConfig:
             if value is not None or name in ("reuse", "seed", "samples"):
                 if range_error(name, value):
                     yield name, range_error(name, value)
+        if not isinstance(self.fuse_activations, bool):
+            yield "fuse_activations", f"expected true or false, got {self.fuse_activations!r}"
         if self.input_shape is not None and shape_error(self.input_shape):
             yield "input_shape", shape_error(self.input_shape)
         if self.project_name is not None and not (isinstance(self.project_name, str)

@@ -24,6 +24,8 @@ from hw.hls import testbench
 from hw.boards import load_board
 from hw.config import BuildConfig, ConfigError
 from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, forced_strategy, setting_changes, valid_reuse
+from hw.hls.fuse import fused_pairs, unfused_reasons
+from hw.hls.layers.fuse_quantizer import CONFIG_KEY as FUSE_KEY
 from hw.hls.precision import CONV_LIKE, derive, hls_type
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
@@ -153,6 +155,8 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again
             layers[f"{layer.name}_linear"] = {"Precision": {"result": entry["Precision"]["result"]}}
+    for activation, producer in fused_pairs(model, cfg.fuse_activations).items():
+        layers[activation][FUSE_KEY] = producer  # hw/hls/layers/fuse_quantizer.py removes it
     return {"Model": {"Precision": CANARY, "ReuseFactor": cfg.reuse, "Strategy": strategy},
             "LayerName": layers}
 
@@ -307,7 +311,21 @@ def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name:
                                "classes": int(sw.model.output_shape[-1])},
             "testbench": {"samples": int(len(sw.images)), "output_lsb": output_lsb(hls_model),
                           "labels": sw.labels is not None},
-            "fifo_depths": {k: int(v) for k, v in depths.items()}, "layers": layers}
+            "fifo_depths": {k: int(v) for k, v in depths.items()}, "layers": layers,
+            "fused_activations": fused_activations(hls_model, sw.model, cfg)}
+
+
+def fused_activations(hls_model, model, cfg: BuildConfig) -> dict:
+    """{'fused': {activation: producer}, 'kept': {activation: why}}, as the hls4ml model has them;
+    a disagreement with hw.hls.fuse's rule is a bug, and generation stops on it."""
+    fused = {layer.get_attr("fused_activation"): layer.name for layer in hls_model.get_layers()
+             if layer.get_attr("fused_activation")}
+    expected = fused_pairs(model, cfg.fuse_activations)
+    if fused != expected:
+        raise RuntimeError(f"hls4ml fused {sorted(fused)} but hw.hls.fuse expected {sorted(expected)}")
+    kept = unfused_reasons(model) if cfg.fuse_activations else {a: "fuse_activations is false" for a in
+                                                                  fused_pairs(model)}
+    return {"fused": fused, "kept": kept}
 
 
 def load_resolved(project) -> dict:

@@ -8,7 +8,8 @@ _done = False
 
 def register() -> None:
     """Register every custom layer's parser, layer class, templates and header with hls4ml, and
-    the pass that routes the depthwise convolutions hls4ml streams wrongly to our grouped one.
+    the pass that routes the depthwise convolutions hls4ml streams wrongly to our grouped one, and
+    the pass that fuses quantized activations into their producers (hw/hls/fuse.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -20,7 +21,7 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import LAYER_MODULES, depthwise_route
+    from hw.hls.layers import LAYER_MODULES, depthwise_route, fuse_quantizer
 
     for module in LAYER_MODULES:
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -30,7 +31,9 @@ def register() -> None:
             backend = get_backend(name)
             for template in module.TEMPLATES:
                 backend.register_template(template)
-            backend.register_source(HEADER_DIR / module.HEADER)
+            for header in (module.HEADER, *getattr(module, "EXTRA_HEADERS", ())):  # those HEADER includes
+                backend.register_source(HEADER_DIR / header)
     # into a Vivado flow, which the Vitis backend's flow runs too: one registration serves both
     depthwise_route.register(get_backend("Vivado"))
+    fuse_quantizer.register(get_backend("Vivado"))
     _done = True

@@ -247,8 +247,10 @@ def first_divergence(project: Path, resolved: dict, model, images, ref: dict) ->
     with tempfile.TemporaryDirectory() as tmp:
         hls_model = convert(model, cfg, Path(tmp) / "trace", resolved["project_name"], trace=True)
         _, trace = hls_model.trace(np.ascontiguousarray(images[:2], dtype=np.float64))
+    # a fused producer writes its activation's format: its trace is the activation's output
+    traced_as = {producer: act for act, producer in resolved.get("fused_activations", {}).get("fused", {}).items()}
     for layer in model.layers:
-        want = ref[layer.name][:2]
+        want = ref[traced_as.get(layer.name, layer.name)][:2]
         if layer.name in trace and not np.array_equal(trace[layer.name].reshape(want.shape), want):
             return layer.name
     return "none found by trace (the difference is outside traced layers)"

@@ -55,9 +55,11 @@ def test_one_row_kernel_with_row_stride_is_exact(generate_and_run, backend):
     report, layers = generate_and_run(model, backend)
     _exact_and_live(report)
     assert layers["dw0"]["class"] == "HGroupConv2D"
-    types = derive(model)["dw0"]  # the replacement keeps the types derived for the depthwise layer
-    assert layers["dw0"]["types"]["accum_t"].startswith(_spelled(types["accum"]))
-    assert layers["dw0"]["types"]["result_t"].startswith(_spelled(types["result"][0]))
+    types = derive(model)  # the replacement keeps the types derived for the depthwise layer
+    assert layers["dw0"]["types"]["accum_t"].startswith(_spelled(types["dw0"]["accum"]))
+    # and writes its ReLU's format, the activation being fused into it (hw/hls/fuse.py)
+    assert layers["dw0"]["types"]["result_t"].startswith(_spelled(types["dw0_act"]["result"][0]))
+    assert "dw0_act" not in layers
 
 
 def _spelled(fmt) -> str:

@@ -1,0 +1,83 @@
+"""Quantized activations fused into their producers (hw/hls/fuse.py, hw/hls/layers/fuse_quantizer.py):
+which pairs fuse and which stay (with the reason recorded in attendnets.yaml), and the C++ bit-exact
+against both software models with the fusion on and off, over both backends and io types."""
+import pytest
+import tensorflow as tf
+import yaml
+from qkeras import QActivation
+
+import hw.hls.convert
+from conftest import ATT, INPUT, RELU, _in_memory, _qconv
+from hw.config import BuildConfig, ConfigError
+from hw.hls.convert import RESOLVED, generate
+from hw.hls.fuse import fused_pairs, unfused_reasons
+from hw.sim.csim import csim
+from qmodels.reference import calibrate
+
+
+def fork_model(seed=0) -> tf.keras.Model:
+    """A conv whose output feeds its ReLU AND an add (not fusable: the pre-activation value is needed),
+    beside convs each followed by only their activation (fusable; one signed, one ReLU, one grouped)."""
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((6, 5, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    a = QActivation(RELU.qkeras(relu=True), name="a_act")(_qconv(x, 4, "a", kernel=3))
+    b = QActivation(ATT.qkeras(), name="b_act")(_qconv(a, 4, "b"))
+    fork = _qconv(b, 4, "fork")
+    fork_act = QActivation(RELU.qkeras(relu=True), name="fork_act")(fork)
+    joined = tf.keras.layers.Add(name="join")([fork, fork_act])
+    g = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(joined, 8, "g", kernel=3, groups=2))
+    model = tf.keras.Model(inputs, g, name="t_fuse")
+    calibrate(model, seed=seed)
+    return model
+
+
+def test_the_rule_fuses_single_consumers_and_says_why_not_otherwise():
+    model = fork_model()
+    assert fused_pairs(model) == {"a_act": "a", "b_act": "b", "g_act": "g"}
+    assert "fork's output also feeds join" in unfused_reasons(model)["fork_act"]
+    assert fused_pairs(model, enabled=False) == {}
+
+
+@pytest.fixture
+def generate_and_run(tmp_path, monkeypatch):
+    def run(model, backend="vitis", io="stream", **fields):
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
+        cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=3, **fields)
+        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{len(fields)}")
+        return csim(out, modes=("emulation",)), yaml.safe_load((out / RESOLVED).read_text())
+
+    return run
+
+
+def _exact_and_live(report):
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+
+
+@pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])
+def test_fused_network_is_exact_and_recorded(generate_and_run, backend, io):
+    report, resolved = generate_and_run(fork_model(), backend, io)
+    _exact_and_live(report)
+    record, layers = resolved["fused_activations"], resolved["layers"]
+    assert record["fused"] == {"a_act": "a", "b_act": "b", "g_act": "g"}
+    assert set(record["kept"]) == {"fork_act"}
+    for act, producer in record["fused"].items():  # the producer writes the activation's own format
+        assert act not in layers
+        assert layers[producer]["types"]["result_t"].startswith("ufixed<8,2,RND_CONV,SAT" if act != "b_act"
+                                                                else "fixed<8,4,RND_CONV,SAT")
+    assert "fork_act" in layers and layers["fork"]["types"]["result_t"] != layers["fork_act"]["types"]["result_t"]
+
+
+def test_fusion_off_keeps_every_activation(generate_and_run):
+    report, resolved = generate_and_run(fork_model(), fuse_activations=False)
+    _exact_and_live(report)
+    assert resolved["fused_activations"]["fused"] == {}
+    assert resolved["fused_activations"]["kept"]["a_act"] == "fuse_activations is false"
+    assert {"a_act", "b_act", "g_act", "fork_act"} <= set(resolved["layers"])
+
+
+def test_fuse_activations_must_be_a_boolean():
+    with pytest.raises(ConfigError, match="field 'fuse_activations': expected true or false, got 'yes'"):
+        BuildConfig.from_dict({"model": "attendnet-tiny", "fuse_activations": "yes"}).validate()
