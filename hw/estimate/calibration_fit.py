@@ -1,129 +1,98 @@
 """The estimator against published synthesis reports: rebuild each design, estimate it, compare.
 
 Each record of ``hw/estimate/calibration/*.yaml`` (copied from public vendor reports) describes a
-network layer by layer; ``rebuild`` makes it a (Q)Keras model with seeded weights pruned by
-magnitude to the published sparsity (the trained weights are not public), and the estimator
-prices it with the record's own FIFOs.  Two scales are fitted, LUT and FF (ratio of published to
-predicted post-synthesis totals on the FIT set, geometric mean); everything else is unfitted.
-The errors on the records outside FIT are the held-out errors quoted in hw/README.md and in every
-report's footer (``ERRORS_FILE``, written by ``python -m hw.estimate.calibration_fit --write`` and
-checked by the tests to match a fresh run).
+network layer by layer; ``rebuild`` (hw/estimate/calibration/rebuild.py) makes it a (Q)Keras model
+with seeded weights, and the estimator prices it with the record's own FIFOs.  Two scales are
+fitted, LUT and FF (geometric mean of published / predicted post-synthesis totals); everything else
+is unfitted.  The error quoted everywhere is leave-one-out: for each record with post-synthesis
+totals the scales are fitted on all the others and that record is predicted.  The per-resource
+distribution (median, worst, number of designs) is the band every report prints beside its figures
+(``band``).  Two targets, kept apart: Vivado post-synthesis utilization (totals) and the HLS
+tool's cycles (latency, interval; io_stream records only, the estimator's dataflow model).
+``python -m hw.estimate.calibration_fit --write`` writes ERRORS_FILE; a test checks it is fresh.
 """
 from __future__ import annotations
 
 import argparse
-import math
+import functools
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from hw.estimate.network import RESOURCES, Stream, estimate_network
+from qmodels import strict_yaml
 
-FIT = ("svhn_cnn_16bit_pruned",)       # fitted on; every other record is held out
+from hw.estimate.calibration.rebuild import rebuild
+from hw.estimate.network import RESOURCES, UNSCALED, Stream, estimate_network
+
 ERRORS_FILE = Path(__file__).with_name("calibration_errors.yaml")
-SEED = 0
+FITTED = ("lut", "ff")
+CYCLES = ("latency_cycles", "interval_cycles", "layer_cycles")
+TARGETS = {"post_synthesis": "Vivado post-synthesis utilization (totals)",
+           "hls_cycles": "Vivado/Vitis HLS csynth cycles (latency, interval, worst layer of >= 100 cycles; "
+                           "io_stream designs)"}
 
 
 class _Part:
-    """The record's device, as far as the estimator needs one (no board file: an Alveo U250)."""
+    """The record's device, as far as the estimator needs one (capacities are not compared)."""
 
     def __init__(self, record: dict):
         self.name, self.family = record["part"], record.get("family", "virtexuplus")
         self.resources = {"lut": 1, "ff": 1, "dsp": 1, "bram36": 1, "uram": 0}
 
 
-def _fixed(bits: int, signed: bool = True):
-    from qmodels.fixed import Fixed
-
-    integer = {16: 6, 6: 1}.get(bits, bits // 2) if signed else 0
-    return Fixed(bits, integer, signed)
-
-
-def rebuild(record: dict):
-    """(Keras model, types) of a calibration record; weights seeded and magnitude-pruned."""
-    import tensorflow as tf
-
-    net = record["network"]
-    rng = np.random.default_rng(SEED)
-    x = inputs = tf.keras.Input(shape=tuple(net["input_shape"]), name="input")
-    types = {"input": {"result": (_fixed(16), False)}}
-    for spec in net["layers"]:
-        layer = _layer(spec)
-        if spec["type"] == "Dense" and len(x.shape) > 2:
-            x = tf.keras.layers.Flatten(name=f"flatten_{spec['name']}")(x)
-            types[f"flatten_{spec['name']}"] = {"result": types[_last(types)]["result"]}
-        x = layer(x)
-        types[spec["name"]] = _types(spec, types[_last(types)]["result"][0])
-        if spec["type"] in ("Conv2D", "Dense"):
-            _set_weights(layer, spec, rng, types[spec["name"]]["weight"], net["pruning"]["target_sparsity"])
-    return tf.keras.Model(inputs, x, name=record["name"]), types
-
-
-def _last(types: dict) -> str:
-    return list(types)[-1]
-
-
-def _layer(spec: dict):
-    import tensorflow as tf
-
-    kind, name = spec["type"], spec["name"]
-    if kind == "Conv2D":
-        return tf.keras.layers.Conv2D(spec["filters"], tuple(spec["kernel"]), padding=spec.get("padding", "valid"),
-                                      name=name)
-    if kind == "Dense":
-        return tf.keras.layers.Dense(spec["n_out"], name=name)
-    if kind == "ReLU":
-        return tf.keras.layers.ReLU(name=name)
-    if kind == "MaxPooling2D":
-        return tf.keras.layers.MaxPooling2D(tuple(spec["pool"]), name=name)
-    if kind == "BatchNormalization":
-        return tf.keras.layers.BatchNormalization(name=name)
-    if kind == "Softmax":
-        return tf.keras.layers.Softmax(name=name)
-    raise ValueError(f"calibration layer {name}: no rebuild rule for {kind}")
-
-
-def _types(spec: dict, previous) -> dict:
-    result = _fixed(spec.get("result_bits", 16), signed=spec.get("result_bits") is None)
-    if spec["type"] == "MaxPooling2D":
-        result = _fixed(16)                 # hls4ml's pooling result type at the time (16-bit FIFOs)
-    t = {"result": (result, spec["type"] == "ReLU"), "accum": _fixed(16)}
-    if spec["type"] in ("Conv2D", "Dense"):
-        t["weight"] = _fixed(spec.get("weight_bits", 16))
-    return t
-
-
-def _set_weights(layer, spec, rng, fmt, sparsity: float) -> None:
-    kernel = layer.get_weights()[0]
-    fan_in = int(np.prod(kernel.shape[:-1]))
-    values = rng.normal(0.0, math.sqrt(2.0 / fan_in), kernel.shape)
-    values = np.clip(values, fmt.min, fmt.max)
-    if spec.get("pruned"):
-        values[np.abs(values) < np.quantile(np.abs(values), sparsity)] = 0.0
-    layer.set_weights([fmt.quantize(values).astype(np.float32), np.zeros(kernel.shape[-1], np.float32)])
-
-
-def estimate_record(record: dict, coefficients: dict = None):
+@functools.lru_cache(maxsize=None)
+def _geoms(record_yaml: str):
+    """The record's layer geometries (rebuilding the Keras model is the slow part: once per record)."""
     from hw.estimate.geometry import from_model
 
+    record = strict_yaml.loads(record_yaml)
     model, types = rebuild(record)
     geoms = from_model(model, types)
     for g in geoms:                         # operand widths the record states explicitly
         spec = next((s for s in record["network"]["layers"] if s["name"] == g.name), {})
         g.data_bits = spec.get("input_bits", g.data_bits)
+    return geoms
+
+
+def estimate_record(record: dict, coefficients: dict = None):
+    key = yaml.safe_dump({k: record[k] for k in ("name", "network")}, sort_keys=True)
     streams = [Stream(f["stream"], f["depth"], f["bits"], f["count"]) for f in record.get("hls_fifos") or []]
-    return estimate_network(geoms, {}, _Part(record), float(record["clock_ns"]), streams, coefficients)
+    return estimate_network(_geoms(key), {}, _Part(record), float(record["clock_ns"]), streams,
+                            coefficients if coefficients is not None else UNSCALED)
+
+
+def is_stream(record: dict) -> bool:
+    return record["network"].get("io_type", "io_stream") == "io_stream"
 
 
 def errors(record: dict, est) -> dict:
-    """Relative errors (estimate / published - 1) of the post-synthesis totals and HLS cycles."""
+    """Relative errors (estimate / published - 1): post-synthesis totals (resources the design uses)
+    and, for io_stream designs, the HLS cycles."""
     published = record["totals"]["post_synthesis"]
     totals = est.totals
-    out = {k: round(totals[k] / published[k] - 1, 4) for k in RESOURCES if published.get(k)}
-    out["latency_cycles"] = round(est.latency_cycles / record["latency_cycles"] - 1, 4)
-    out["interval_cycles"] = round(est.interval_cycles / record["interval_cycles"] - 1, 4)
+    # a resource the design does not use counts when the estimate is 0 too (exact); URAM only where used
+    out = {k: round(totals[k] / published[k] - 1, 4) if published[k] else 0.0 for k in RESOURCES
+           if published.get(k) or (k != "uram" and k in published and totals[k] == 0)}
+    if is_stream(record):
+        out["latency_cycles"] = round(est.latency_cycles / record["latency_cycles"] - 1, 4)
+        out["interval_cycles"] = round(est.interval_cycles / record["interval_cycles"] - 1, 4)
+        layer = _worst_layer_cycles(record, est)
+        if layer is not None:
+            out["layer_cycles"] = layer
     return out
+
+
+LONG_LAYER = 100        # per-layer cycles are compared where HLS reports at least this many
+
+
+def _worst_layer_cycles(record: dict, est):
+    """The worst per-layer cycles error over the layers HLS gives >= LONG_LAYER cycles (the ones
+    that set the interval; a few-cycle dense or softmax is all pipeline depth)."""
+    ours = {layer.name: layer.cycles for layer in est.layers}
+    errs = [ours[name] / hls["latency_cycles"] - 1 for name, hls in record["hls_layers"].items()
+            if name in ours and hls["latency_cycles"] >= LONG_LAYER]
+    return round(max(errs, key=abs), 4) if errs else None
 
 
 def per_layer(record: dict, est) -> dict:
@@ -135,51 +104,98 @@ def per_layer(record: dict, est) -> dict:
 
 
 def fit(records: list) -> dict:
-    """LUT and FF scales: geometric mean of published / predicted over the FIT records."""
-    ratios = {"lut": [], "ff": []}
+    """LUT and FF scales: geometric mean of published / predicted (unscaled) over ``records``."""
+    if not records:
+        raise ValueError("no calibration record with post-synthesis totals to fit on")
+    ratios = {k: [] for k in FITTED}
     for record in records:
-        if record["name"] in FIT:
-            est = estimate_record(record, {"lut_scale": 1.0, "ff_scale": 1.0})
-            for k in ratios:
-                ratios[k].append(record["totals"]["post_synthesis"][k] / est.totals[k])
-    if not all(ratios.values()):
-        raise ValueError(f"no calibration record named {', '.join(FIT)} to fit on")
+        est = estimate_record(record, UNSCALED)
+        for k in FITTED:
+            ratios[k].append(record["totals"]["post_synthesis"][k] / est.totals[k])
     return {f"{k}_scale": round(float(np.exp(np.mean(np.log(v)))), 4) for k, v in ratios.items()}
+
+
+def leave_one_out(records: list) -> dict:
+    """{name: row}: each record predicted with the scales fitted on all the other records."""
+    table = {}
+    for record in records:
+        others = [r for r in records if r is not record]
+        coefficients = fit(others)
+        est = estimate_record(record, coefficients)
+        table[record["name"]] = {
+            "fitted_on": sorted(r["name"] for r in others), "coefficients": coefficients,
+            "errors": errors(record, est), "layers": per_layer(record, est), "estimate": est.totals,
+            "published": record["totals"]["post_synthesis"],
+            "source": f"{record['source']['repo']}: {record['source']['synth_report']['path']} "
+                      f"@ {record['source']['synth_report']['commit'][:12]}"}
+    return table
+
+
+def distribution(table: dict) -> dict:
+    """Per resource / cycle figure: median and worst |error| over the records, and how many."""
+    keys = [k for k in (*RESOURCES, *CYCLES)
+            if any(k in row["errors"] for row in table.values())]
+    out = {}
+    for k in keys:
+        values = {name: row["errors"][k] for name, row in table.items() if k in row["errors"]}
+        worst = max(values, key=lambda n: abs(values[n]))
+        out[k] = {"target": "hls_cycles" if k in CYCLES else "post_synthesis",
+                  "designs": len(values), "median_abs": round(float(np.median(np.abs(list(values.values())))), 4),
+                  "worst": values[worst], "worst_design": worst}
+    return out
 
 
 def run() -> dict:
     from hw.estimate.calibration import load_calibration
 
     records = load_calibration()
-    coefficients = fit(records)
-    table = {}
-    for record in records:
-        est = estimate_record(record, coefficients)
-        table[record["name"]] = {"role": "fit" if record["name"] in FIT else "held-out",
-                                 "errors": errors(record, est), "layers": per_layer(record, est),
-                                 "estimate": est.totals,
-                                 "published": record["totals"]["post_synthesis"],
-                                 "source": f"{record['source']['repo']}: {record['source']['synth_report']['path']}"}
+    table = leave_one_out(records)
     return {"predicts": "post-synthesis (Vivado report_utilization) resources; HLS cycles",
-            "coefficients": coefficients, "records": table}
+            "targets": TARGETS, "coefficients": fit(records),
+            "leave_one_out": distribution(table), "records": table}
 
 
 def load_errors() -> dict:
     """The measured calibration errors (ERRORS_FILE); {} when it has not been written."""
-    return yaml.safe_load(ERRORS_FILE.read_text()) if ERRORS_FILE.exists() else {}
+    return strict_yaml.load(ERRORS_FILE) if ERRORS_FILE.exists() else {}
+
+
+def band(resource: str, data: dict = None) -> float | None:
+    """The measured error band of an estimated resource: the worst leave-one-out |error| over the
+    calibration designs (None when no design measured it)."""
+    row = (load_errors() if data is None else data).get("leave_one_out", {}).get(resource)
+    return abs(row["worst"]) if row else None
+
+
+def bands(data: dict = None) -> dict:
+    data = load_errors() if data is None else data
+    return {k: band(k, data) for k in RESOURCES}
+
+
+def with_band(resource: str, value, text: str = None) -> str:
+    """``LUT 184k ±12%``-style: the figure and its measured band (``±?`` when unmeasured)."""
+    b = band(resource)
+    return f"{text if text is not None else value} {'±?' if b is None else f'±{b:.0%}'}"
 
 
 def footer() -> str:
-    """One line for every report: the measured error of the estimate on held-out published designs."""
-    data = load_errors()
-    held = [(name, r["errors"]) for name, r in data.get("records", {}).items() if r["role"] == "held-out"]
-    if not held:
+    """One line for every report: what the figures predict and their leave-one-out error."""
+    dist = load_errors().get("leave_one_out")
+    if not dist:
         return "estimated figures; calibration errors not measured (run python -m hw.estimate.calibration_fit --write)"
-    parts = []
-    for name, err in held:
-        parts.append(f"{name}: " + ", ".join(f"{k} {v:+.0%}" for k, v in err.items()))
-    return ("estimated (post-synthesis resources, HLS cycles); error on held-out published designs: "
-            + "; ".join(parts))
+    parts = [f"{k} ±{abs(v['worst']):.0%} (median {v['median_abs']:.0%}, {v['designs']} designs)"
+             for k, v in dist.items()]
+    return ("estimated: resources predict Vivado post-synthesis utilization, cycles HLS csynth; "
+            "leave-one-out error over published designs: " + ", ".join(parts))
+
+
+def table_markdown(data: dict) -> str:
+    """The leave-one-out table hw/README.md quotes."""
+    lines = ["| figure | target | designs | median abs error | worst (design) |", "|---|---|---|---|---|"]
+    for k, v in data["leave_one_out"].items():
+        lines.append(f"| {k} | {v['target']} | {v['designs']} | {v['median_abs']:.0%} | "
+                     f"{v['worst']:+.0%} ({v['worst_design']}) |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -191,6 +207,7 @@ def main(argv=None) -> int:
     if args.write:
         ERRORS_FILE.write_text("# Written by: python -m hw.estimate.calibration_fit --write\n" + text)
     print(text)
+    print(table_markdown(result))
     return 0
 
 

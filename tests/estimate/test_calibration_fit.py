@@ -1,17 +1,20 @@
-"""The estimator against the published post-synthesis reports (hw/estimate/calibration/*.yaml).
+"""The estimator against the published reports (hw/estimate/calibration/*.yaml), leave-one-out.
 
-Targets of issue 7: totals within 15% of post-synthesis DSP, LUT, FF and BRAM; latency within 5%
-of the reported cycles.  BRAM, interval and latency meet them on every record; DSP, LUT and FF do
-not on the held-out record, and the bounds below are the measured errors (hw/README.md explains
-why), kept here so that a change that makes them worse fails."""
+Targets of issue 16: post-synthesis totals within 15% (LUT, FF, DSP, BRAM18), per-layer cycles within
+5%.  Where they are missed hw/README.md says why; the bounds below are the measured leave-one-out
+errors (calibration_errors.yaml), kept so that a change that makes any of them worse fails."""
 import pytest
 
 from hw.estimate.calibration import load_calibration
-from hw.estimate.calibration_fit import FIT, estimate_record, errors, footer, load_errors, run
+from hw.estimate.calibration_fit import (CYCLES, band, distribution, errors, estimate_record, fit, footer,
+                                         load_errors, run, table_markdown, with_band)
 
-MET = ("bram18", "latency_cycles", "interval_cycles")
-TARGET = {"bram18": 0.15, "latency_cycles": 0.05, "interval_cycles": 0.05}
-HELD_OUT_BOUND = {"dsp": 0.70, "lut": 0.25, "ff": 0.60}     # measured: -67%, -23%, +57%
+# measured worst |error| per figure, rounded up to the next 5% (hw/README.md, "Calibration")
+BOUND = {"dsp": 0.70, "lut": 0.40, "ff": 1.25, "bram18": 1.0, "latency_cycles": 0.65,
+         "interval_cycles": 0.70, "layer_cycles": 0.70}
+# per-layer cycles of the io_stream designs within the 5% target, but for the layers HLS could not
+# pipeline at II 1 (the model assumes II = reuse factor); each with the report that says so
+NOT_II_1 = {("ece226_har_conv1d", "conv1"): "ReadInputWidth loop: II achieved 3, target 1"}
 
 
 @pytest.fixture(scope="module")
@@ -23,43 +26,61 @@ def test_the_written_errors_are_a_fresh_run(measured):
     assert load_errors() == measured, "stale: run python -m hw.estimate.calibration_fit --write"
 
 
-def test_targets_met_for_bram_and_cycles_on_every_record(measured):
-    for name, record in measured["records"].items():
-        for key in MET:
-            assert abs(record["errors"][key]) <= TARGET[key], (name, key, record["errors"])
+def test_each_design_is_predicted_by_scales_fitted_without_it(measured):
+    records = load_calibration()
+    assert len(measured["records"]) == len(records) >= 4
+    for record in records:
+        row = measured["records"][record["name"]]
+        others = [r for r in records if r["name"] != record["name"]]
+        assert row["fitted_on"] == sorted(r["name"] for r in others)
+        assert row["coefficients"] == fit(others)
+        assert row["errors"] == errors(record, estimate_record(record, row["coefficients"]))
+    assert measured["coefficients"] == fit(records)
 
 
-def test_held_out_errors_stay_within_the_measured_bounds(measured):
-    held = {n: r for n, r in measured["records"].items() if r["role"] == "held-out"}
-    assert held and not set(held) & set(FIT)
-    for name, record in held.items():
-        for key, bound in HELD_OUT_BOUND.items():
-            assert abs(record["errors"][key]) <= bound, (name, key, record["errors"])
+def test_distribution_is_median_and_worst_per_figure(measured):
+    dist = measured["leave_one_out"]
+    assert dist == distribution(measured["records"])
+    lut = [row["errors"]["lut"] for row in measured["records"].values()]
+    assert dist["lut"]["designs"] == len(lut) and abs(dist["lut"]["worst"]) == max(abs(v) for v in lut)
+    assert {dist[k]["target"] for k in CYCLES} == {"hls_cycles"}
+    assert {dist[k]["target"] for k in ("dsp", "lut", "ff", "bram18")} == {"post_synthesis"}
 
 
-def test_fitted_only_on_the_fit_set(measured):
-    assert set(FIT) < set(measured["records"])
-    assert all(r["role"] == ("fit" if n in FIT else "held-out") for n, r in measured["records"].items())
-    assert set(measured["coefficients"]) == {"lut_scale", "ff_scale"}
+def test_leave_one_out_errors_stay_within_the_measured_bounds(measured):
+    for key, bound in BOUND.items():
+        assert abs(measured["leave_one_out"][key]["worst"]) <= bound, (key, measured["leave_one_out"][key])
 
 
 def test_per_layer_cycles_match_the_hls_report():
     """io_stream: cycles = input pixels x II + pipeline depth; HLS reports them per layer."""
-    for record in load_calibration():
+    for record in load_calibration(include_hls_only=True):
+        if record["network"].get("io_type") != "io_stream" or record["name"].startswith("autoencoder"):
+            continue                      # io_parallel layers are a few cycles; the autoencoder is not rebuilt
         est = estimate_record(record)
         ours = {layer.name: layer.cycles for layer in est.layers}
         for name, hls in record["hls_layers"].items():
-            if name in ours and hls["latency_cycles"] > 100:
-                assert ours[name] == pytest.approx(hls["latency_cycles"], rel=0.01), (record["name"], name)
+            if name in ours and hls["latency_cycles"] > 100 and (record["name"], name) not in NOT_II_1:
+                assert ours[name] == pytest.approx(hls["latency_cycles"], rel=0.05), (record["name"], name)
 
 
-def test_footer_quotes_the_held_out_errors():
+def test_band_footer_and_table_quote_the_leave_one_out(measured):
+    assert band("lut", measured) == abs(measured["leave_one_out"]["lut"]["worst"])
+    assert band("uram", measured) is None
+    assert with_band("lut", 184000, "LUT 184k").startswith("LUT 184k ±")
     text = footer()
-    assert "held-out" in text and "svhn_cnn_6bit_qkeras_pruned" in text and "lut" in text
+    assert "leave-one-out" in text and "lut ±" in text and "designs" in text
+    table = table_markdown(measured)
+    assert "| lut | post_synthesis |" in table and "| layer_cycles | hls_cycles |" in table
 
 
 def test_errors_are_relative_to_post_synthesis():
-    record = load_calibration()[0]
+    record = next(r for r in load_calibration() if r["name"] == "svhn_cnn_16bit_pruned")
     est = estimate_record(record)
     assert errors(record, est)["bram18"] == round(est.totals["bram18"] / record["totals"]["post_synthesis"]["bram18"]
                                                   - 1, 4)
+
+
+def test_fit_needs_a_record():
+    with pytest.raises(ValueError, match="no calibration record"):
+        fit([])

@@ -74,7 +74,7 @@ def test_report_formats_embed_charts(capsys, tmp_path, fmt, monkeypatch):
     out = tmp_path / f"r.{fmt}"
     assert cli._report(type("A", (), {"project": "x", "format": fmt, "out": str(out)})()) == 0
     text = out.read_text()
-    assert text.count("data:image/png;base64,") == 3 and "held-out" in text
+    assert text.count("data:image/png;base64,") == 3 and "leave-one-out" in text
 
 
 def test_compare_lists_the_networks_and_the_dpu(capsys, monkeypatch):

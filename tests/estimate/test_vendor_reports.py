@@ -21,7 +21,8 @@ TIMING = FIX / "vivado_timing" / "timing_summary_place.rpt"
 VITIS_DATAFLOW = FIX / "vitis_hls_2022_dataflow" / "dataflow_in_loop_VITIS_LOOP_36_1_csynth.rpt"
 AUTOENCODER = FIX / "autoencoder_vivado_hls_2019"
 FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
-              "autoencoder_pynqz2_32bit_resource": AUTOENCODER}
+              "autoencoder_pynqz2_32bit_resource": AUTOENCODER,
+              "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d"}
 
 
 # ------------------------------------------------------------ the published numbers, exactly
@@ -54,6 +55,32 @@ def test_vivado_utilization_svhn(folder, expected, tiles):
     u = parse_utilization(folder / "vivado_synth.rpt")
     assert u.totals.as_dict() == expected and u.bram36_tiles == tiles
     assert (u.version, u.part, u.design, u.stage) == ("2020.1", "xcu250figd2104-2L", "myproject", "post-synthesis")
+
+
+def test_vivado_hls_rpt_io_parallel_dnd():
+    """io_parallel, Latency: no FIFOs, the layers are function instances (grp_..._fu_N)."""
+    r = parse_csynth_rpt(FIX / "dnd_mlp_6bit" / "myproject_csynth.rpt")
+    assert (r.tool, r.version, r.part, r.family, r.clock_ns) == \
+        ("Vivado HLS", "2020.1", "xczu9eg-ffvb1156-2-e", "zynquplus", 5.0)
+    assert (r.latency_max, r.interval_max, r.fifos) == (5, 1, [])
+    assert r.totals.as_dict() == {"lut": 59561, "ff": 4561, "dsp": 0, "bram18": 1, "uram": 0}
+    assert sum(i.resources.lut for i in r.instances) == 59519
+    u = parse_utilization(FIX / "dnd_mlp_6bit" / "vivado_synth.rpt")
+    assert (u.totals.as_dict(), u.bram36_tiles, u.stage) == \
+        ({"lut": 31277, "ff": 4555, "dsp": 0, "bram18": 1, "uram": 0}, 0.5, "post-synthesis")
+
+
+def test_vitis_hls_2024_rpt_and_optimized_utilization():
+    """Vitis HLS 2024.1 (hls4ml 1.0 io_stream Conv1D): packed FIFOs; Vivado 2024.1 after opt_design."""
+    r = parse_csynth_rpt(FIX / "ece226_har_conv1d" / "myproject_csynth.rpt")
+    assert (r.tool, r.version, r.part, r.clock_ns, r.clock_estimated_ns) == \
+        ("Vitis HLS", "2024.1", "xcu250-figd2104-2L-e", 5.0, 3.53)
+    assert (r.latency_max, r.interval_max) == (395, 390)
+    assert r.totals.as_dict() == {"lut": 17966, "ff": 7123, "dsp": 467, "bram18": 29, "uram": 0}
+    assert {f["name"]: (f["depth"], f["bits"], f["bram18"]) for f in r.fifos}["layer8_out_U"] == (130, 144, 8)
+    u = parse_utilization(FIX / "ece226_har_conv1d" / "vivado_synth.rpt")
+    assert (u.totals.as_dict(), u.bram36_tiles, u.stage, u.version) == \
+        ({"lut": 8565, "ff": 4864, "dsp": 467, "bram18": 24, "uram": 0}, 12, "optimized", "2024.1")
 
 
 def test_csynth_xml_vivado_hls_2019():
@@ -234,27 +261,39 @@ def _hls4ml_project(tmp_path: Path, fixture: Path, record: dict) -> Path:
     return project
 
 
+# per record: the stage the totals come from, and the HLS instances no layer name maps to
+LAYOUT = {
+    "svhn_cnn_16bit_pruned": ("Vivado 2020.1 post-synthesis", {"Block_proc_U0"}),  # 2020.1's constant-output process
+    "svhn_cnn_6bit_qkeras_pruned": ("Vivado 2020.1 post-synthesis", {"Block_proc_U0"}),
+    "autoencoder_pynqz2_32bit_resource": ("Vivado HLS 2019.2.1 csynth", set()),
+    # io_parallel: the first dense's instance name carries no configN to map it by
+    "dnd_mlp_6bit_qkeras": ("Vivado 2020.1 post-synthesis",
+                            {"grp_dense_latency_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_fu_77"}),
+    "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
+}
+
+
 @pytest.mark.parametrize("name", sorted(FIXTURE_OF))
 def test_load_reports_hls4ml_layout(tmp_path, name):
     record = _calibration(name)
     reports = load_reports(_hls4ml_project(tmp_path, FIXTURE_OF[name], record))
     synthesized = "post_synthesis" in record["totals"]
-    assert reports.source == ("synthesized: Vivado 2020.1 post-synthesis" if synthesized else
-                              "synthesized: Vivado HLS 2019.2.1 csynth")
+    stage, glue = LAYOUT[name]
+    assert reports.source == f"synthesized: {stage}"
     assert (reports.part, reports.clock_ns) == (record["part"], record["clock_ns"])
-    assert reports.totals_from == ("post-synthesis" if synthesized else "HLS estimate")
+    assert reports.totals_from == (stage.split()[-1] if synthesized else "HLS estimate")
     assert reports.totals == record["totals"]["post_synthesis" if synthesized else "hls"]
     assert reports.hls_totals == record["totals"]["hls"]
-    assert reports.layers_from == f"Vivado HLS {record['tool']['hls'].split()[2]} csynth"
+    assert reports.layers_from == f"{' '.join(record['tool']['hls'].split()[:3])} csynth"
     assert (reports.latency_cycles, reports.interval_cycles) == (record["latency_cycles"], record["interval_cycles"])
-    glue = {"Block_proc_U0"} if synthesized else set()     # Vivado HLS 2020.1's constant-output process
     assert reports.unmapped == sorted(glue)
     keys = ("lut", "ff", "dsp", "bram18", "uram", "latency_cycles", "interval_cycles")
-    for layer, figures in record["hls_layers"].items():
+    mapped = {layer: figures for layer, figures in record["hls_layers"].items() if figures["instance"] not in glue}
+    for layer, figures in mapped.items():
         got = reports.layers[layer]
         assert got["instances"] == [figures["instance"]]
         assert {k: got[k] for k in keys} == {k: figures[k] for k in keys}
-    assert set(reports.layers) == set(record["hls_layers"]) | glue
+    assert set(reports.layers) == set(mapped) | glue
     assert yaml.safe_load(yaml.safe_dump(reports.to_dict()))["totals"] == reports.totals
 
 
@@ -362,7 +401,8 @@ def test_calibration_matches_reports(name):
         inst = by_instance[figures["instance"]]
         assert {k: figures[k] for k in ("lut", "ff", "dsp", "bram18", "uram")} == inst.resources.as_dict()
         assert (figures["latency_cycles"], figures["interval_cycles"]) == (inst.latency_max, inst.interval_max)
-    first_rows = {f["name"].split("_V_data_")[0]: f for f in hls.fifos}
+    # Vivado HLS: one FIFO per channel, layerN_out_V_data_<c>_V_U; Vitis HLS: one per stream, layerN_out_U
+    first_rows = {f["name"].split("_V_data_")[0].removesuffix("_U"): f for f in hls.fifos}
     assert set(first_rows) == {f["stream"] for f in record["hls_fifos"]}
     for fifo in record["hls_fifos"]:
         row = first_rows[fifo["stream"]]
@@ -383,7 +423,8 @@ def test_calibration_headline_numbers_from_reference():
 
 
 def test_calibration_default_is_post_synthesis_records():
-    assert [r["name"] for r in load_calibration()] == ["svhn_cnn_16bit_pruned", "svhn_cnn_6bit_qkeras_pruned"]
+    assert [r["name"] for r in load_calibration()] == ["dnd_mlp_6bit_qkeras", "ece226_har_conv1d",
+                                                       "svhn_cnn_16bit_pruned", "svhn_cnn_6bit_qkeras_pruned"]
     assert "autoencoder_pynqz2_32bit_resource" in [r["name"] for r in load_calibration(include_hls_only=True)]
 
 

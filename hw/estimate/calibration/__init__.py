@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from qmodels import strict_yaml
+
 HERE = Path(__file__).resolve().parent
 RESOURCES = ("lut", "ff", "dsp", "bram18", "uram")
 REQUIRED = ("name", "source", "tool", "part", "clock_ns", "network", "hls_layers",
@@ -54,7 +56,7 @@ def load_calibration(folder: Path | str | None = None, include_hls_only: bool = 
     records = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
+            data = strict_yaml.load(path)
         except yaml.YAMLError as err:
             raise CalibrationError(f"{path}: not valid YAML ({err})") from None
         record = _check(data, path)
