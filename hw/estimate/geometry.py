@@ -10,7 +10,7 @@ and prices each constant product by its significant bits, as HLS does for consta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -40,6 +40,7 @@ class LayerGeom:
     weights: Optional[np.ndarray] = field(default=None, repr=False)  # int codes, shape (n_in_per_group, n_out)
     table_entries: int = 0       # attention: sigmoid table size
     inputs: tuple = ()           # producers' names
+    fused: str = ""              # the quantized activation this matrix layer writes itself (hw.hls.fuse)
 
     @property
     def in_pixels(self) -> int:
@@ -189,3 +190,25 @@ def _accum_width(entry: dict, result) -> int:
     if "accum" in entry:
         return entry["accum"].width
     return entry.get("intermediates", {}).get("product", result).width
+
+
+def fuse(geoms: list, pairs: dict) -> list:
+    """The layers after hw.hls.fuse's fusion: for each {activation: producer} of ``pairs`` the
+    activation's process is gone, its producer writes the activation's format (``fused``,
+    ``result_bits``), and the activation's readers read the producer."""
+    if not pairs:
+        return geoms
+    by_name = {g.name: g for g in geoms}
+    missing = [name for pair in pairs.items() for name in pair if name not in by_name]
+    if missing:
+        raise ValueError(f"fused pair names a layer the estimator does not have: {missing[0]}")
+    out = []
+    for g in geoms:
+        if g.name in pairs:
+            continue
+        g = replace(g, inputs=tuple(pairs.get(src, src) for src in g.inputs))
+        act = next((a for a, producer in pairs.items() if producer == g.name), None)
+        if act is not None:
+            g.fused, g.result_bits = act, by_name[act].result_bits
+        out.append(g)
+    return out

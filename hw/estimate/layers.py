@@ -178,6 +178,8 @@ def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = No
     else:
         mults, cost = pixel_layer(g, s, family)
     cost = cost + buffers(g, s) + CONTROL
+    if g.fused:      # the activation's rounding and saturation, now at the producer's output
+        cost = cost + C.Cost(lut=g.channels * g.accum_bits)
     if scales:
         cost = C.Cost(cost.dsp, cost.lut * scales["lut_scale"], cost.ff * scales["ff_scale"], cost.bram18, cost.uram)
     ii = s.reuse if g.kind in MATRIX_KINDS + ("attention",) else 1

@@ -103,15 +103,33 @@ def from_config(cfg, model=None, types: dict | None = None) -> Design:
     if model is None:
         model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed,
                             calibrate=False)
-    geoms = geometry.from_model(model, types)
+    from hw.hls.fuse import fused_pairs
+
+    pairs = fused_pairs(model, cfg.fuse_activations)
+    unfused = geometry.from_model(model, types)
+    geoms = geometry.fuse(unfused, pairs)
     settings = settings_for(geoms, cfg)
-    return Design(model.name, geoms, settings, streams_for(geoms, model), board,
+    return Design(model.name, geoms, settings, fused_streams(streams_for(unfused, model), pairs), board,
                   float(cfg.clock_ns or board.clock_ns), f"model {cfg.model} (not generated)")
+
+
+def fused_streams(streams: list, pairs: dict) -> list:
+    """The FIFOs once each activation of ``pairs`` is fused into its producer: the stream from the
+    producer into the activation is gone, and the activation's own streams leave the producer."""
+    out = []
+    for s in streams:
+        src, _, dst = s.name.partition("->")
+        if dst in pairs:
+            continue
+        out.append(Stream(f"{pairs.get(src, src)}->{dst}", s.depth, s.bits, s.count) if dst else s)
+    return out
 
 
 def load_project(project) -> tuple:
     """(resolved config, Keras model) of a generated project, with one clear error otherwise."""
     import yaml
+
+    from qmodels import strict_yaml
 
     project = Path(project)
     resolved = project / RESOLVED
@@ -120,7 +138,7 @@ def load_project(project) -> tuple:
     if not resolved.exists():
         raise EstimateError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
     try:
-        config = yaml.safe_load(resolved.read_text())
+        config = strict_yaml.load(resolved)
     except yaml.YAMLError as err:
         raise EstimateError(f"{resolved}: not valid YAML: {err}") from None
     for key in ("board", "layers", "fifo_depths"):
@@ -142,7 +160,8 @@ def from_project(project) -> Design:
 
     config, model = load_project(project)
     board = load_board(config["board"]["name"])
-    geoms = geometry.from_model(model)
+    pairs = (config.get("fused_activations") or {}).get("fused") or {}
+    geoms = geometry.fuse(geometry.from_model(model), pairs)
     layers = config["layers"]
     settings = {}
     for g in geoms:
@@ -154,17 +173,20 @@ def from_project(project) -> Design:
             g.accum_bits = _width(types["accum_t"])
         strategy = str(entry.get("strategy") or "latency").lower()
         settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy)
-    return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"]), board,
+    return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
 
 
-def project_streams(geoms: list, depths: dict) -> list:
+def project_streams(geoms: list, depths: dict, pairs: dict = None) -> list:
     """The project's FIFOs at their written depths; each hls4ml variable named after its producer
-    (``X_cpyN``: a copy of X made by hls4ml's Clone)."""
+    (``X_cpyN``: a copy of X made by hls4ml's Clone; X may be an activation fused into its
+    producer, ``pairs``)."""
     by_name = {g.name: g for g in geoms}
+    pairs = pairs or {}
     streams = []
     for var, depth in depths.items():
-        producer = by_name.get(re.sub(r"_cpy\d+$", "", var))
+        base = re.sub(r"_cpy\d+$", "", var)
+        producer = by_name.get(pairs.get(base, base))
         if producer is None:
             raise EstimateError(f"fifo_depths: stream {var!r} has no producer among the model's layers")
         streams.append(Stream(var, int(depth), producer.channels * producer.result_bits))

@@ -1,0 +1,33 @@
+"""The estimator sees the fusion generation does (hw.hls.fuse): no activation process, narrow streams."""
+from hw.config import BuildConfig
+from hw.estimate import geometry
+from hw.estimate.source import from_config, fused_streams, streams_for
+from hw.hls.fuse import fused_pairs
+from tests.estimate.test_estimator import small_model
+
+
+def test_fused_activation_leaves_the_layer_list_and_the_stream_narrows():
+    model = small_model()
+    pairs = fused_pairs(model)
+    assert pairs == {"relu": "conv"}
+    unfused = geometry.from_model(model)
+    fused = {g.name: g for g in geometry.fuse(unfused, pairs)}
+    assert "relu" not in fused and fused["conv"].fused == "relu"
+    assert fused["conv"].result_bits == 8 < {g.name: g for g in unfused}["conv"].result_bits
+    assert fused["flat"].inputs == ("conv",)
+
+    before = {s.name: s for s in streams_for(unfused, model)}
+    after = {s.name: s for s in fused_streams(list(before.values()), pairs)}
+    assert "conv->relu" in before and "conv->relu" not in after
+    assert after["conv->flat"].bits == before["relu->flat"].bits == 3 * 8
+    assert len(after) == len(before) - 1
+
+
+def test_fusion_saves_what_the_activation_cost(monkeypatch):
+    model = small_model()      # one model for both: its dense weights are random
+    monkeypatch.setattr("qmodels.build.build_model", lambda *a, **k: model)
+    on = from_config(BuildConfig(model="small", board="zcu104")).estimate()
+    off = from_config(BuildConfig(model="small", board="zcu104", fuse_activations=False)).estimate()
+    assert [layer.name for layer in off.layers if layer.name not in {x.name for x in on.layers}] == ["relu"]
+    assert on.totals["lut"] < off.totals["lut"] and on.totals["ff"] < off.totals["ff"]
+    assert on.interval_cycles == off.interval_cycles   # fusion changes area, not the pipeline's pace
