@@ -10,7 +10,7 @@ from hw.estimate.calibration_fit import (CYCLES, band, distribution, errors, est
                                          load_errors, run, table_markdown, with_band)
 
 # measured worst |error| per figure, rounded up to the next 5% (hw/README.md, "Calibration")
-BOUND = {"dsp": 0.70, "lut": 0.40, "ff": 1.25, "bram18": 1.0, "latency_cycles": 0.65,
+BOUND = {"dsp": 0.70, "lut": 0.60, "ff": 1.15, "bram18": 1.0, "latency_cycles": 0.65,
          "interval_cycles": 0.70, "layer_cycles": 0.70}
 # per-layer cycles of the io_stream designs within the 5% target, but for the layers HLS could not
 # pipeline at II 1 (the model assumes II = reuse factor); each with the report that says so

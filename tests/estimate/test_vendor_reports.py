@@ -22,7 +22,8 @@ VITIS_DATAFLOW = FIX / "vitis_hls_2022_dataflow" / "dataflow_in_loop_VITIS_LOOP_
 AUTOENCODER = FIX / "autoencoder_vivado_hls_2019"
 FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
               "autoencoder_pynqz2_32bit_resource": AUTOENCODER,
-              "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d"}
+              "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d",
+              "hls4ml_tutorial_part1_mlp": FIX / "hls4ml_tutorial_part1_mlp"}
 
 
 # ------------------------------------------------------------ the published numbers, exactly
@@ -81,6 +82,18 @@ def test_vitis_hls_2024_rpt_and_optimized_utilization():
     u = parse_utilization(FIX / "ece226_har_conv1d" / "vivado_synth.rpt")
     assert (u.totals.as_dict(), u.bram36_tiles, u.stage, u.version) == \
         ({"lut": 8565, "ff": 4864, "dsp": 467, "bram18": 24, "uram": 0}, 12, "optimized", "2024.1")
+
+
+def test_vitis_hls_rpt_printed_by_hls4ml():
+    """A csynth.rpt as hls4ml.report.read_vivado_report printed it in a notebook (no leading blank
+    lines); io_parallel under Vitis HLS: instances carry configN, the softmax's tables in LUTs."""
+    r = parse_csynth_rpt(FIX / "hls4ml_tutorial_part1_mlp" / "myproject_csynth.rpt")
+    assert (r.tool, r.version, r.part, r.clock_estimated_ns, r.latency_max, r.interval_max) == \
+        ("Vitis HLS", "2024.1", "xcu250-figd2104-2L-e", 3.65, 12, 1)
+    assert r.totals.as_dict() == {"lut": 130989, "ff": 20125, "dsp": 2214, "bram18": 0, "uram": 0}
+    assert len(r.instances) == 8 and sum(i.resources.dsp for i in r.instances) == 2214
+    u = parse_utilization(FIX / "hls4ml_tutorial_part1_mlp" / "vivado_synth.rpt")
+    assert u.totals.as_dict() == {"lut": 60222, "ff": 19224, "dsp": 2200, "bram18": 0, "uram": 0}
 
 
 def test_csynth_xml_vivado_hls_2019():
@@ -270,6 +283,7 @@ LAYOUT = {
     "dnd_mlp_6bit_qkeras": ("Vivado 2020.1 post-synthesis",
                             {"grp_dense_latency_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_fu_77"}),
     "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
+    "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
 }
 
 
@@ -424,7 +438,8 @@ def test_calibration_headline_numbers_from_reference():
 
 def test_calibration_default_is_post_synthesis_records():
     assert [r["name"] for r in load_calibration()] == ["dnd_mlp_6bit_qkeras", "ece226_har_conv1d",
-                                                       "svhn_cnn_16bit_pruned", "svhn_cnn_6bit_qkeras_pruned"]
+                                                       "hls4ml_tutorial_part1_mlp", "svhn_cnn_16bit_pruned",
+                                                       "svhn_cnn_6bit_qkeras_pruned"]
     assert "autoencoder_pynqz2_32bit_resource" in [r["name"] for r in load_calibration(include_hls_only=True)]
 
 

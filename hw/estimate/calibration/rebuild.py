@@ -2,8 +2,9 @@
 
 The record lists its layers (``network.layers``); the weights are rebuilt seeded (the published
 designs ship reports, not trained weights): He-normal and magnitude-pruned to the published sparsity
-for the tutorial's trained, pruned CNNs, or Keras' glorot_uniform where the record says the design
-was synthesized untrained (``network.weights_init``), then quantized to the record's weight width.
+for the tutorial's trained, pruned CNNs, or the Keras initializer the record names
+(``network.weights_init``: glorot_uniform for a design synthesized untrained, lecun_uniform for one
+whose trained weights are not published), then quantized to the record's weight width.
 Where the repository publishes hls4ml's weights/*.txt, a layer's ``weights_file`` (in
 ``weights/<record name>/`` beside this file) gives the real values instead: the DSP-or-LUT choice
 and the zero weights of a constant-weight product depend on them.
@@ -106,6 +107,9 @@ def _set_weights(layer, spec, rng, fmt, net: dict, record_name: str) -> None:
         values = _published_weights(WEIGHTS / record_name / spec["weights_file"], kernel.shape)
     elif net.get("weights_init") == "glorot_uniform":
         limit = math.sqrt(6.0 / (fan_in + kernel.shape[-1]))
+        values = rng.uniform(-limit, limit, kernel.shape)
+    elif net.get("weights_init") == "lecun_uniform":
+        limit = math.sqrt(3.0 / fan_in)
         values = rng.uniform(-limit, limit, kernel.shape)
     else:
         values = rng.normal(0.0, math.sqrt(2.0 / fan_in), kernel.shape)
