@@ -62,17 +62,27 @@ def _labels(project: Path, resolved: dict, classes: int, override=None) -> list:
 def _checkpoint_class_names(project: Path, resolved: dict):
     import importlib.util
 
-    import yaml
-
     weights = resolved.get("build", {}).get("weights") or ""
     spec = importlib.util.find_spec("qmodels")
     shipped = Path(spec.origin).parent / "checkpoints" if spec and spec.origin else None
     name = resolved.get("software_model", {}).get("checkpoint") or Path(weights).name
     for folder in (Path(weights), project / weights, shipped / name if shipped else None):
         if folder is not None and weights and (folder / "checkpoint.yaml").exists():
-            info = yaml.safe_load((folder / "checkpoint.yaml").read_text())
+            info = _read_yaml(folder / "checkpoint.yaml")
             return [str(v) for v in (info.get("dataset") or {}).get("class_names") or []] or None
     return None
+
+
+def _read_yaml(path: Path) -> dict:
+    from qmodels import strict_yaml  # the development machine's; packages on the board carry JSON
+
+    try:
+        data = strict_yaml.load(path)
+    except (strict_yaml.YAMLError, UnicodeDecodeError) as err:
+        raise PackageError(f"{path}: not valid YAML ({' '.join(str(err).split())[:300]})") from None
+    if not isinstance(data, dict):
+        raise PackageError(f"{path}: expected a mapping, got {type(data).__name__}")
+    return data
 
 
 def _samples(project: Path, info) -> dict:
@@ -102,14 +112,12 @@ def _copy_host(dest: Path) -> None:
 
 def plan(project, sim: bool, labels=None) -> dict:
     """Everything a package needs, checked, without writing anything (also what --dry-run checks)."""
-    import yaml
-
     project = Path(project)
     info = load_info(project)
     resolved_path = project / "attendnets.yaml"
     if not resolved_path.exists():
         raise PackageError(f"{resolved_path}: not found; is {project} a project made by 'attendnets generate'?")
-    resolved = yaml.safe_load(resolved_path.read_text())
+    resolved = _read_yaml(resolved_path)
     found = None
     if not sim:
         found = find_bitstream(project, info.name)

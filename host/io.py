@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-_TYPE = re.compile(r"^\s*(?:ap_)?(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,[^>]*)?>\s*$")
+from host.hls_types import parse_type
+
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,10 @@ class Format:
 
     @classmethod
     def parse(cls, text: str) -> "Format":
-        """'fixed<22,9>', 'ufixed<8,0>' or the ap_ spelling, with or without rounding modes."""
-        match = _TYPE.match(str(text))
-        if not match:
-            raise ValueError(f"{text!r} is not a fixed-point type; expected e.g. 'fixed<22,9>' or 'ap_ufixed<8,0>'")
-        unsigned, width, integer = match.groups()
-        return cls(int(width), int(integer), not unsigned)
+        """'fixed<22,9>', 'ufixed<8,0>' or the ap_ spelling, with or without rounding modes
+        (host.hls_types, the package's one type reader); FormatError, a ValueError, otherwise."""
+        t = parse_type(text, integers=False)
+        return cls(t.width, t.integer, t.signed)
 
     @property
     def frac(self) -> int:

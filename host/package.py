@@ -108,8 +108,10 @@ def read_config(folder) -> dict:
                            "'attendnets generate' or a package made by 'attendnets deploy'")
     import yaml  # only a project needs it; packages carry JSON because PYNQ's Python may lack PyYAML
 
+    from qmodels import strict_yaml
+
     try:
-        return yaml.safe_load(path.read_text())
+        return strict_yaml.load(path)
     except yaml.YAMLError as err:
         raise PackageError(f"{path}: not valid YAML: {err}") from None
 

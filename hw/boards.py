@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from qmodels import strict_yaml
+
 BOARD_DIR = Path(__file__).parent / "boards"
 RESOURCE_KEYS = ("lut", "ff", "dsp", "bram36", "uram")
 # the processing system of each family: its IP (version taken from the installed Vivado's catalog)
@@ -142,7 +144,7 @@ def board_names() -> list:
 def load_board_file(path) -> Board:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = strict_yaml.load(path)
     except yaml.YAMLError as err:
         raise BoardError(f"{path}: not valid YAML: {err}") from None
     board = Board.from_dict(data, str(path))

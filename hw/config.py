@@ -16,10 +16,15 @@ from typing import NamedTuple, Optional
 
 import yaml
 
+from qmodels import strict_yaml
+from host.hls_types import format_error
+
 BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
 STRATEGIES = ("latency", "resource")
-LAYER_KEYS = ("reuse", "strategy", "precision")
+# how a layer's products are made (hw/hls/nnet_utils/nnet_dsp_pack.h): fabric, one per DSP, two per DSP
+MULTIPLIERS = ("lut", "dsp", "packed")
+LAYER_KEYS = ("reuse", "strategy", "multiplier", "precision")
 PRECISION_KEYS = ("result", "accum")
 
 
@@ -52,8 +57,6 @@ LIMITS = {
     "fps": Limit(0.0, 2e9, "images per second; no design exceeds one image per clock at 2 GHz, the fastest "
                  "clock_ns 0.5", low_open=True),
 }
-# hls4ml precision strings a per-layer override may give (ap_fixed / ap_ufixed / ap_int / ap_uint)
-PRECISION_RE = re.compile(r"^(ap_)?(u?fixed<\s*\d+\s*,\s*-?\d+\s*(,\s*\w+\s*){0,3}>|u?int<\s*\d+\s*>)$")
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -102,12 +105,8 @@ def shape_error(shape) -> Optional[str]:
 
 
 def precision_error(value) -> Optional[str]:
-    if not isinstance(value, str) or not PRECISION_RE.match(value.strip()):
-        return f"expected an HLS type such as 'ap_fixed<16,6>' or 'ap_uint<8>', got {value!r}"
-    widths = [int(v) for v in re.findall(r"-?\d+", value)[:1]]
-    if not 1 <= widths[0] <= 1024:
-        return f"expected a width from 1 to 1024 bits (ap_int's limit), got {value!r}"
-    return None
+    """What is wrong with a per-layer precision override (host.hls_types, the one type reader), or None."""
+    return format_error(value)
 
 
 def option_type(name: str):
@@ -156,6 +155,7 @@ class LayerSettings:
     """Per-layer overrides, keyed by the Keras layer name (e.g. s03_vac_mix)."""
     reuse: Optional[int] = None
     strategy: Optional[str] = None
+    multiplier: Optional[str] = None                 # lut (default), dsp or packed: conv layers only
     precision: dict = field(default_factory=dict)   # {"result": "ap_fixed<...>", "accum": ...}
 
     def problems(self):
@@ -164,6 +164,8 @@ class LayerSettings:
             yield "reuse", range_error("reuse", self.reuse)
         if self.strategy is not None and self.strategy not in STRATEGIES:
             yield "strategy", f"expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+        if self.multiplier is not None and self.multiplier not in MULTIPLIERS:
+            yield "multiplier", f"expected one of {', '.join(MULTIPLIERS)}, got {self.multiplier!r}"
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return
@@ -285,7 +287,7 @@ class BuildConfig:
         if path.is_dir():
             raise ConfigError(f"{path}: is a folder; expected a build config .yaml file")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = strict_yaml.load(path)
         except yaml.YAMLError as err:
             raise ConfigError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
         except UnicodeDecodeError:

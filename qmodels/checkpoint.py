@@ -19,6 +19,7 @@ import numpy as np
 import yaml
 
 from qmodels import spec as S
+from qmodels import strict_yaml
 from qmodels.build import build_model
 
 FORMAT = "attendnets-checkpoint/1"
@@ -48,7 +49,7 @@ def read_info(ckpt_dir) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: missing; {ckpt_dir} is not a checkpoint directory")
     try:
-        info = yaml.safe_load(path.read_text())
+        info = strict_yaml.load(path)
     except yaml.YAMLError as err:
         raise CheckpointError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(info, dict):

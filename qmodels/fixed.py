@@ -8,12 +8,11 @@ does in HLS, so one format describes both sides exactly.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-_FORMAT = re.compile(r"^\s*(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*>\s*$")
+from host.hls_types import parse_type
 
 
 @dataclass(frozen=True)
@@ -23,15 +22,11 @@ class Fixed:
     signed: bool = True
 
     @classmethod
-    def parse(cls, text: str) -> "Fixed":
-        match = _FORMAT.match(str(text))
-        if not match:
-            raise ValueError(f"{text!r} is not a fixed-point format; expected e.g. 'fixed<8,3>' or 'ufixed<8,2>'")
-        unsigned, width, integer = match.groups()
-        fmt = cls(int(width), int(integer), signed=not unsigned)
-        if fmt.width < 1 or fmt.width > 64:
-            raise ValueError(f"{text!r}: width must be between 1 and 64")
-        return fmt
+    def parse(cls, text: str, field: "str | None" = None) -> "Fixed":
+        """'fixed<8,3>' or 'ufixed<8,2>' (host.hls_types' grammar, without ap_ types or rounding modes:
+        every quantizer here rounds half to even and saturates); FormatError (a ValueError) otherwise."""
+        t = parse_type(text, field, integers=False, modes=False, max_width=64)
+        return cls(t.width, t.integer, signed=t.signed)
 
     def __str__(self) -> str:
         return f"{'' if self.signed else 'u'}fixed<{self.width},{self.integer}>"

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
 import yaml
+
+from qmodels import strict_yaml
 
 from qmodels.fixed import Fixed, realisable
 
@@ -151,7 +154,7 @@ def load_spec(name_or_path) -> NetworkSpec:
     if not path.exists():
         raise SpecError(f"{path}: no such spec file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = strict_yaml.load(path)
     except yaml.YAMLError as err:
         raise SpecError(f"{path}: not valid YAML: {err}") from None
     return parse_spec(data, source=str(path))
@@ -172,11 +175,23 @@ def parse_spec(data, source: str = "<memory>") -> NetworkSpec:
     shape = data.get("input_shape", [224, 224, 3])
     if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(_is_pos_int(v) for v in shape)):
         raise SpecError(f"{source}: field 'input_shape' must be three positive integers [H, W, C], got {shape!r}")
-    spec = NetworkSpec(name=str(data["name"]), stages=stages, input_shape=tuple(shape),
+    _check_name(data["name"], source)
+    spec = NetworkSpec(name=data["name"], stages=stages, input_shape=tuple(shape),
                        classes=data.get("classes", 50), description=str(data.get("description", "")),
                        quantization=quant, source=source)
     validate(spec)
     return spec
+
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")   # becomes the Keras model's, the top function's and files' names
+
+
+def _check_name(name, source: str) -> None:
+    """Before anything is built or written: the name ends up in file names and C identifiers."""
+    if not (isinstance(name, str) and NAME_RE.match(name)):
+        shown = repr(name) if len(repr(name)) <= 80 else f"{repr(name)[:60]}... ({len(str(name))} characters)"
+        raise SpecError(f"{source}: field 'name': expected 1 to 64 letters, digits, '_' or '-', starting with a "
+                        f"letter, got {shown}")
 
 
 def _is_pos_int(value) -> bool:

@@ -31,6 +31,8 @@ from typing import Optional
 
 import yaml
 
+from qmodels import strict_yaml
+
 from hw.estimate.calibration import load_calibration  # noqa: F401  (re-exported for the estimator)
 from hw.estimate.vendor_parsers import (RESOURCES, HlsReport, ReportError, Resources, parse_csynth_rpt,
                                         parse_csynth_xml)
@@ -137,7 +139,7 @@ def _project_name(project: Path) -> Optional[str]:
     if not recipe.exists():
         return None
     try:
-        data = yaml.safe_load(recipe.read_text()) or {}
+        data = strict_yaml.load(recipe) or {}
     except yaml.YAMLError as err:
         raise ReportError(f"{recipe}: not valid YAML ({err})") from None
     name = data.get("project_name") if isinstance(data, dict) else None
@@ -173,7 +175,7 @@ def _accelerator_top(project: Path) -> Optional[str]:
     if not path.exists():
         return None
     try:
-        top = (yaml.safe_load(path.read_text()) or {}).get("top")
+        top = (strict_yaml.load(path) or {}).get("top")
     except (yaml.YAMLError, AttributeError):
         raise ReportError(f"{path}: expected a YAML mapping with a 'top' field") from None
     return top if isinstance(top, str) else None

@@ -19,6 +19,7 @@ from typing import Optional
 import numpy as np
 import yaml
 
+from qmodels import strict_yaml
 from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
@@ -27,6 +28,7 @@ from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, forced_strategy, setting_change
 from hw.hls.fuse import fused_pairs, unfused_reasons
 from hw.hls.layers.fuse_quantizer import CONFIG_KEY as FUSE_KEY
 from hw.hls.precision import CONV_LIKE, derive, hls_type
+from qmodels.reference import input_layer_names
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
 RESOLVED = "attendnets.yaml"
@@ -151,6 +153,12 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
                  "Trace": trace}
         if entry["Strategy"] == "Resource" and type(layer).__name__ in RESOURCE_MATRIX:
             entry["ReuseFactor"] = valid_reuse(cfg.backend.capitalize(), layer, entry["ReuseFactor"], cfg.io)
+        if override and override.multiplier:
+            from hw.hls.layers.dsp_route import check_multiplier  # imports hls4ml
+
+            check_multiplier(layer, override.multiplier, types[input_layer_names(layer)[0]]["result"][0],
+                             load_board(cfg.board).part)
+            entry["Multiplier"] = override.multiplier  # hw/hls/layers/dsp_route.py, group_conv.py
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again
@@ -338,7 +346,7 @@ def load_resolved(project) -> dict:
     if not path.is_file():
         raise ProjectFileError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = strict_yaml.load(path)
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ProjectFileError(f"{path}: corrupt, not valid YAML ({' '.join(str(err).split())[:200]}); "
                                "generate the project again") from None

@@ -10,18 +10,19 @@ little-endian in TDATA words of ``width`` bits: element k in word k // (width //
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from qmodels import strict_yaml
+from host.hls_types import FormatError, parse_type
 
 LANES = (8, 16, 32, 64)
 STREAM_WIDTHS = (32, 64, 128)  # AXI DMA stream widths an HP port carries without a width converter
 CONFIG_FILE = "accelerator.yaml"
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "attendnets", "hls", "1.0"
 DMA_INSTANCE = "axi_dma_0"
-_FORMAT = re.compile(r"^\s*(?:ap_)?(u?)fixed\s*<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,[^>]*)?>\s*$")
 
 
 class AcceleratorConfigError(ValueError):
@@ -30,11 +31,11 @@ class AcceleratorConfigError(ValueError):
 
 def parse_format(text: str) -> tuple:
     """(signed, width, integer bits) of 'fixed<22,9>', 'ap_ufixed<8,0,AP_RND,...>' and the like."""
-    match = _FORMAT.match(str(text))
-    if not match:
-        raise AcceleratorConfigError(f"{text!r} is not a fixed-point type; expected e.g. 'fixed<22,9>'")
-    unsigned, width, integer = match.groups()
-    return not unsigned, int(width), int(integer)
+    try:
+        t = parse_type(text, integers=False)
+    except FormatError as err:
+        raise AcceleratorConfigError(str(err)) from None
+    return t.signed, t.width, t.integer
 
 
 def lane_bits(width: int) -> int:
@@ -163,7 +164,7 @@ class AcceleratorConfig:
             raise AcceleratorConfigError(f"{path}: not found; {project} is not a project made by 'attendnets "
                                          "generate', or was made before the accelerator existed (regenerate it)")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = strict_yaml.load(path)
         except yaml.YAMLError as err:
             raise AcceleratorConfigError(f"{path}: not valid YAML: {err}") from None
         return cls.from_dict(data, str(path))

@@ -37,7 +37,7 @@ def test_codes_match_the_model_formats(text):
 def test_formats_parse_hls_spellings_and_reject_others():
     assert Format.parse("ap_fixed<22,9,AP_RND_CONV,AP_SAT>") == Format(22, 9, True)
     assert Format.parse("ufixed<8,0,RND_CONV,SAT>") == Format(8, 0, False)
-    with pytest.raises(ValueError, match="not a fixed-point type"):
+    with pytest.raises(ValueError, match="not a fixed-point format"):
         Format.parse("float")
     with pytest.raises(ValueError, match="must be uint8"):
         input_codes(np.zeros((1, 2, 2, 3), np.float32))
