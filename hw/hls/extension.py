@@ -9,7 +9,8 @@ _done = False
 def register() -> None:
     """Register every custom layer's parser, layer class, templates and header with hls4ml, and
     the pass that routes the depthwise convolutions hls4ml streams wrongly to our grouped one, and
-    the pass that fuses quantized activations into their producers (hw/hls/fuse.py).
+    the pass that fuses quantized activations into their producers (hw/hls/fuse.py), and the pass
+    that routes convolutions asking for DSP multipliers to our grouped one (layers/dsp_route.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -21,7 +22,7 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import LAYER_MODULES, depthwise_route, fuse_quantizer
+    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_route, fuse_quantizer
 
     for module in LAYER_MODULES:
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -36,4 +37,5 @@ def register() -> None:
     # into a Vivado flow, which the Vitis backend's flow runs too: one registration serves both
     depthwise_route.register(get_backend("Vivado"))
     fuse_quantizer.register(get_backend("Vivado"))
+    dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
     _done = True

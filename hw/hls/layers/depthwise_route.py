@@ -33,25 +33,35 @@ class RouteStridedOneRowDepthwise(OptimizerPass):
         return misstreamed(node)
 
     def transform(self, model, node):
-        if node.get_attr("data_format", "channels_last") != "channels_last":
-            raise ValueError(f"{node.name}: a depthwise convolution must be channels_last, "
-                             f"got {node.get_attr('data_format')}")
-        old_weight = node.get_weights("weight")
         kh, kw = node.get_attr("filt_height"), node.get_attr("filt_width")
-        attrs = {name: node.get_attr(name) for name in GEOMETRY if name != "n_groups"}
-        attrs.update(
-            n_groups=node.get_attr("n_chan"), data_format="channels_last",
-            weight_data=node.get_attr("depthwise_data").reshape(kh, kw, 1, node.get_attr("n_filt")),
-            bias_data=node.get_attr("bias_data"), weight_quantizer=node.get_attr("depthwise_quantizer"),
-            bias_quantizer=node.get_attr("bias_quantizer"))
-        # the configuration by name gives it the depthwise layer's reuse, strategy, trace and types
-        new = model.make_node("HGroupConv2D", node.name, attrs, node.inputs.copy(), outputs=node.outputs.copy())
-        new.set_attr("reuse_factor", node.get_attr("reuse_factor"))  # as hls4ml settled it, if it changed it
-        _keep_types(node, new)
-        if not (old_weight.data.ravel() == new.get_weights("weight").data.ravel()).all():
-            raise RuntimeError(f"{node.name}: the grouped kernel differs from the depthwise one")
-        model.replace_node(node, new)
+        replace_with_group_conv(model, node, node.get_attr("n_chan"),
+                                node.get_attr("depthwise_data").reshape(kh, kw, 1, node.get_attr("n_filt")),
+                                node.get_attr("depthwise_quantizer"))
         return True
+
+
+def replace_with_group_conv(model, node, n_groups: int, weight_data, weight_quantizer):
+    """Put an HGroupConv2D with ``n_groups`` groups in ``node``'s place: same name, geometry,
+    inputs, outputs, reuse factor, types and fused activation; ``weight_data`` in the grouped
+    layout [kh][kw][n_chan / n_groups][n_filt]."""
+    if node.get_attr("data_format", "channels_last") != "channels_last":
+        raise ValueError(f"{node.name}: a convolution must be channels_last, got {node.get_attr('data_format')}")
+    old_weight = node.get_weights("weight")
+    attrs = {name: node.get_attr(name) for name in GEOMETRY if name != "n_groups"}
+    attrs.update(n_groups=n_groups, data_format="channels_last", weight_data=weight_data,
+                 bias_data=node.get_attr("bias_data"), weight_quantizer=weight_quantizer,
+                 bias_quantizer=node.get_attr("bias_quantizer"))
+    # the configuration by name gives it the layer's reuse, strategy, trace, multiplier and types
+    new = model.make_node("HGroupConv2D", node.name, attrs, node.inputs.copy(), outputs=node.outputs.copy())
+    new.set_attr("reuse_factor", node.get_attr("reuse_factor"))  # as hls4ml settled it, if it changed it
+    for name in ("multiplier", "fused_activation"):
+        if node.get_attr(name) is not None:
+            new.set_attr(name, node.get_attr(name))
+    _keep_types(node, new)
+    if not (old_weight.data.ravel() == new.get_weights("weight").data.ravel()).all():
+        raise RuntimeError(f"{node.name}: the grouped kernel differs from the {node.class_name}'s")
+    model.replace_node(node, new)
+    return new
 
 
 def _keep_types(old, new) -> None:
@@ -62,10 +72,10 @@ def _keep_types(old, new) -> None:
         if key not in old.types:
             continue
         if key not in new.types:
-            raise RuntimeError(f"{old.name}: HGroupConv2D has no {key} to keep the depthwise layer's")
+            raise RuntimeError(f"{old.name}: HGroupConv2D has no {key} to keep the {old.class_name}'s")
         if key in ("weight_t", "bias_t") and str(new.types[key].precision) != str(old.types[key].precision):
-            raise RuntimeError(f"{old.name}: {key} {new.types[key].precision} differs from the depthwise "
-                               f"layer's {old.types[key].precision}")
+            raise RuntimeError(f"{old.name}: {key} {new.types[key].precision} differs from the "
+                               f"{old.class_name}'s {old.types[key].precision}")
         new.types[key].precision = old.types[key].precision
     new.get_output_variable().type.precision = old.get_output_variable().type.precision
 

@@ -6,12 +6,18 @@ The accumulator type comes from the config (``Precision: accum``), which ``hw.co
 exactly; when left 'auto' it is derived here from the input, weight and bias types.
 
 Reuse factor R (``hw.hls.layers.reuse``): one output pixel every R clocks, its
-``multiplications(geometry)`` shared by ceil(multiplications / R) multipliers.
+``mul_ops(geometry, multiplier)`` multiplications shared by ceil(mul_ops / R) multipliers.
+
+Multiplier (``multiplier`` attribute, ``LayerName: {name: {Multiplier: lut|dsp|packed}}`` in the
+hls4ml config; nnet_dsp_pack.h): ``lut`` products in fabric, ``dsp`` one per DSP, ``packed`` two
+output channels of a group (same input value) per DSP multiplication, where ``packing_exact``
+holds for the part's DSP (``dsp_family``).  ``valid_multipliers`` and ``dsp_count`` are what the
+estimator and planner read.
 """
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras.convolution import parse_conv2d_layer
 from hls4ml.converters.keras.qkeras import get_quantizer_from_config
-from hls4ml.model.attributes import Attribute, TypeAttribute, WeightAttribute
+from hls4ml.model.attributes import Attribute, ChoiceAttribute, TypeAttribute, WeightAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
@@ -33,19 +39,88 @@ def keras_geometry(layer) -> dict:
             "filt_height": int(kh), "filt_width": int(kw)}
 
 
+MULTIPLIERS = ("lut", "dsp", "packed")
+# a DSP's multiplier ports (signed bits; port_a is the pre-adder output) and the packing shift,
+# as nnet_dsp_pack.h's dsp48e2 / dsp48e1 (tests/csim/test_dsp_pack.py checks the two agree)
+DSP_FAMILIES = {"dsp48e2": (27, 18, 18), "dsp48e1": (25, 18, 16)}
+# part-name prefixes: UltraScale(+) (Zynq UltraScale+, Kria, Kintex/Virtex/Artix UltraScale) and 7 series
+_PART_FAMILIES = (("xczu", "dsp48e2"), ("xck2", "dsp48e2"), ("xcku", "dsp48e2"), ("xcvu", "dsp48e2"),
+                  ("xcau", "dsp48e2"), ("xc7", "dsp48e1"))
+
+
+def dsp_family(part: str):
+    """The DSP slice of an FPGA part ('dsp48e2', 'dsp48e1'), or None when packing knows no such part."""
+    part = (part or "").lower()
+    return next((family for prefix, family in _PART_FAMILIES if part.startswith(prefix)), None)
+
+
+def _range(width: int, signed: bool) -> tuple:
+    return (-(1 << (width - 1)), (1 << (width - 1)) - 1) if signed else (0, (1 << width) - 1)
+
+
+def _fits(value: int, bits: int) -> bool:
+    return -(1 << (bits - 1)) <= value <= (1 << (bits - 1)) - 1
+
+
+def packing_exact(family, data_width: int, data_signed: bool, weight_width: int, weight_signed: bool = True) -> bool:
+    """Whether a * w1 and a * w2 come out of one multiplication a * (w1 * 2^shift + w2) of
+    ``family``'s DSP exactly: nnet_dsp_pack.h dsp_pack_exact (its comment gives the conditions)."""
+    if family not in DSP_FAMILIES or not weight_signed or data_width < 1 or weight_width < 2:
+        return False
+    port_a, port_b, shift = DSP_FAMILIES[family]
+    (a_lo, a_hi), (w_lo, w_hi) = _range(data_width, data_signed), _range(weight_width, True)
+    products = [a * w for a in (a_lo, a_hi) for w in (w_lo, w_hi)]
+    return (all(_fits(w * (1 << shift) + w, port_a) for w in (w_lo, w_hi))
+            and _fits(a_lo, port_b) and _fits(a_hi, port_b)
+            and all(_fits(p, shift) and _fits(p, data_width + weight_width) for p in products))
+
+
+def valid_multipliers(layer_geometry, family, data=(8, False), weight=(8, True)) -> tuple:
+    """The multipliers a layer can take on ``family`` ('dsp48e2', 'dsp48e1' or None) with ``data``
+    and ``weight`` given as (bits, signed): 'packed' only where exact and where a group has two
+    output channels to pair (with one, packing is 'dsp' under another name)."""
+    g = R.geometry(layer_geometry, REUSE_KEYS)
+    choices = ["lut", "dsp"]
+    if g["n_filt"] // g["n_groups"] >= 2 and packing_exact(family, *data, *weight):
+        choices.append("packed")
+    return tuple(choices)
+
+
+def check_multiplier(layer: str, multiplier) -> str:
+    if multiplier not in MULTIPLIERS:
+        raise ValueError(f"layer {layer}: multiplier must be one of {', '.join(MULTIPLIERS)}, got {multiplier!r}")
+    return multiplier
+
+
+def mul_ops(layer_geometry, multiplier: str = "lut") -> int:
+    """Multiplications the hardware does per output pixel: ``multiplications``, except that packed
+    pairs the output channels of a group (one multiplication per pair, one per odd channel left)."""
+    g = R.geometry(layer_geometry, REUSE_KEYS)
+    per_group = g["n_filt"] // g["n_groups"]
+    channels = per_group // 2 + per_group % 2 if check_multiplier("?", multiplier) == "packed" else per_group
+    return g["n_groups"] * channels * g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
+
+
+def dsp_count(layer_geometry, reuse: int, multiplier: str) -> int:
+    """DSPs of the layer's multipliers: 0 for 'lut'; else one per shared multiplication,
+    ceil(mul_ops / R), a packed DSP doing two products (the same count as multiplier_limit)."""
+    return 0 if multiplier == "lut" else R.copies(mul_ops(layer_geometry, multiplier), reuse)
+
+
 def multiplications(layer_geometry) -> int:
     """Multiplications per output pixel: every output channel sees its group's window."""
     g = R.geometry(layer_geometry, REUSE_KEYS)
     return g["n_filt"] * g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
 
 
-def valid_reuse_factors(layer_geometry) -> tuple:
+def valid_reuse_factors(layer_geometry, multiplier: str = "lut") -> tuple:
     """The reuse factors worth planning with (every R >= 1 is accepted; see hw.hls.layers.reuse)."""
-    return R.useful_reuse_factors(multiplications(layer_geometry))
+    return R.useful_reuse_factors(mul_ops(layer_geometry, multiplier))
 
 
-def multipliers(layer_geometry, reuse: int) -> int:
-    return R.copies(multiplications(layer_geometry), reuse)
+def multipliers(layer_geometry, reuse: int, multiplier: str = "lut") -> int:
+    """The config's multiplier_limit: hardware multiplications (DSPs when dsp or packed)."""
+    return R.copies(mul_ops(layer_geometry, multiplier), reuse)
 
 
 def parse(keras_layer, input_names, input_shapes, data_reader):
@@ -64,7 +139,7 @@ def parse(keras_layer, input_names, input_shapes, data_reader):
 class HGroupConv2D(Layer):
     _expected_attributes = [Attribute(name) for name in GEOMETRY] + [
         WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("weight"), TypeAttribute("bias"),
-        TypeAttribute("accum")]
+        TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut")]
 
     def initialize(self):
         shape = [self.attributes["out_height"], self.attributes["out_width"], self.attributes["n_filt"]]
@@ -83,6 +158,8 @@ class HGroupConv2D(Layer):
 CONFIG = "struct config{index} : nnet::group_conv2d_config {{\n" + "".join(
     f"    static const unsigned {name} = {{{name}}};\n" for name in GEOMETRY) + """    static const unsigned reuse_factor = {reuse};
     static const unsigned multiplier_limit = {multiplier_limit};
+    static const unsigned multiplier = nnet::mult_impl::{multiplier};
+    typedef nnet::{dsp_family} dsp_family;
     typedef {accum_t.name} accum_t;
     typedef {weight_t.name} weight_t;
     typedef {bias_t.name} bias_t;
@@ -96,8 +173,25 @@ class ConfigTemplate(LayerConfigTemplate):
 
     def format(self, node):
         params = self._default_config_params(node)
-        params["multiplier_limit"] = multipliers(node, R.check_reuse(node.name, node.get_attr("reuse_factor")))
+        multiplier = check_multiplier(node.name, node.get_attr("multiplier", "lut"))
+        params["multiplier_limit"] = multipliers(node, R.check_reuse(node.name, node.get_attr("reuse_factor")),
+                                                 multiplier)
+        params["multiplier"] = multiplier
+        params["dsp_family"] = _packing_family(node) if multiplier == "packed" else "dsp48e2"
         return self.template.format(**params)
+
+
+def _packing_family(node) -> str:
+    """The part's DSP family, checked to pack this layer's operands exactly (a clear error here
+    rather than the C++ static_assert)."""
+    part = node.model.config.get_config_value("Part")
+    family = dsp_family(part)
+    data = node.get_input_variable().type.precision
+    weight = node.get_weights("weight").type.precision
+    if not packing_exact(family, data.width, data.signed, weight.width, weight.signed):
+        raise ValueError(f"layer {node.name}: multiplier 'packed' is not exact for {data} data and {weight} "
+                         f"weights on part {part} ({family or 'no known DSP family'}); use 'dsp' or 'lut'")
+    return family
 
 
 class FunctionTemplate(FunctionCallTemplate):
@@ -112,4 +206,5 @@ class FunctionTemplate(FunctionCallTemplate):
 
 
 LAYER_CLASSES = (HGroupConv2D,)
+EXTRA_HEADERS = ("nnet_dsp_pack.h",)  # included by HEADER
 TEMPLATES = (ConfigTemplate, FunctionTemplate)

@@ -3,6 +3,7 @@
 
 #include "hls_stream.h"
 #include "nnet_common.h"
+#include "nnet_dsp_pack.h"
 
 namespace nnet {
 
@@ -33,6 +34,14 @@ struct group_conv2d_config {
     // Any R >= 1 is accepted; hw/hls/layers/group_conv.py valid_reuse_factors lists the useful ones.
     static const unsigned reuse_factor = 1;
     static const unsigned multiplier_limit = 72;   // ceil(4 * 3 * 3 * 2 / 1)
+    // How the products are made (nnet_dsp_pack.h): mult_impl::lut (fabric), dsp (one product per
+    // DSP) or packed (two output channels of a group, which see the same input value, in one DSP
+    // multiplication; with an odd filt_per_group the last channel of each group takes a DSP of
+    // its own).  multiplier_limit counts multiplications, i.e. DSPs when packed: per pixel
+    // n_groups * (filt_per_group / 2 + filt_per_group % 2) * filt_height * filt_width * chan_per_group
+    // (group_conv.py mul_ops), so ALLOCATION's limit on `mul` is the DSP count.
+    static const unsigned multiplier = mult_impl::lut;
+    typedef dsp48e2 dsp_family;             // the part's DSP (packed only): dsp48e2, or dsp48e1 on Zynq-7000
     // exact: holds every product and every partial sum bias + products (hw/hls/precision.py conv_accum),
     // so the order in which the shared multipliers accumulate cannot change a bit
     typedef ap_fixed<24, 8> accum_t;
@@ -52,31 +61,78 @@ unsigned group_conv2d_weight_index(unsigned i, unsigned j, unsigned c, unsigned 
     return ((i * CONFIG_T::filt_width + j) * group_conv2d_dims<CONFIG_T>::chan_per_group + c) * CONFIG_T::n_filt + o;
 }
 
+// The product of one data value and one weight, at the config's implementation (the unpaired
+// channel of a packed group takes a DSP of its own).
+template <unsigned M> struct group_conv2d_single;
+template <> struct group_conv2d_single<mult_impl::lut> {
+    template <class A, class W> static typename exact_product<A, W>::type mul(A a, W w) { return mult_lut(a, w); }
+};
+template <> struct group_conv2d_single<mult_impl::dsp> {
+    template <class A, class W> static typename exact_product<A, W>::type mul(A a, W w) { return mult_dsp(a, w); }
+};
+template <> struct group_conv2d_single<mult_impl::packed> {
+    template <class A, class W> static typename exact_product<A, W>::type mul(A a, W w) { return mult_dsp(a, w); }
+};
+
+// Two channels' products from one value: one packed DSP multiplication, instantiated only when the
+// config asks for packing (so that its exactness static_assert binds only those layers).
+template <bool PACKED> struct group_conv2d_pair {
+    template <class F, class A, class W, class ACC> static void mac(A, W, W, ACC &, ACC &) {}
+};
+template <> struct group_conv2d_pair<true> {
+    template <class F, class A, class W, class ACC> static void mac(A a, W w1, W w2, ACC &acc1, ACC &acc2) {
+        #pragma HLS INLINE
+        typename exact_product<A, W>::type p1, p2;
+        mult_packed2<F>(a, w1, w2, p1, p2);
+        acc1 += p1;
+        acc2 += p2;
+    }
+};
+
 // One output pixel from its filt_height x filt_width window: the multiply-accumulate both io
 // types share, so they cannot compute differently.  It is inlined (HLS INLINE) into the
 // caller's pipelined pixel loop, where its loops sit exactly as if written there: that PIPELINE
 // unrolls them and that ALLOCATION limits their multipliers.  Each caller keeps only what
 // differs, how its window is filled (gathered from the array, or shifted in from the stream).
+// Packed: channel k of a group (k even, k + 1 in the group) is computed with k + 1; the sums
+// are exact (accum_t), so every implementation gives the same bits.
 template <class elem_T, class res_T, typename CONFIG_T>
 void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
                          typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases) {
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
+    typedef group_conv2d_single<CONFIG_T::multiplier> single;
+    const bool packed = CONFIG_T::multiplier == mult_impl::packed;
+    typedef group_conv2d_pair<CONFIG_T::multiplier == mult_impl::packed> pair;
 GConvFilt:
     for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
+        const unsigned k = o % dims::filt_per_group;
+        if (packed && k % 2 == 1)
+            continue;  // computed with channel o - 1
+        const bool paired = packed && k + 1 < dims::filt_per_group;
         const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
         typename CONFIG_T::accum_t acc = biases[o];
+        typename CONFIG_T::accum_t acc2 = paired ? biases[o + 1] : typename CONFIG_T::bias_t(0);
     GConvRows:
         for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
         GConvCols:
             for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
             GConvChan:
                 for (unsigned c = 0; c < dims::chan_per_group; c++) {
-                    acc += window[i][j][first_chan + c] * weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
+                    const elem_T a = window[i][j][first_chan + c];
+                    const typename CONFIG_T::weight_t w = weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
+                    if (paired) {
+                        pair::template mac<typename CONFIG_T::dsp_family>(
+                            a, w, weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o + 1)], acc, acc2);
+                    } else {
+                        acc += single::mul(a, w);
+                    }
                 }
             }
         }
         out[o] = acc;
+        if (paired)
+            out[o + 1] = acc2;
     }
 }
 

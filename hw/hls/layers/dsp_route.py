@@ -1,0 +1,87 @@
+"""Convolutions whose products go to DSPs: routed to our grouped convolution (an hls4ml optimizer pass).
+
+hls4ml 1.3's convolution kernels multiply through ``CONFIG_T::product``, chosen by the backend
+from the operand types alone (``FPGABackend.product_type``), and its rule puts every 8-bit
+product in LUTs: a layer cannot ask for DSPs, let alone two products per DSP.  Our
+HGroupConv2D binds its products per layer (``multiplier``: lut, dsp, packed;
+nnet_dsp_pack.h), and a convolution is the grouped one with one group (a depthwise one with a
+group per channel), so a layer configured with ``Multiplier: dsp`` or ``packed`` is put in its
+place with the same name, geometry, weights, bias, reuse factor and types.  It runs in the
+optimize flow after hls4ml's pointwise pass and our activation fusion, for both io types: in
+io_stream hls4ml has already put its zero-padding layer before a 'same' convolution and set the
+convolution's own padding to 0, which our kernel then honours.
+
+The kernel layouts agree without reordering: Keras' conv kernel [kh][kw][C][F] is the grouped
+kernel with one group, and a depthwise kernel [kh][kw][C][m] flattens as a grouped kernel
+[kh][kw][1][C * m] (hw/hls/layers/depthwise_route.py).
+"""
+from hls4ml.model.optimizer import OptimizerPass
+
+from hw.hls.layers.depthwise_route import replace_with_group_conv
+from hw.hls.layers.group_conv import MULTIPLIERS
+
+PASS_NAME = "attendnets_route_dsp_conv"
+FLOW = "vivado:optimize"
+ROUTED = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D")
+
+
+def wants_dsp(node) -> bool:
+    return node.class_name in ROUTED and node.get_attr("multiplier", "lut") in MULTIPLIERS[1:]
+
+
+class RouteDspConv(OptimizerPass):
+    """Replace each convolution configured with a DSP multiplier by the equivalent HGroupConv2D."""
+
+    def match(self, node):
+        return wants_dsp(node)
+
+    def transform(self, model, node):
+        kh, kw, n_filt = node.get_attr("filt_height"), node.get_attr("filt_width"), node.get_attr("n_filt")
+        if node.class_name == "DepthwiseConv2D":
+            weights = node.get_attr("depthwise_data").reshape(kh, kw, 1, n_filt)
+            replace_with_group_conv(model, node, node.get_attr("n_chan"), weights, node.get_attr("depthwise_quantizer"))
+        else:
+            weights = node.get_attr("weight_data").reshape(kh, kw, node.get_attr("n_chan"), n_filt)
+            replace_with_group_conv(model, node, 1, weights, node.get_attr("weight_quantizer"))
+        return True
+
+
+def register(backend) -> None:
+    """Add the pass to ``backend`` (the Vivado backend: its flows are the Vitis backend's too)."""
+    backend.register_pass(PASS_NAME, RouteDspConv, flow=FLOW)
+
+
+KERAS_CONVS = ("QConv2D", "QDepthwiseConv2D", "QGroupConv2D")
+
+
+def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
+    """Refuse, naming the layer, a multiplier the layer cannot have: DSP multipliers exist for the
+    convolutions only (hls4ml's dense layer has no such knob), and 'packed' needs two output
+    channels per group and operands the part's DSP packs exactly (group_conv.valid_multipliers)."""
+    from qmodels.fixed import from_qkeras
+
+    from hw.config import ConfigError
+    from hw.hls.layers.group_conv import dsp_family, valid_multipliers
+
+    kind = type(layer).__name__
+    where = f"field 'layers.{layer.name}.multiplier'"
+    if multiplier == "lut":
+        return
+    if kind not in KERAS_CONVS:
+        raise ConfigError(f"{where}: {multiplier!r} is for convolution layers ({', '.join(KERAS_CONVS)}); "
+                          f"{layer.name} is a {kind}")
+    depthwise = kind == "QDepthwiseConv2D"
+    quantizer = getattr(layer, "depthwise_quantizer_internal" if depthwise else "kernel_quantizer_internal", None)
+    weight = from_qkeras(quantizer) if quantizer is not None else None
+    if weight is None:
+        raise ConfigError(f"{where}: {layer.name} has no quantized kernel, so its product width is unknown")
+    channels = int(layer.input_shape[-1])
+    groups = channels if depthwise else int(getattr(layer, "groups", 1))
+    geometry = {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
+                "filt_height": 1, "filt_width": 1}
+    family = dsp_family(part)
+    valid = valid_multipliers(geometry, family, (data_format.width, data_format.signed), (weight.width, weight.signed))
+    if multiplier not in valid:
+        raise ConfigError(f"{where}: 'packed' is not possible for {layer.name} ({data_format} data x {weight} "
+                          f"weights, {groups} group(s) of {geometry['n_filt'] // groups} output channel(s), part "
+                          f"{part}, DSP {family or 'unknown'}); it takes {', '.join(valid)}")

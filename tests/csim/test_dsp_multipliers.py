@@ -1,0 +1,81 @@
+"""Per-layer multipliers (lut, dsp, packed): convolutions asking for DSPs are routed to our grouped
+conv (hw/hls/layers/dsp_route.py), whose products are bound per layer (nnet_dsp_pack.h); the C++
+stays bit-exact against both software models on both backends and io types, on live data."""
+import pytest
+import tensorflow as tf
+import yaml
+from qkeras import QActivation, QDepthwiseConv2D
+
+import hw.hls.convert
+from conftest import B8, INPUT, RELU, W8, _in_memory, _qconv
+from hw.config import BuildConfig, ConfigError, LayerSettings
+from hw.hls.convert import RESOLVED, generate
+from hw.sim.csim import csim
+from qmodels.reference import calibrate
+
+# conv 3x3 and pointwise (hls4ml's, routed), depthwise (hls4ml's, routed), grouped (ours)
+MULTIPLIERS = {"stem": "packed", "pw": "packed", "dw": "dsp", "g": "packed"}
+
+
+def dsp_model(seed=0) -> tf.keras.Model:
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((7, 6, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 7, "pw"))      # odd: one channel unpaired
+    dw = QDepthwiseConv2D(3, padding="same", name="dw", depthwise_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())
+    x = QActivation(RELU.qkeras(relu=True), name="dw_act")(dw(x))
+    x = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(x, 14, "g", kernel=3, groups=7))
+    model = tf.keras.Model(inputs, x, name="t_dsp")
+    calibrate(model, seed=seed)
+    return model
+
+
+@pytest.fixture
+def generate_dsp(tmp_path, monkeypatch):
+    def run(model, backend, io, multipliers, reuse=1, board="zcu104"):
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
+        layers = {name: LayerSettings(reuse=reuse, multiplier=m) for name, m in multipliers.items()}
+        cfg = BuildConfig(model=model.name, board=board, backend=backend, io=io, samples=3, layers=layers)
+        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{reuse}")
+        return out, yaml.safe_load((out / RESOLVED).read_text())
+
+    return run
+
+
+@pytest.mark.parametrize("backend,io,reuse", [("vitis", "stream", 1), ("vivado", "stream", 3),
+                                              ("vitis", "parallel", 2)])
+def test_dsp_and_packed_layers_are_exact(generate_dsp, backend, io, reuse):
+    out, resolved = generate_dsp(dsp_model(), backend, io, MULTIPLIERS, reuse)
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    layers = resolved["layers"]
+    for name in MULTIPLIERS:      # routed, fused, and at the requested reuse factor
+        assert layers[name]["class"] == "HGroupConv2D" and layers[name]["reuse_factor"] == reuse, layers[name]
+        assert layers[name]["types"]["result_t"].startswith("ufixed<8,2,RND_CONV,SAT"), layers[name]
+    params = (out / "firmware" / "parameters.h").read_text()
+    assert params.count("nnet::mult_impl::packed") == 3 and params.count("nnet::mult_impl::dsp;") == 1
+    assert "typedef nnet::dsp48e2 dsp_family" in params
+
+
+def test_packed_on_zynq7000_uses_the_dsp48e1_shift(generate_dsp):
+    out, _ = generate_dsp(dsp_model(), "vitis", "stream", {"pw": "packed"}, board="pynq-z2")
+    assert "typedef nnet::dsp48e1 dsp_family" in (out / "firmware" / "parameters.h").read_text()
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0, report
+
+
+@pytest.mark.parametrize("layer,multiplier,words", [
+    ("dw", "packed", "'packed' is not possible for dw"),             # one output channel per group
+    ("input_q", "dsp", "is for convolution layers"),
+])
+def test_impossible_multipliers_are_refused_by_name(generate_dsp, layer, multiplier, words):
+    with pytest.raises(ConfigError, match=f"field 'layers.{layer}.multiplier': .*{words}"):
+        generate_dsp(dsp_model(), "vitis", "stream", {layer: multiplier})
+
+
+def test_multiplier_field_is_checked():
+    with pytest.raises(ConfigError, match="layers.pw.multiplier': expected one of lut, dsp, packed, got 'dsp48'"):
+        BuildConfig.from_dict({"model": "attendnet-tiny", "layers": {"pw": {"multiplier": "dsp48"}}})
