@@ -7,8 +7,10 @@ fitted, LUT and FF (geometric mean of published / predicted post-synthesis total
 is unfitted.  The error quoted everywhere is leave-one-out: for each record with post-synthesis
 totals the scales are fitted on all the others and that record is predicted.  The per-resource
 distribution (median, worst, number of designs) is the band every report prints beside its figures
-(``band``).  Two targets, kept apart: Vivado post-synthesis utilization (totals) and the HLS
-tool's cycles (latency, interval; io_stream records only, the estimator's dataflow model).
+(``band``).  Two targets, kept apart: Vivado post-synthesis utilization (totals; leave-one-out, the
+records with a synthesis report) and the HLS tool's own report (every record the estimator can
+rebuild: DSPs, which HLS binds and synthesis keeps within a few percent, and, for io_stream designs,
+cycles; nothing fitted enters either, so they need no leave-one-out).
 ``python -m hw.estimate.calibration_fit --write`` writes ERRORS_FILE; a test checks it is fresh.
 """
 from __future__ import annotations
@@ -28,9 +30,10 @@ from hw.estimate.network import RESOURCES, UNSCALED, Stream, estimate_network
 ERRORS_FILE = Path(__file__).with_name("calibration_errors.yaml")
 FITTED = ("lut", "ff")
 CYCLES = ("latency_cycles", "interval_cycles", "layer_cycles")
-TARGETS = {"post_synthesis": "Vivado post-synthesis utilization (totals)",
-           "hls_cycles": "Vivado/Vitis HLS csynth cycles (latency, interval, worst layer of >= 100 cycles; "
-                           "io_stream designs)"}
+TARGETS = {"post_synthesis": "Vivado post-synthesis utilization (totals), leave-one-out",
+           "hls_csynth": "Vivado/Vitis HLS csynth report: DSPs (totals), and cycles of io_stream designs "
+                         "(latency, interval, worst layer of >= 100 cycles)"}
+RESOURCE_FIGURES = ("dsp", "lut", "ff", "bram18")   # uram: no calibration design uses any
 
 
 class _Part:
@@ -58,41 +61,64 @@ def _geoms(record_yaml: str):
 def estimate_record(record: dict, coefficients: dict = None):
     key = yaml.safe_dump({k: record[k] for k in ("name", "network")}, sort_keys=True)
     streams = [Stream(f["stream"], f["depth"], f["bits"], f["count"]) for f in record.get("hls_fifos") or []]
-    return estimate_network(_geoms(key), {}, _Part(record), float(record["clock_ns"]), streams,
+    return estimate_network(_geoms(key), _settings(record), _Part(record), float(record["clock_ns"]), streams,
                             coefficients if coefficients is not None else UNSCALED)
+
+
+def _settings(record: dict) -> dict:
+    """{layer: LayerSetting} from the record's reuse factor and strategy (a layer's own, else the
+    network's), for the layers with products."""
+    from hw.estimate.calibration.rebuild import MATRIX
+    from hw.estimate.layers import LayerSetting
+
+    net = record["network"]
+    return {s["name"]: LayerSetting(int(s.get("reuse_factor", net.get("reuse_factor", 1))),
+                                    str(s.get("strategy", net.get("strategy", "Latency"))).lower())
+            for s in net["layers"] if s["type"] in MATRIX}
 
 
 def is_stream(record: dict) -> bool:
     return record["network"].get("io_type", "io_stream") == "io_stream"
 
 
+def rebuildable(record: dict) -> bool:
+    """Whether rebuild.py has a rule for every layer of the record."""
+    from hw.estimate.calibration.rebuild import IMPLICIT, RULES
+
+    return all(s["type"] in RULES or s["type"] in IMPLICIT for s in record["network"]["layers"])
+
+
+def _relative(estimate: float, published: float):
+    """estimate / published - 1; a resource the design does not use counts as exact when the
+    estimate is 0 too, and is left out otherwise (no relative error of a zero)."""
+    if published:
+        return round(estimate / published - 1, 4)
+    return 0.0 if estimate == 0 else None
+
+
 def errors(record: dict, est) -> dict:
-    """Relative errors (estimate / published - 1): post-synthesis totals (resources the design uses)
-    and, for io_stream designs, the HLS cycles."""
-    published = record["totals"]["post_synthesis"]
-    totals = est.totals
-    # a resource the design does not use counts when the estimate is 0 too (exact); URAM only where used
-    out = {k: round(totals[k] / published[k] - 1, 4) if published[k] else 0.0 for k in RESOURCES
-           if published.get(k) or (k != "uram" and k in published and totals[k] == 0)}
-    if is_stream(record):
-        out["latency_cycles"] = round(est.latency_cycles / record["latency_cycles"] - 1, 4)
-        out["interval_cycles"] = round(est.interval_cycles / record["interval_cycles"] - 1, 4)
-        layer = _worst_layer_cycles(record, est)
-        if layer is not None:
-            out["layer_cycles"] = layer
-    return out
+    """Post-synthesis target: relative errors of the totals (estimate / Vivado's - 1)."""
+    published, totals = record["totals"]["post_synthesis"], est.totals
+    out = {k: _relative(totals[k], published[k]) for k in RESOURCE_FIGURES}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 LONG_LAYER = 100        # per-layer cycles are compared where HLS reports at least this many
 
 
-def _worst_layer_cycles(record: dict, est):
-    """The worst per-layer cycles error over the layers HLS gives >= LONG_LAYER cycles (the ones
-    that set the interval; a few-cycle dense or softmax is all pipeline depth)."""
-    ours = {layer.name: layer.cycles for layer in est.layers}
-    errs = [ours[name] / hls["latency_cycles"] - 1 for name, hls in record["hls_layers"].items()
-            if name in ours and hls["latency_cycles"] >= LONG_LAYER]
-    return round(max(errs, key=abs), 4) if errs else None
+def hls_errors(record: dict, est) -> dict:
+    """HLS target: DSPs against the csynth total and, for io_stream designs, cycles (latency,
+    interval, the worst layer HLS gives >= LONG_LAYER cycles: the ones that set the interval)."""
+    out = {"dsp": _relative(est.totals["dsp"], record["totals"]["hls"]["dsp"])}
+    if is_stream(record):
+        out["latency_cycles"] = round(est.latency_cycles / record["latency_cycles"] - 1, 4)
+        out["interval_cycles"] = round(est.interval_cycles / record["interval_cycles"] - 1, 4)
+        ours = {layer.name: layer.cycles for layer in est.layers}
+        errs = [ours[name] / hls["latency_cycles"] - 1 for name, hls in record["hls_layers"].items()
+                if name in ours and hls["latency_cycles"] >= LONG_LAYER]
+        if errs:
+            out["layer_cycles"] = round(max(errs, key=abs), 4)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def per_layer(record: dict, est) -> dict:
@@ -115,6 +141,11 @@ def fit(records: list) -> dict:
     return {f"{k}_scale": round(float(np.exp(np.mean(np.log(v)))), 4) for k, v in ratios.items()}
 
 
+def _source(record: dict, report: str) -> str:
+    src = record["source"]
+    return f"{src['repo']}: {src[report]['path']} @ {src[report]['commit'][:12]}"
+
+
 def leave_one_out(records: list) -> dict:
     """{name: row}: each record predicted with the scales fitted on all the other records."""
     table = {}
@@ -124,23 +155,31 @@ def leave_one_out(records: list) -> dict:
         est = estimate_record(record, coefficients)
         table[record["name"]] = {
             "fitted_on": sorted(r["name"] for r in others), "coefficients": coefficients,
-            "errors": errors(record, est), "layers": per_layer(record, est), "estimate": est.totals,
-            "published": record["totals"]["post_synthesis"],
-            "source": f"{record['source']['repo']}: {record['source']['synth_report']['path']} "
-                      f"@ {record['source']['synth_report']['commit'][:12]}"}
+            "errors": errors(record, est), "estimate": est.totals,
+            "published": record["totals"]["post_synthesis"], "source": _source(record, "synth_report")}
     return table
 
 
-def distribution(table: dict) -> dict:
-    """Per resource / cycle figure: median and worst |error| over the records, and how many."""
-    keys = [k for k in (*RESOURCES, *CYCLES)
-            if any(k in row["errors"] for row in table.values())]
+def hls_table(records: list) -> dict:
+    """{name: row}: every rebuildable record against its HLS report (nothing fitted is involved)."""
+    table = {}
+    for record in records:
+        est = estimate_record(record)
+        table[record["name"]] = {"errors": hls_errors(record, est), "layers": per_layer(record, est),
+                                 "estimate_dsp": est.totals["dsp"], "hls_dsp": record["totals"]["hls"]["dsp"],
+                                 "tool": record["tool"]["hls"], "source": _source(record, "hls_report")}
+    return table
+
+
+def distribution(table: dict, target: str) -> dict:
+    """Per figure: median and worst |error| over the records that measure it, and how many."""
+    keys = [k for k in (*RESOURCES, *CYCLES) if any(k in row["errors"] for row in table.values())]
     out = {}
     for k in keys:
         values = {name: row["errors"][k] for name, row in table.items() if k in row["errors"]}
         worst = max(values, key=lambda n: abs(values[n]))
-        out[k] = {"target": "hls_cycles" if k in CYCLES else "post_synthesis",
-                  "designs": len(values), "median_abs": round(float(np.median(np.abs(list(values.values())))), 4),
+        out[k] = {"target": target, "designs": len(values),
+                  "median_abs": round(float(np.median(np.abs(list(values.values())))), 4),
                   "worst": values[worst], "worst_design": worst}
     return out
 
@@ -150,9 +189,11 @@ def run() -> dict:
 
     records = load_calibration()
     table = leave_one_out(records)
+    hls = hls_table([r for r in load_calibration(include_hls_only=True) if rebuildable(r)])
     return {"predicts": "post-synthesis (Vivado report_utilization) resources; HLS cycles",
             "targets": TARGETS, "coefficients": fit(records),
-            "leave_one_out": distribution(table), "records": table}
+            "leave_one_out": distribution(table, "post_synthesis"), "hls_csynth": distribution(hls, "hls_csynth"),
+            "records": table, "hls_records": hls}
 
 
 def load_errors() -> dict:
@@ -160,9 +201,9 @@ def load_errors() -> dict:
     return strict_yaml.load(ERRORS_FILE) if ERRORS_FILE.exists() else {}
 
 
-def band(resource: str, data: dict = None) -> float | None:
-    """The measured error band of an estimated resource: the worst leave-one-out |error| over the
-    calibration designs (None when no design measured it)."""
+def band(resource: str, data: dict = None):
+    """The measured error band of an estimated resource: the worst leave-one-out |error| against
+    post-synthesis over the calibration designs (None when no design measured it)."""
     row = (load_errors() if data is None else data).get("leave_one_out", {}).get(resource)
     return abs(row["worst"]) if row else None
 
@@ -172,30 +213,51 @@ def bands(data: dict = None) -> dict:
     return {k: band(k, data) for k in RESOURCES}
 
 
+def band_text(resource: str, data: dict = None) -> str:
+    """``±12%`` (the measured band of ``resource``), ``±?`` when no design measured it."""
+    b = band(resource, data)
+    return "±?" if b is None else f"±{b:.0%}"
+
+
 def with_band(resource: str, value, text: str = None) -> str:
     """``LUT 184k ±12%``-style: the figure and its measured band (``±?`` when unmeasured)."""
-    b = band(resource)
-    return f"{text if text is not None else value} {'±?' if b is None else f'±{b:.0%}'}"
+    return f"{text if text is not None else value} {band_text(resource)}"
 
 
 def footer() -> str:
-    """One line for every report: what the figures predict and their leave-one-out error."""
-    dist = load_errors().get("leave_one_out")
+    """One line for every report: what the figures predict and their measured error."""
+    data = load_errors()
+    dist = data.get("leave_one_out")
     if not dist:
         return "estimated figures; calibration errors not measured (run python -m hw.estimate.calibration_fit --write)"
-    parts = [f"{k} ±{abs(v['worst']):.0%} (median {v['median_abs']:.0%}, {v['designs']} designs)"
-             for k, v in dist.items()]
+    post = ", ".join(f"{k} ±{abs(v['worst']):.0%} (median {v['median_abs']:.0%}, {v['designs']} designs)"
+                     for k, v in dist.items())
+    hls = ", ".join(f"{k} ±{abs(v['worst']):.0%} (median {v['median_abs']:.0%}, {v['designs']})"
+                    for k, v in data.get("hls_csynth", {}).items())
     return ("estimated: resources predict Vivado post-synthesis utilization, cycles HLS csynth; "
-            "leave-one-out error over published designs: " + ", ".join(parts))
+            f"leave-one-out error over published designs: {post}; against HLS reports: {hls}")
 
 
 def table_markdown(data: dict) -> str:
-    """The leave-one-out table hw/README.md quotes."""
+    """The tables hw/README.md quotes: the distribution per figure, then every design's errors."""
     lines = ["| figure | target | designs | median abs error | worst (design) |", "|---|---|---|---|---|"]
-    for k, v in data["leave_one_out"].items():
-        lines.append(f"| {k} | {v['target']} | {v['designs']} | {v['median_abs']:.0%} | "
-                     f"{v['worst']:+.0%} ({v['worst_design']}) |")
+    for v_key in ("leave_one_out", "hls_csynth"):
+        for k, v in data[v_key].items():
+            lines.append(f"| {k} | {v['target']} | {v['designs']} | {v['median_abs']:.0%} | "
+                         f"{v['worst']:+.0%} ({v['worst_design']}) |")
+    lines += ["", "| design | LUT | FF | DSP | BRAM18 | (post-synthesis, leave-one-out) |", "|---|---|---|---|---|---|"]
+    for name, row in data["records"].items():
+        lines.append(f"| {name} | " + " | ".join(_pct(row["errors"].get(k)) for k in ("lut", "ff", "dsp", "bram18"))
+                     + " | |")
+    lines += ["", "| design | HLS tool | DSP vs HLS | latency | interval | worst layer |", "|---|---|---|---|---|---|"]
+    for name, row in data["hls_records"].items():
+        lines.append(f"| {name} | {row['tool'].split(' (')[0]} | " +
+                     " | ".join(_pct(row["errors"].get(k)) for k in ("dsp", *CYCLES)) + " |")
     return "\n".join(lines)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:+.0%}"
 
 
 def main(argv=None) -> int:

@@ -23,7 +23,10 @@ AUTOENCODER = FIX / "autoencoder_vivado_hls_2019"
 FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
               "autoencoder_pynqz2_32bit_resource": AUTOENCODER,
               "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d",
-              "hls4ml_tutorial_part1_mlp": FIX / "hls4ml_tutorial_part1_mlp"}
+              "hls4ml_tutorial_part1_mlp": FIX / "hls4ml_tutorial_part1_mlp",
+              **{f"hls4ml_tutorial_{year}_mlp{variant}": FIX / f"tutorial{year}_mlp{variant}"
+                 for year, variant in (("2019", ""), ("2019", "_reuse2"), ("2019", "_pruned"), ("2019", "_qkeras6"),
+                                       ("2024", ""), ("2024", "_pruned"), ("2024", "_qkeras6"))}}
 
 
 # ------------------------------------------------------------ the published numbers, exactly
@@ -284,6 +287,13 @@ LAYOUT = {
                             {"grp_dense_latency_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_fu_77"}),
     "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
     "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
+    **{f"hls4ml_tutorial_2024_mlp{v}": ("Vitis HLS 2024.1 csynth", set()) for v in ("", "_pruned", "_qkeras6")},
+    # Vivado HLS 2019.2 names io_parallel dense instances by template arguments, not configN
+    **{f"hls4ml_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
+        f"grp_dense_latency_{'0_' * 23}{k}" for k in ks})
+       for v, ks in (("", ("1_fu_215", "2_fu_283", "s_fu_289")), ("_reuse2", ("1_fu_207", "2_fu_275", "s_fu_281")),
+                     ("_pruned", ("1_fu_207", "2_fu_275", "s_fu_281")),
+                     ("_qkeras6", ("1_fu_215", "2_fu_319", "s_fu_283")))},
 }
 
 

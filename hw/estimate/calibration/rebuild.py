@@ -24,10 +24,11 @@ SEED = 0
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
-def _fixed(bits: int, signed: bool = True):
+def _fixed(bits: int, signed: bool = True, integer: int = None):
     from qmodels.fixed import Fixed
 
-    integer = {16: 6, 6: 1}.get(bits, bits // 2) if signed else 0
+    if integer is None:
+        integer = {16: 6, 6: 1}.get(bits, bits // 2) if signed else 0
     return Fixed(bits, integer, signed)
 
 
@@ -57,6 +58,8 @@ MATRIX = ("Conv1D", "Conv2D", "Dense")
 # hls4ml's padding before a 'same' conv: recorded (it has its own HLS figures) but not rebuilt, the
 # estimator's geometry inserts it from the conv's padding, as hls4ml does.
 IMPLICIT = ("ZeroPadding1D",)
+# the layer types _layer rebuilds (others, e.g. UpSampling2D, the estimator's geometry does not read)
+RULES = (*MATRIX, "GlobalMaxPooling1D", "ReLU", "Sigmoid", "MaxPooling2D", "BatchNormalization", "Softmax")
 
 
 def _last(types: dict) -> str:
@@ -91,12 +94,15 @@ def _layer(spec: dict):
 
 
 def _types(spec: dict) -> dict:
-    result = _fixed(spec.get("result_bits", 16), signed=spec.get("result_bits") is None)
+    """The layer's types: 16-bit ap_fixed<16,6> unless the record says ``result_bits`` (unsigned
+    unless ``result_signed``), ``result_integer``, ``weight_bits``, ``weight_integer``."""
+    signed = spec.get("result_signed", spec.get("result_bits") is None)
+    result = _fixed(spec.get("result_bits", 16), signed, spec.get("result_integer"))
     if spec["type"] == "MaxPooling2D":
         result = _fixed(16)                 # hls4ml's pooling result type at the time (16-bit FIFOs)
     t = {"result": (result, spec["type"] == "ReLU"), "accum": _fixed(16)}
     if spec["type"] in MATRIX:
-        t["weight"] = _fixed(spec.get("weight_bits", 16))
+        t["weight"] = _fixed(spec.get("weight_bits", 16), integer=spec.get("weight_integer"))
     return t
 
 
