@@ -213,6 +213,14 @@ def bands(data: dict = None) -> dict:
     return {k: band(k, data) for k in RESOURCES}
 
 
+def margin_budget(budget: float, data: dict = None) -> dict:
+    """{resource: fraction}: ``budget`` shrunk by each resource's measured band, so that an estimate
+    within it stays within ``budget`` at the band's upper edge (estimate x (1 + band) <= budget x
+    board).  A resource no design measured (URAM) keeps ``budget``."""
+    data = load_errors() if data is None else data
+    return {k: budget if band(k, data) is None else round(budget / (1 + band(k, data)), 4) for k in RESOURCES}
+
+
 def band_text(resource: str, data: dict = None) -> str:
     """``±12%`` (the measured band of ``resource``), ``±?`` when no design measured it."""
     b = band(resource, data)

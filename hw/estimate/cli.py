@@ -42,6 +42,7 @@ def _report(args) -> int:
 
 def _plan(args) -> int:
     from hw.config import BuildConfig
+    from hw.estimate.calibration_fit import band_text
     from hw.estimate.plan import plan, recipe
     from hw.estimate.render import as_table
     from hw.estimate.source import EstimateError, from_config
@@ -51,21 +52,37 @@ def _plan(args) -> int:
     shape = args.input_shape
     cfg = BuildConfig(model=args.model, board=args.board, clock_ns=args.clock_ns, input_shape=shape).validate(
         "command line")
+    budget = _budget(args)
     try:
-        p = plan(from_config(cfg), args.budget, args.target_fps)
+        p = plan(from_config(cfg), budget, args.target_fps)
     except PlanError as err:
         print(f"attendnets plan: error: {err}", file=sys.stderr)
         return 1
     print(as_table(p.estimate))
     goal = f"--target-fps {args.target_fps:g}" if args.target_fps else f"highest throughput within {args.budget:.0%}"
-    text = (f"# attendnets plan {args.model} --board {args.board} ({goal}); every figure estimated:\n"
+    text = (f"# attendnets plan {args.model} --board {args.board} ({goal}{_margin_note(args, budget)}); "
+            "every figure estimated:\n"
             f"# {p.estimate.fps:.1f} images/s, bottleneck {p.estimate.bottleneck.name}, utilization "
-            + ", ".join(f"{k} {v:.0%}" for k, v in p.estimate.utilization.items()) + "\n"
+            + ", ".join(f"{k} {v:.0%} {band_text(k)}" for k, v in p.estimate.utilization.items()) + "\n"
             + recipe(p, args.model, shape).to_yaml())
     if args.out:
         _write(text, args.out)
         print(f"generate it with: attendnets generate --config {args.out}")
     return 0
+
+
+def _budget(args):
+    """--budget as plan() takes it: one fraction, or with --margin measured each resource's fraction
+    shrunk by its measured error band (so that the band's upper edge stays within the budget)."""
+    from hw.estimate.calibration_fit import margin_budget
+
+    return margin_budget(args.budget) if args.margin == "measured" else args.budget
+
+
+def _margin_note(args, budget) -> str:
+    if not isinstance(budget, dict):
+        return ""
+    return ", --margin measured: " + ", ".join(f"{k} {v:.0%}" for k, v in budget.items())
 
 
 def compare_rows(board: str, budget: float = 0.8) -> list:
@@ -95,8 +112,11 @@ def compare_rows(board: str, budget: float = 0.8) -> list:
 
 
 def _compare_text(rows, board, fmt) -> str:
-    head = ["model", "params", "mult-adds", "weights KiB", "fits", "fps (est.)", "LUT", "FF", "DSP", "BRAM18",
-            "DPU fps 1t/mt"]
+    from hw.estimate.calibration_fit import band_text
+
+    head = ["model", "params", "mult-adds", "weights KiB", "fits", "fps (est.)",
+            *(f"{label} {band_text(k)}" for k, label in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"),
+                                                          ("bram18", "BRAM18"))), "DPU fps 1t/mt"]
     body = []
     for r in rows:
         dpu = f"{r['dpu_fps']['single']:.0f} / {r['dpu_fps']['multi']:.0f}" if r["dpu_fps"] else "-"
@@ -104,7 +124,8 @@ def _compare_text(rows, board, fmt) -> str:
         body.append([r["model"], f"{r['params'] / 1e3:.0f}K", f"{r['macs'] / 1e6:.1f}M", f"{r['weight_kib']:.0f}",
                      "yes" if r["fits"] else "no", f"{r['fps']:.1f}" if r["fps"] else "-", *res, dpu])
     notes = [f"{r['model']}: {r['reason']}" for r in rows if not r["fits"]]
-    src = f"planned for {board} within 80% of every resource (estimated); DPU: {DPU_SOURCE}" + (
+    src = (f"planned for {board} within 80% of every resource (estimated; each resource's column head carries "
+           f"its measured error band); DPU: {DPU_SOURCE}") + (
         f", {DPU_FPS[board]['config']}" if board in DPU_FPS else "; no DPU exists for this board")
     if fmt == "md":
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -163,6 +184,10 @@ def add_cli(subparsers) -> None:
     p.add_argument("--board", required=True, choices=board_names())
     p.add_argument("--budget", type=option_type("budget"), default=0.8,
                    help="fraction of every resource to use (default 0.8)")
+    p.add_argument("--margin", choices=("none", "measured"), default="none",
+                   help="'measured': plan against the upper edge of each resource's measured error band "
+                        "(budget / (1 + band), hw/estimate/calibration_errors.yaml), so 'fits' means fits at "
+                        "the measured error")
     p.add_argument("--target-fps", type=option_type("fps"), help="fewest resources reaching this many images/s")
     p.add_argument("--input-shape", type=input_shape_option, help="H,W,C (default: the spec's)")
     p.add_argument("--clock-ns", type=option_type("clock_ns"), help="default: the board's")

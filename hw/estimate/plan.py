@@ -87,9 +87,10 @@ def _choose(options: dict, capacity: np.ndarray, weights: np.ndarray, intervals:
     return totals, np.array(picks)
 
 
-def plan(design, budget: float = 0.8, target_fps: float = None) -> Plan:
-    if not 0 < budget <= 1:
-        raise PlanError(f"--budget must be in (0, 1], got {budget}")
+def plan(design, budget=0.8, target_fps: float = None) -> Plan:
+    """``budget``: the fraction of every resource to use, or {resource: fraction} (e.g. the budget
+    shrunk by each resource's measured error band, ``--margin measured``)."""
+    limits = _limits(budget)
     options = _options(design)
     fixed, slowest = _fixed(design)
     cap = board_capacity(design.board)
@@ -109,7 +110,7 @@ def plan(design, budget: float = 0.8, target_fps: float = None) -> Plan:
     for w in _weightings():
         totals, picks = _choose(options, capacity, w, intervals)
         totals = totals + fixed
-        ok = np.all((totals <= budget * capacity) | ((capacity == 0) & (totals == 0)), axis=1)
+        ok = np.all((totals <= limits * capacity) | ((capacity == 0) & (totals == 0)), axis=1)
         if not ok.any():
             continue
         t = int(np.argmax(ok))
@@ -117,10 +118,23 @@ def plan(design, budget: float = 0.8, target_fps: float = None) -> Plan:
         if best is None or key < best[0]:
             best = (key, {name: options[name][2][picks[i, t]] for i, name in enumerate(options)})
     if best is None:
-        raise PlanError(_no_fit(design, options, fixed, capacity, budget, target_fps,
+        raise PlanError(_no_fit(design, options, fixed, capacity, limits, target_fps,
                                 int(intervals[-1]) if target_fps is not None else None))
     settings = {**design.settings, **best[1]}
     return Plan(design, settings, design.estimate(settings), budget, target_fps)
+
+
+def _limits(budget) -> np.ndarray:
+    """The budget per resource (RESOURCES order) from one fraction or a {resource: fraction} mapping
+    (a resource the mapping leaves out may use the whole board)."""
+    fractions = budget if isinstance(budget, dict) else dict.fromkeys(RESOURCES, budget)
+    unknown = sorted(set(fractions) - set(RESOURCES))
+    if unknown:
+        raise PlanError(f"budget: unknown resource(s) {', '.join(unknown)}; expected {', '.join(RESOURCES)}")
+    for k, v in fractions.items():
+        if not isinstance(v, (int, float)) or not 0 < v <= 1:
+            raise PlanError(f"--budget must be in (0, 1], got {v}" + (f" for {k}" if isinstance(budget, dict) else ""))
+    return np.array([float(fractions.get(k, 1.0)) for k in RESOURCES])
 
 
 def _weightings() -> list:
@@ -140,23 +154,25 @@ def _too_fast(design, options, slowest, limit, fps, clock_hz) -> str:
             f"(at most {clock_hz / (cycles + 1):.1f} images/s)")
 
 
-def _no_fit(design, options, fixed, capacity, budget, target_fps, interval) -> str:
+def _no_fit(design, options, fixed, capacity, limits, target_fps, interval) -> str:
     """Why nothing fits: each short resource at its own cheapest, split into what the planner can
     change (the layers with a reuse factor, at the slowest options within ``interval``) and what
-    it cannot (per-pixel layers and FIFOs)."""
+    it cannot (per-pixel layers and FIFOs).  ``limits``: the budget per resource."""
     tunable = np.zeros(len(RESOURCES))
     for cycles, cost, _ in options.values():
         within = cost[cycles <= interval] if interval is not None else cost
         tunable += within.min(axis=0)
     cheapest = fixed + tunable
-    over = [k for k in range(len(RESOURCES)) if cheapest[k] > budget * capacity[k]]
+    over = [k for k in range(len(RESOURCES)) if cheapest[k] > limits[k] * capacity[k]]
     goal = f"at {target_fps:g} images/s" if target_fps else "at any reuse factor"
     if over:
-        detail = ", ".join(f"{RESOURCES[k]} needs at least {cheapest[k]:.0f} of {budget * capacity[k]:.0f} "
-                           f"({budget:.0%} of the board): {fixed[k]:.0f} in layers without a reuse factor and "
+        detail = ", ".join(f"{RESOURCES[k]} needs at least {cheapest[k]:.0f} of {limits[k] * capacity[k]:.0f} "
+                           f"({limits[k]:.0%} of the board): {fixed[k]:.0f} in layers without a reuse factor and "
                            f"FIFOs, {tunable[k]:.0f} in the {len(options)} layers with one" for k in over)
         return f"{design.name} does not fit {design.board.name} {goal} (estimated): {detail}"
-    return (f"{design.name} does not fit {design.board.name} within {budget:.0%} of every resource {goal} "
+    within = (f"{limits[0]:.0%} of every resource" if np.all(limits == limits[0]) else
+              "the budget (" + ", ".join(f"{k} {v:.0%}" for k, v in zip(RESOURCES, limits)) + ")")
+    return (f"{design.name} does not fit {design.board.name} within {within} {goal} "
             "(estimated; each resource alone could fit, not all at once)")
 
 

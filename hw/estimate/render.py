@@ -2,7 +2,10 @@
 
 Every figure carries its source: the estimate's columns are ``estimated``; figures read from vendor
 reports are ``synthesized`` (hw.estimate.vendor_reports), shown beside the estimate with their ratio.
-The footer of every format quotes the estimator's measured error (hw.estimate.calibration_fit).
+The footer of every format quotes the estimator's measured error (hw.estimate.calibration_fit), and
+every estimated resource total is printed with its measured band (``LUT 184k ±58%``: the worst
+leave-one-out error against post-synthesis over the calibration designs; ``±?`` where no design
+measured it).
 """
 from __future__ import annotations
 
@@ -11,14 +14,33 @@ import html
 import io
 import json
 
-from hw.estimate.calibration_fit import footer
+from hw.estimate.calibration_fit import band_text, bands, footer
 from hw.estimate.network import RESOURCES
 
 COLUMNS = ("multipliers", "dsp", "lut", "ff", "bram18", "uram", "ii", "cycles")
+LABELS = {"dsp": "DSP", "lut": "LUT", "ff": "FF", "bram18": "BRAM18", "uram": "URAM"}
+
+
+def _short(n) -> str:
+    """184k, 4.6k, 340."""
+    n = float(n)
+    return f"{n / 1000:.0f}k" if abs(n) >= 10_000 else f"{n / 1000:.1f}k" if abs(n) >= 1000 else f"{n:.0f}"
+
+
+def banded_totals(est) -> str:
+    """``DSP 0 ±67%, LUT 184k ±58%, ...``: every estimated total with its measured band."""
+    return ", ".join(f"{LABELS[k]} {_short(v)} {band_text(k)}" for k, v in est.totals.items())
+
+
+def upper_edge(est) -> dict:
+    """{resource: utilization at the band's upper edge} (the band unknown: the estimate itself)."""
+    b = bands()
+    return {k: u * (1 + (b[k] or 0.0)) for k, u in est.utilization.items()}
 
 
 def summary_line(est) -> str:
-    """One line: fits or not (and what is short), fps, bottleneck; every figure estimated."""
+    """One line: fits or not (and what is short), every total with its measured band, the fit at the
+    bands' upper edge, fps, bottleneck; every figure estimated."""
     d = est.as_dict()
     if d["fits"]:
         fit = f"fits {d['board']} (largest use {max(d['utilization'].items(), key=lambda kv: kv[1])[0]} " \
@@ -26,7 +48,9 @@ def summary_line(est) -> str:
     else:
         fit = "does NOT fit {}: ".format(d["board"]) + ", ".join(
             f"{k} short by {v} ({d['utilization'][k]:.0%} of the board)" for k, v in d["short"].items())
-    return (f"estimated: {fit}; {d['fps']:.1f} images/s at {1000 / d['clock_ns']:.0f} MHz "
+    edge = max(upper_edge(est).items(), key=lambda kv: kv[1])
+    return (f"estimated: {fit}; {banded_totals(est)}; at the bands' upper edge {edge[0]} {edge[1]:.0%}; "
+            f"{d['fps']:.1f} images/s at {1000 / d['clock_ns']:.0f} MHz "
             f"(interval {d['interval_cycles']} cycles, bottleneck {d['bottleneck']}); "
             f"{d['fps'] / d['physical_limit_fps']:.0%} of the DSP limit {d['physical_limit_fps']:.0f}/s")
 
@@ -42,6 +66,8 @@ def fits_warning(est) -> str | None:
 
 def as_json(est, synth=None) -> str:
     data = est.as_dict()
+    data["bands"] = bands()
+    data["utilization_upper_edge"] = {k: round(v, 4) for k, v in upper_edge(est).items()}
     data["footer"] = footer()
     if synth is not None:
         data["synthesized"] = {"source": synth.source, "totals": synth.totals, "totals_from": synth.totals_from,
@@ -80,12 +106,14 @@ def _rows(est, synth) -> tuple:
     rows.append(["total", "", "", "", "", "", *(_fmt(totals[k]) for k in RESOURCES), "", _fmt(est.interval_cycles)]
                 + ([_fmt(synth.totals.get(k, "-")) for k in ("lut", "ff", "dsp", "bram18")]
                    + [_ratio(totals["lut"], synth.totals.get("lut"))] if synth is not None else []))
+    rows.append(["measured band", "", "", "", "", "", *(band_text(k) for k in RESOURCES), "", ""]
+                + (["", "", "", "", ""] if synth is not None else []))
     return head, rows
 
 
 def _summary(est, synth) -> list:
     d = est.as_dict()
-    util = ", ".join(f"{k} {v:.1%}" for k, v in d["utilization"].items())
+    util = ", ".join(f"{k} {v:.1%} {band_text(k)}" for k, v in d["utilization"].items())
     lines = [f"board: {d['board']} ({est.family}), clock {d['clock_ns']} ns; {'; '.join(est.notes)}",
              f"utilization (estimated): {util}",
              summary_line(est),
