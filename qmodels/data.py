@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from qmodels import idx
+from qmodels.augment import AUGMENT, SHIFT, eval_image, fit_array_image, train_image  # noqa: F401
 
 # tf.io.decode_image (TF 2.15) reads exactly these; a cheap header check names a bad file up front.
 _MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
@@ -31,9 +32,6 @@ DIGITS_VERSION = "attendnets digits v1: 8x8 -> 32x32 bilinear, RGB PNG, stratifi
 DIGITS_MARKER = ".complete"
 FASHION = idx.NAME
 DATASETS = (DIGITS, FASHION)
-# mode -> (min crop area, flip); 'shift': the evaluation image moved by up to SHIFT pixels, and flipped
-AUGMENT = {"standard": (0.25, True), "crop": (0.8, False), "shift": (None, True), "none": None}
-SHIFT = 2
 
 
 class DataError(ValueError):
@@ -221,73 +219,6 @@ def digits_folder(root=None) -> Path:
 # ----------------------------------------------------------------------------- tf.data
 def _decode(path, channels: int = 3):
     return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-
-
-def _to_input_grid(image):
-    """Round to 8-bit pixels p and return p/256 as float32 (exact on the ufixed<8,0> grid)."""
-    return tf.clip_by_value(tf.round(image), 0.0, 255.0) / 256.0
-
-
-def _central_box(image, prep: Preprocess):
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    aspect = prep.width / prep.height
-    box_h = tf.minimum(shape[0], shape[1] / aspect) * prep.crop_fraction
-    box_w = box_h * aspect
-    h = tf.maximum(tf.cast(tf.round(box_h), tf.int32), 1)
-    w = tf.maximum(tf.cast(tf.round(box_w), tf.int32), 1)
-    top = (tf.shape(image)[0] - h) // 2
-    left = (tf.shape(image)[1] - w) // 2
-    return tf.image.crop_to_bounding_box(image, top, left, h, w)
-
-
-def eval_image(image, prep: Preprocess):
-    if prep.crop_fraction == 1.0 and tuple(image.shape[:2]) == (prep.height, prep.width):
-        return _to_input_grid(image)  # already the model's size (padded arrays): exact pixels, no resampling
-    crop = _central_box(image, prep)
-    return _to_input_grid(tf.image.resize(crop, (prep.height, prep.width), antialias=True))
-
-
-def fit_array_image(image, prep: Preprocess):
-    """An in-memory uint8 image (HW or HWC) at the model's size and channels: zero-padded, centred,
-    when the model is at least as large (exact pixels), resized when it is smaller."""
-    image = tf.cast(image, tf.float32)
-    if image.shape.rank == 2:
-        image = image[:, :, None]
-    h, w = int(image.shape[0]), int(image.shape[1])
-    if prep.height >= h and prep.width >= w:
-        image = tf.image.pad_to_bounding_box(image, (prep.height - h) // 2, (prep.width - w) // 2,
-                                             prep.height, prep.width)
-    else:
-        image = tf.image.resize(image, (prep.height, prep.width), antialias=True)
-    if int(image.shape[2]) != prep.channels:
-        image = tf.image.grayscale_to_rgb(image) if prep.channels == 3 else tf.image.rgb_to_grayscale(image)
-    return image
-
-
-def _shifted(image, prep: Preprocess, seed):
-    """The evaluation image moved by up to SHIFT pixels each way (zero fill) and randomly flipped."""
-    padded = tf.image.pad_to_bounding_box(eval_image(image, prep), SHIFT, SHIFT,
-                                          prep.height + 2 * SHIFT, prep.width + 2 * SHIFT)
-    out = tf.image.stateless_random_crop(padded, (prep.height, prep.width, prep.channels), seed=seed)
-    return tf.image.stateless_random_flip_left_right(out, seed=seed[::-1])
-
-
-def train_image(image, prep: Preprocess, seed):
-    """Random-area crop or shift (+ flip) with stateless ops, so a seed fixes the augmentation stream."""
-    if AUGMENT[prep.augment] is None:
-        return eval_image(image, prep)
-    min_area, flip = AUGMENT[prep.augment]
-    if min_area is None:
-        return _shifted(image, prep, seed)
-    begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-        tf.shape(image), tf.zeros((1, 0, 4)), seed=seed, min_object_covered=0.0,
-        aspect_ratio_range=(0.75, 1.33), area_range=(min_area, 1.0), max_attempts=10,
-        use_image_if_no_bounding_boxes=True)
-    crop = tf.slice(image, begin, size)
-    out = tf.image.resize(crop, (prep.height, prep.width), antialias=True)
-    if flip:
-        out = tf.image.stateless_random_flip_left_right(out, seed=seed[::-1])
-    return _to_input_grid(out)
 
 
 def make_dataset(split: Split, prep: Preprocess, batch_size: int, training: bool, seed: int = 0):

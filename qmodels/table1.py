@@ -23,6 +23,9 @@ from pathlib import Path
 
 from qmodels import data as D
 from qmodels.complexity import PAPER_TABLE1
+from qmodels.recipes import RECIPES, describe
+
+_R = RECIPES["fashion-mnist"]
 
 NETS = ("fmnist-attendnet-a", "fmnist-attendnet-b", "fmnist-mobilenet-v1", "fmnist-mobilenet-v2")
 PAPER_ROW = {"fmnist-attendnet-a": "attendnet-a", "fmnist-attendnet-b": "attendnet-b",
@@ -31,22 +34,25 @@ PAPER_ROW = {"fmnist-attendnet-a": "attendnet-a", "fmnist-attendnet-b": "attendn
 
 @dataclass
 class Recipe:
-    """The one training recipe every network of the table gets (see TrainOptions for the fields)."""
-    float_epochs: int = 3
-    epochs: int = 2
-    train_images: "int | None" = 15000
-    batch_size: int = 64
-    lr: float = 3e-3
+    """The one training recipe every network of the table gets (see TrainOptions for the fields);
+    the defaults are qmodels/recipes.py's 'fashion-mnist' recipe."""
+    float_epochs: int = _R["float_epochs"]
+    epochs: int = _R["epochs"]
+    train_images: "int | None" = _R["train_images"]
+    batch_size: int = _R["batch_size"]
+    lr: float = _R["lr"]
+    qat_lr: "float | None" = _R["qat_lr"]
+    label_smoothing: float = _R["label_smoothing"]
+    weight_decay: float = _R["weight_decay"]
+    augment: "str | None" = _R["augment"]
+    validate: bool = _R["validate"]
 
     def options(self, seed: int):
         from qmodels.train import TrainOptions
-        return TrainOptions(epochs=self.epochs, float_epochs=self.float_epochs, batch_size=self.batch_size,
-                            lr=self.lr, seed=seed, train_images=self.train_images)
+        return TrainOptions(seed=seed, **asdict(self))
 
     def describe(self) -> str:
-        per_epoch = f"{self.train_images:,} random training images" if self.train_images else "all training images"
-        return (f"{self.float_epochs} float epochs, then {self.epochs} QAT epochs starting from the float network; "
-                f"each epoch {per_epoch}; batch {self.batch_size}, Adam, peak lr {self.lr:g}, cosine per phase")
+        return describe(asdict(self))
 
 
 def run_dir(out: Path, net: str, seed: int) -> Path:
@@ -225,7 +231,8 @@ def _cli(args) -> int:
     for net in nets:
         load_spec(net)  # a bad name fails here, naming it, before any training
     seeds = args.seeds
-    recipe = Recipe(args.float_epochs, args.epochs, args.train_images, args.batch_size, args.lr)
+    from qmodels.train import recipe_from_args
+    recipe = Recipe(**recipe_from_args(args, args.dataset))
     recipe.options(0)  # checks every option's range before anything is trained
     out = Path(args.out).expanduser()
     if not args.collect_only:
@@ -244,20 +251,14 @@ def _cli(args) -> int:
 
 def add_cli(subparsers) -> None:
     """Register the 'table1' subcommand."""
-    from qmodels.train import ranged
+    from qmodels.train import recipe_args
     p = subparsers.add_parser("table1", help="small-scale Table 1: AttendNets vs MobileNets, float vs 8-bit, seeds")
     p.add_argument("--dataset", choices=[D.FASHION], default=D.FASHION, help="dataset (default %(default)s)")
     p.add_argument("--data-file", metavar="DIR", help="folder of Fashion-MNIST's four IDX files")
     p.add_argument("--out", required=True, metavar="DIR", help="table folder: one checkpoint per net and seed")
     p.add_argument("--models", metavar="A,B,...", help=f"networks (default: {','.join(NETS)})")
     p.add_argument("--seeds", type=_seeds, default=3, help="seeds 0..N-1 per network, 1..20 (default 3)")
-    p.add_argument("--float-epochs", type=ranged("float_epochs"), default=Recipe.float_epochs,
-                   help="float-network epochs (default %(default)s)")
-    p.add_argument("--epochs", type=ranged("epochs"), default=Recipe.epochs, help="QAT epochs (default %(default)s)")
-    p.add_argument("--train-images", type=ranged("train_images"), default=Recipe.train_images, metavar="N",
-                   help="training images per epoch, a fresh random subset each epoch (default %(default)s)")
-    p.add_argument("--batch-size", type=ranged("batch_size"), default=Recipe.batch_size, help="default %(default)s")
-    p.add_argument("--lr", type=ranged("lr", float), default=Recipe.lr, help="peak learning rate (default %(default)s)")
+    recipe_args(p)
     p.add_argument("--collect-only", action="store_true", help="train nothing: tabulate the finished runs")
     p.add_argument("--json", action="store_true", help="print the JSON (also written to DIR/table1.json)")
     p.set_defaults(func=_cli)

@@ -1,24 +1,21 @@
-"""Quantization-aware training (QAT) and evaluation of qmodels networks, and the train/eval subcommands.
+"""Quantization-aware training (QAT) of qmodels networks, and the train/eval subcommands.
 
 Training has two phases, each with its own cosine learning-rate schedule and a fresh optimizer:
 an optional *float* phase (``--float-epochs``) trains the float twin (qmodels/float_twin.py: the
 same network without quantizers, the paper's 32-bit rows), which is evaluated and kept as the
-checkpoint's float network; QAT then starts from its weights.  Evaluation reports the 8-bit
-network, the float network and the 8-bit network's drop against it; the 8-bit weights with their
-quantizers removed are reported too, but only under that name.  Checkpoints: qmodels/checkpoint.py.
+checkpoint's float network; QAT then starts from its weights (at ``qat_lr`` if given).  Options:
+qmodels/options.py; named recipes: qmodels/recipes.py; evaluation: qmodels/evaluate.py;
+checkpoints: qmodels/checkpoint.py.  Every epoch is checkpointed, so an interrupted run resumes.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from qmodels import data as D
@@ -27,74 +24,18 @@ from qmodels.build import build_model
 from qmodels.checkpoint import (CHECKPOINT, FLOAT_WEIGHTS, FORMAT, METRICS, OPTIMIZER, SPEC_FILE,  # noqa: F401
                                 WEIGHTS, CheckpointError, load_checkpoint, load_float_network, read_info,
                                 restore_optimizer, save_checkpoint, save_float_weights, spec_to_dict)
+from qmodels.evaluate import (SUMMARY_KEYS, _topk, eval_cli, evaluate, evaluate_checkpoint,  # noqa: F401
+                              naming_bad_images, predict, report)
 from qmodels.float_twin import FloatSelectiveAttention, copy_weights, float_twin  # noqa: F401
+from qmodels.options import RANGES, OptionError, TrainOptions, check_range, ranged  # noqa: F401
 
 METRIC_COLUMNS = ("epoch", "phase", "lr", "loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "seconds")
-# Accepted ranges of the numeric options (inclusive); one clear error outside them.
-RANGES = {"epochs": (1, 10_000), "float_epochs": (0, 10_000), "batch_size": (1, 4096), "lr": (1e-7, 1.0),
-          "seed": (0, 2**31 - 1), "input_size": (8, 1024), "train_images": (1, 10**9)}
-
-
-class OptionError(ValueError):
-    """A training option outside its range; the message names the option and the range."""
-
-
-def check_range(name: str, value, kind=int):
-    """VALUE as KIND within RANGES[name], else an OptionError naming --name and the range."""
-    low, high = RANGES[name]
-    option = "--" + name.replace("_", "-")
-    try:
-        number = kind(value)
-        if isinstance(value, float) and kind is int and number != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise OptionError(f"{option}: expected {'an integer' if kind is int else 'a number'}, got {value!r}") from None
-    if not (low <= number <= high) or number != number:
-        shown = value if isinstance(value, str) else repr(value)  # command-line text as typed
-        raise OptionError(f"{option}: must be from {low:g} to {high:g}, got {shown}")
-    return number
-
-
-# ----------------------------------------------------------------------------- training
-@dataclass
-class TrainOptions:
-    epochs: int = 80              # QAT epochs
-    float_epochs: int = 0         # float-network epochs before QAT
-    batch_size: int = 32
-    lr: float = 3e-3              # peak learning rate of each phase's cosine schedule
-    seed: int = 0
-    input_size: "int | None" = None
-    augment: "str | None" = None  # default: 'crop' for digits, 'shift' for Fashion-MNIST, 'standard' otherwise
-    restart: bool = False
-    train_images: "int | None" = None  # images per epoch: a fresh random subset each epoch (None: all)
-
-    def __post_init__(self):
-        for name in ("epochs", "float_epochs", "batch_size", "seed"):
-            setattr(self, name, check_range(name, getattr(self, name)))
-        self.lr = check_range("lr", self.lr, float)
-        for name in ("input_size", "train_images"):
-            if getattr(self, name) is not None:
-                setattr(self, name, check_range(name, getattr(self, name)))
-        if self.augment is not None and self.augment not in D.AUGMENT:
-            raise OptionError(f"--augment: must be one of {', '.join(D.AUGMENT)}, got {self.augment!r}")
 
 
 def cosine_lr(base: float, epoch: int, epochs: int) -> float:
     """Cosine decay from base to 1% of base over a phase's epochs."""
     t = epoch / max(epochs - 1, 1)
     return float(base * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))))
-
-
-@contextlib.contextmanager
-def naming_bad_images(files):
-    """Turn TensorFlow's path-less decode error into a DataError naming the file."""
-    try:
-        yield
-    except tf.errors.OpError:
-        bad = D.find_undecodable(files)
-        if bad is None:
-            raise
-        raise D.DataError(f"{bad[0]}: cannot be decoded: {bad[1]}") from None
 
 
 def _dataset_entry(folder: D.ImageFolder) -> dict:
@@ -181,10 +122,53 @@ class _EpochSaver(tf.keras.callbacks.Callback):
         _write_rows(self.out / METRICS, [row], "a")
 
 
-def _compile(net, lr: float, classes: int):
-    optimizer = tf.keras.optimizers.Adam(lr)
+def loss_function(classes: int, label_smoothing: float = 0.0):
+    """Cross-entropy on logits against integer labels; with smoothing, against (1 - s) one-hot + s / classes."""
+    if not label_smoothing:
+        return tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def smoothed_cross_entropy(labels, logits):
+        onehot = tf.one_hot(tf.cast(tf.reshape(labels, [-1]), tf.int32), classes)
+        return tf.keras.losses.categorical_crossentropy(onehot, logits, from_logits=True,
+                                                        label_smoothing=label_smoothing)
+    return smoothed_cross_entropy
+
+
+class Progress(tf.keras.callbacks.Callback):
+    """One line per epoch on stderr: phase, epoch, loss and accuracy, seconds, and the phase's time left."""
+
+    def __init__(self, phase: str, span, total: int, stream=None):
+        super().__init__()
+        self.phase, (self.start, self.stop), self.total = phase, span, total
+        self.stream, self.times, self.started = stream, [], time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs, seconds = logs or {}, time.time() - self.started
+        self.times.append(seconds)
+        left = (self.stop - epoch - 1) * sum(self.times) / len(self.times)
+        val = f", val top-1 {100 * logs['val_top1']:.2f}%" if "val_top1" in logs else ""
+        after = f" (then {self.total - self.stop} QAT epochs)" if self.phase == "float" and self.total > self.stop else ""
+        print(f"{self.phase} epoch {epoch + 1 - self.start}/{self.stop - self.start} (run {epoch + 1}/{self.total}): "
+              f"loss {logs.get('loss', float('nan')):.4f}, top-1 {100 * logs.get('top1', float('nan')):.2f}%{val}, "
+              f"{seconds:.0f} s; phase ends in ~{_duration(left)}{after}", file=self.stream or sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _compile(net, lr: float, classes: int, opts: "TrainOptions | None" = None):
+    opts = opts or TrainOptions()
+    if opts.weight_decay:
+        optimizer = tf.keras.optimizers.AdamW(lr, weight_decay=opts.weight_decay)
+    else:
+        optimizer = tf.keras.optimizers.Adam(lr)
     optimizer.build(net.trainable_variables)
-    net.compile(optimizer, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    net.compile(optimizer, loss_function(classes, opts.label_smoothing),
                 metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="top1"),
                          tf.keras.metrics.SparseTopKCategoricalAccuracy(min(5, classes), name="top5")])
     return optimizer
@@ -193,18 +177,25 @@ def _compile(net, lr: float, classes: int):
 def _run_phase(phase, qmodel, folder, out, info, span, opts: TrainOptions, verbose: int):
     first, start, stop = span
     net = float_twin(qmodel) if phase == "float" else qmodel
-    optimizer = _compile(net, opts.lr, info["classes"])
+    peak = opts.qat_lr if phase == "qat" and opts.qat_lr is not None else opts.lr
+    optimizer = _compile(net, peak, info["classes"], opts)
     if first > start and restore_optimizer(out, optimizer, phase):
         print(f"resuming the {phase} phase at epoch {first + 1} of {stop} from {out}", file=sys.stderr)
     prep = D.Preprocess(**info["preprocess"])
     train_ds = D.make_dataset(folder.train, prep, opts.batch_size, training=True, seed=opts.seed + first)
     if opts.train_images:  # the split is reshuffled every epoch, so each epoch takes another subset
         train_ds = train_ds.take(-(-opts.train_images // opts.batch_size))
-    schedule = tf.keras.callbacks.LearningRateScheduler(lambda e, _: cosine_lr(opts.lr, e - start, stop - start))
-    # no validation inside fit: the float phase's end and the training's end evaluate the val split anyway
+    schedule = tf.keras.callbacks.LearningRateScheduler(lambda e, _: cosine_lr(peak, e - start, stop - start))
+    # validation inside fit only for the learning curve: the phases' ends evaluate the val split anyway
+    val_ds = None
+    if opts.validate:
+        val_prep = D.default_preprocess(folder.name, info["input_shape"], "none", prep.crop_fraction)
+        val_ds = D.make_dataset(folder.val, val_prep, max(opts.batch_size, 128), training=False)
+    callbacks = [schedule, _EpochSaver(phase, qmodel, optimizer, out, info),
+                 Progress(phase, (start, stop), opts.float_epochs + opts.epochs)]
     with naming_bad_images(folder.train.files):
-        net.fit(train_ds, initial_epoch=first, epochs=stop, verbose=verbose,
-                callbacks=[schedule, _EpochSaver(phase, qmodel, optimizer, out, info)])
+        net.fit(train_ds, initial_epoch=first, epochs=stop, verbose=verbose, validation_data=val_ds,
+                callbacks=callbacks)
 
 
 def _record_float_network(qmodel, folder, out: Path, info: dict, opts: TrainOptions) -> None:
@@ -229,7 +220,7 @@ def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOpti
     tf.keras.utils.set_random_seed(opts.seed)
     qmodel, info = _resume_or_start(model_name, folder, out, opts)
     info["train"] = {**dataclasses.asdict(opts), "restart": False}
-    verbose = 1 if sys.stdout.isatty() else 2
+    verbose = 1 if sys.stdout.isatty() else 0  # off a terminal, Progress prints one line per epoch
     total = opts.float_epochs + opts.epochs
     for phase, start, stop in (("float", 0, opts.float_epochs), ("qat", opts.float_epochs, total)):
         if info["epoch"] < stop:
@@ -246,93 +237,44 @@ def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOpti
     return info
 
 
-# ----------------------------------------------------------------------------- evaluation
-SUMMARY_KEYS = ("count", "top1", "top5", "top1_float", "top5_float", "drop_top1", "top1_unquantized",
-                "top5_unquantized")
-
-
-def _topk(logits: np.ndarray, labels: np.ndarray, k: int) -> float:
-    best = np.argsort(-logits, axis=1, kind="stable")[:, :k]
-    return float(np.mean(np.any(best == labels[:, None], axis=1)))
-
-
-def predict(net, split: D.Split, prep: D.Preprocess, batch_size: int = 128):
-    """(logits, labels) of NET over a whole split, in the split's order."""
-    out = []
-    with naming_bad_images(split.files):
-        for images, _ in D.make_dataset(split, prep, batch_size, training=False):
-            out.append(net.predict_on_batch(images))
-    return np.concatenate(out), np.asarray(split.labels)
-
-
-def evaluate(qmodel, folder: D.ImageFolder, prep: D.Preprocess, batch_size: int = 128, float_net=None) -> dict:
-    """Top-1/top-5 on the val split of the 8-bit model, of the float network FLOAT_NET (None: not
-    trained, figures None) and of the 8-bit weights with quantizers removed; a confusion summary."""
-    q, labels = predict(qmodel, folder.val, prep, batch_size)
-    u, _ = predict(float_twin(qmodel), folder.val, prep, batch_size)
-    f = predict(float_net, folder.val, prep, batch_size)[0] if float_net is not None else None
-    n = len(folder.class_names)
-    k = min(5, n)
-    confusion = np.zeros((n, n), np.int64)
-    np.add.at(confusion, (labels, q.argmax(axis=1)), 1)
-    pairs = [(int(confusion[t, p]), folder.class_names[t], folder.class_names[p])
-             for t in range(n) for p in range(n) if t != p and confusion[t, p]]
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
-    top1, top1_float = _topk(q, labels, 1), (_topk(f, labels, 1) if f is not None else None)
-    return {"count": int(len(labels)), "top1": top1, "top5": _topk(q, labels, k),
-            "top1_float": top1_float, "top5_float": _topk(f, labels, k) if f is not None else None,
-            "drop_top1": top1 - top1_float if f is not None else None,
-            "top1_unquantized": _topk(u, labels, 1), "top5_unquantized": _topk(u, labels, k),
-            "per_class_top1": {name: float(acc) for name, acc in zip(folder.class_names, per_class)},
-            "confused": [{"true": t, "predicted": p, "count": c} for c, t, p in sorted(pairs, reverse=True)[:10]],
-            "confusion": confusion.tolist()}
-
-
-def evaluate_checkpoint(ckpt_dir, data=None, dataset=None, batch_size: int = 128, data_file=None) -> dict:
-    """Evaluate a checkpoint on --data/--dataset, or on the dataset it was trained on."""
-    model, info = load_checkpoint(ckpt_dir)
-    if data is None and dataset is None and data_file is None:
-        folder = D.folder_from_info(info["dataset"])
-    else:
-        folder = D.resolve(data, dataset or (info["dataset"]["name"] if data is None else None), data_file)
-    if folder.class_names != info["dataset"]["class_names"]:
-        raise D.DataError(f"{folder.root}: its classes differ from those checkpoint {ckpt_dir} was trained on")
-    prep = D.default_preprocess(info["dataset"]["name"], info["input_shape"], "none",
-                                info.get("preprocess", {}).get("crop_fraction"))
-    result = evaluate(model, folder, prep, batch_size, load_float_network(ckpt_dir, info))
-    float_epochs = (info.get("float") or {}).get("epochs", 0)
-    return {"model": info["model"], "weights": str(ckpt_dir), "data": str(folder.root), "epoch": info["epoch"],
-            "float_epochs": float_epochs, "qat_epochs": info["epoch"] - float_epochs, **result}
-
-
 # ----------------------------------------------------------------------------- command line
-def _pct(x) -> str:
-    return f"{100 * x:7.2f}%" if x is not None else f"{'-':>8}"
+RECIPE_OPTIONS = ("float_epochs", "epochs", "train_images", "batch_size", "lr", "qat_lr", "label_smoothing",
+                  "weight_decay", "augment")
 
 
-def _report(result: dict) -> str:
-    lines = [f"{result['model']} ({result['weights']}, epoch {result['epoch']}) on {result['data']} val, "
-             f"{result['count']} images", f"{'':40}{'top-1':>8}{'top-5':>8}",
-             f"{'8-bit (QAT)':40}{_pct(result['top1'])}{_pct(result['top5'])}"]
-    if result["top1_float"] is None:
-        lines.append(f"{'float network':40}  not trained (train with --float-epochs N)")
-    else:
-        lines += [f"{'float network (' + str(result['float_epochs']) + ' float epochs)':40}"
-                  f"{_pct(result['top1_float'])}{_pct(result['top5_float'])}",
-                  f"{'8-bit minus float':40}{100 * result['drop_top1']:+7.2f} points"]
-    lines.append(f"{'8-bit weights, quantizers removed':40}{_pct(result['top1_unquantized'])}"
-                 f"{_pct(result['top5_unquantized'])}")
-    worst = sorted(result["per_class_top1"].items(), key=lambda kv: kv[1])[:5]
-    lines.append("lowest per-class top-1 (8-bit): " + ", ".join(f"{name} {100 * acc:.0f}%" for name, acc in worst))
-    confused = ", ".join(f"{c['true']}->{c['predicted']} x{c['count']}" for c in result["confused"][:5])
-    lines.append(f"most confused (true->predicted): {confused or 'none'}")
-    return "\n".join(lines)
+def recipe_args(parser) -> None:
+    """--recipe NAME and the options a recipe fixes; each given explicitly overrides the recipe's value."""
+    from qmodels.recipes import RECIPES
+    parser.add_argument("--recipe", choices=list(RECIPES), help="named training recipe (qmodels/recipes.py; "
+                        "default: fashion-mnist for --dataset fashion-mnist, none otherwise)")
+    parser.add_argument("--epochs", type=ranged("epochs"), help=f"QAT epochs, 1..10000 (no recipe: {TrainOptions.epochs})")
+    parser.add_argument("--float-epochs", type=ranged("float_epochs"), help="epochs of the float network first (its "
+                        "figure is eval's 'float'); QAT starts from it (0..10000; no recipe: 0)")
+    parser.add_argument("--batch-size", type=ranged("batch_size"),
+                        help=f"1..4096 (no recipe: {TrainOptions.batch_size})")
+    parser.add_argument("--lr", type=ranged("lr", float), help=f"peak learning rate, 1e-7..1 (no recipe: {TrainOptions.lr})")
+    parser.add_argument("--qat-lr", type=ranged("qat_lr", float), help="peak learning rate of QAT (default: --lr)")
+    parser.add_argument("--label-smoothing", type=ranged("label_smoothing", float), help="0..0.5 (no recipe: 0)")
+    parser.add_argument("--weight-decay", type=ranged("weight_decay", float), help="AdamW decay, 0..1 (no recipe: 0)")
+    parser.add_argument("--augment", choices=list(D.AUGMENT),
+                        help="default: crop for digits, shift for fashion-mnist, standard otherwise")
+    parser.add_argument("--train-images", type=ranged("train_images"), metavar="N",
+                        help="train each epoch on N images, a fresh random subset each epoch (default: all)")
+
+
+def recipe_from_args(args, dataset=None) -> dict:
+    """TrainOptions fields: the named (or the dataset's default) recipe's, then every option given explicitly."""
+    from qmodels.recipes import DEFAULT, recipe_fields
+    name = args.recipe or DEFAULT.get(dataset)
+    fields = recipe_fields(name) if name else {}
+    fields.update({k: getattr(args, k) for k in RECIPE_OPTIONS if getattr(args, k) is not None})
+    return fields
 
 
 def _train_cli(args) -> int:
-    opts = TrainOptions(epochs=args.epochs, float_epochs=args.float_epochs, batch_size=args.batch_size, lr=args.lr,
-                        seed=args.seed, input_size=args.input_size, augment=args.augment, restart=args.restart,
-                        train_images=args.train_images)
+    opts = TrainOptions(seed=args.seed, input_size=args.input_size, restart=args.restart,
+                        **recipe_from_args(args, args.dataset))
+    S.load_spec(args.model)  # a bad spec fails before the data is fetched or --out is made
     folder = D.resolve(args.data, args.dataset, args.data_file)
     info = train(args.model, folder, args.out, opts)
     e = info["evaluation"]
@@ -341,32 +283,6 @@ def _train_cli(args) -> int:
     print(f"{args.out}: epoch {info['epoch']}, val top-1 {100 * e['top1']:.2f}% (8-bit), {float_part}; "
           f"top-5 {100 * e['top5']:.2f}% (8-bit)")
     return 0
-
-
-def _eval_cli(args) -> int:
-    wanted, held = S.load_spec(args.model).name, read_info(args.weights)["model"]
-    if wanted != held:
-        raise CheckpointError(f"{args.weights}: holds a {held} model, not {wanted}")
-    result = evaluate_checkpoint(args.weights, args.data, args.dataset, args.batch_size, args.data_file)
-    if args.json:
-        import json
-        print(json.dumps(result, indent=2))
-    else:
-        print(_report(result))
-    return 0
-
-
-def ranged(name: str, kind=int):
-    """An argparse type: KIND within RANGES[name]; outside it argparse exits 2 naming the option."""
-    import argparse
-
-    def convert(text):
-        try:
-            return check_range(name, text, kind)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err).split(": ", 1)[-1]) from None
-    convert.__name__ = "integer" if kind is int else "number"
-    return convert
 
 
 def data_args(parser, required: bool) -> None:
@@ -384,21 +300,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("model", help="built-in model name or spec file")
     data_args(p, required=True)
     p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint directory (resumed if present)")
-    p.add_argument("--epochs", type=ranged("epochs"), default=TrainOptions.epochs,
-                   help="QAT epochs, 1..10000 (default %(default)s)")
-    p.add_argument("--float-epochs", type=ranged("float_epochs"), default=0,
-                   help="epochs of the float network first (its figure is eval's 'float'); QAT starts from it "
-                        "(0..10000, default 0)")
-    p.add_argument("--batch-size", type=ranged("batch_size"), default=TrainOptions.batch_size,
-                   help="1..4096 (default %(default)s)")
-    p.add_argument("--lr", type=ranged("lr", float), default=TrainOptions.lr,
-                   help="peak learning rate, 1e-7..1 (default %(default)s)")
+    recipe_args(p)
     p.add_argument("--input-size", type=ranged("input_size"), help="square input size, 8..1024 (default: the spec's)")
     p.add_argument("--seed", type=ranged("seed"), default=0, help="weights, shuffling and augmentation seed (default 0)")
-    p.add_argument("--augment", choices=list(D.AUGMENT),
-                   help="default: crop for digits, shift for fashion-mnist, standard otherwise")
-    p.add_argument("--train-images", type=ranged("train_images"), metavar="N",
-                   help="train each epoch on N images, a fresh random subset each epoch (default: all)")
     p.add_argument("--restart", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
     p.set_defaults(func=_train_cli)
     p = subparsers.add_parser("eval", help="top-1/top-5 of a checkpoint: 8-bit, float network, drop")
@@ -407,4 +311,4 @@ def add_cli(subparsers) -> None:
     data_args(p, required=False)
     p.add_argument("--batch-size", type=ranged("batch_size"), default=128, help="1..4096 (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON object (top1, top1_float, drop_top1, ...)")
-    p.set_defaults(func=_eval_cli)
+    p.set_defaults(func=eval_cli)
