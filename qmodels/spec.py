@@ -257,9 +257,13 @@ def _parse_quantization(data, source: str) -> Quantization:
 
 def validate(spec: NetworkSpec) -> None:
     """Walk the stages with the tensor shape; raise SpecError at the first impossible stage."""
-    if not _is_pos_int(spec.classes):
-        raise SpecError(f"{spec.source}: field 'classes' must be a positive integer, got {spec.classes!r}")
+    if not _is_pos_int(spec.classes) or spec.classes > MAX_CLASSES:
+        raise SpecError(f"{spec.source}: field 'classes' must be a positive integer up to {MAX_CLASSES}, "
+                        f"got {spec.classes!r}")
     h, w, c = spec.input_shape
+    if max(h, w) > 4096 or c > MAX_CHANNELS:
+        raise SpecError(f"{spec.source}: field 'input_shape' must be at most [4096, 4096, {MAX_CHANNELS}], "
+                        f"got {list(spec.input_shape)}")
     flat = False
     for i, stage in enumerate(spec.stages):
         kind = next(k for k, cls in STAGE_KINDS.items() if isinstance(stage, cls))
@@ -269,6 +273,8 @@ def validate(spec: NetworkSpec) -> None:
         if not flat and kind == "dense":
             raise SpecError(f"{where}: a dense stage needs a vector; put global_avg_pool before it")
         h, w, c, flat = _next_shape(stage, where, h, w, c, flat)
+    _require(c * spec.classes <= MAX_WEIGHTS, spec.source, "classes", f"a classifier of {c * spec.classes:,} "
+             f"weights on {c} channels; at most {MAX_WEIGHTS:,} per layer")
     if not flat:
         raise SpecError(f"{spec.source}: the stages must end in global_avg_pool (optionally followed by dense) "
                         "so the classifier sees a vector")
@@ -281,10 +287,55 @@ def _require(cond: bool, where: str, field_name: str, message: str):
 
 def _spatial(where, h, w, kernel, stride):
     _require(kernel % 2 == 1, where, "kernel", f"must be odd ('same' padding), got {kernel}")
+    _require(stride <= max(h, w, 2), where, "stride", f"{stride} is larger than the {h}x{w} input (only its first "
+                                                      "pixel would be read); at most the input's larger side, or 2")
     return math.ceil(h / stride), math.ceil(w / stride)
 
 
+# Bounds that keep a spec buildable on this machine, checked before TensorFlow allocates anything (a
+# 10^9-filter conv is an out-of-memory error deep inside TensorFlow otherwise).
+MAX_KERNEL = 31
+MAX_CHANNELS = 4096        # any stage's channels, as the input's
+MAX_FACTOR = 64            # depthwise multiplier, bottleneck expansion
+MAX_WEIGHTS = 2 ** 24      # one layer's weights: 16 MiB at 8 bits, over 3x the on-chip memory of any board here
+MAX_CLASSES = 100_000
+
+
+def _largest_layer(stage, c) -> int:
+    """The weight count of a stage's largest layer on c input channels."""
+    if isinstance(stage, Conv):
+        return stage.kernel ** 2 * (c // stage.groups) * stage.filters
+    if isinstance(stage, DWConv):
+        return stage.kernel ** 2 * c * stage.multiplier
+    if isinstance(stage, VAC):
+        return max(c * stage.mix, 9 * (stage.mix // stage.groups) * stage.embed, stage.embed * stage.mix,
+                   stage.mix * (stage.out or c))
+    if isinstance(stage, PEPE):
+        return max(c * stage.project, stage.kernel ** 2 * stage.project * stage.multiplier,
+                   stage.project * stage.multiplier * stage.project2, stage.project2 * stage.out)
+    if isinstance(stage, Bottleneck):
+        return max(c * c * stage.expansion, 9 * c * stage.expansion, c * stage.expansion * stage.out)
+    if isinstance(stage, Dense):
+        return c * stage.units
+    return 0
+
+
+def _check_size(stage, where, c) -> None:
+    kernel = getattr(stage, "kernel", 1)
+    _require(kernel <= MAX_KERNEL, where, "kernel", f"at most {MAX_KERNEL}, got {kernel}")
+    for name in ("filters", "mix", "embed", "out", "project", "project2", "units"):
+        value = getattr(stage, name, None)
+        _require(value is None or value <= MAX_CHANNELS, where, name, f"at most {MAX_CHANNELS} channels, got {value}")
+    for name in ("multiplier", "expansion"):
+        value = getattr(stage, name, None)
+        _require(value is None or value <= MAX_FACTOR, where, name, f"at most {MAX_FACTOR}, got {value}")
+    weights = _largest_layer(stage, c)
+    _require(weights <= MAX_WEIGHTS, where, next(f.name for f in fields(stage)) if fields(stage) else "size",
+             f"a layer of {weights:,} weights on {c} input channels; at most {MAX_WEIGHTS:,} per layer")
+
+
 def _next_shape(stage, where, h, w, c, flat):
+    _check_size(stage, where, c)
     if isinstance(stage, Conv):
         _require(c % stage.groups == 0, where, "groups", f"{stage.groups} does not divide the {c} input channels")
         _require(stage.filters % stage.groups == 0, where, "groups",
@@ -295,6 +346,7 @@ def _next_shape(stage, where, h, w, c, flat):
         h, w = _spatial(where, h, w, stage.kernel, stage.stride)
         return h, w, c * stage.multiplier, flat
     if isinstance(stage, VAC):
+        _require(min(h, w) >= 2, where, "mix", f"a VAC pools 2x2 and needs at least a 2x2 input, got {h}x{w}")
         _require(stage.mix % stage.groups == 0, where, "groups", f"{stage.groups} does not divide mix={stage.mix}")
         _require(stage.embed % stage.groups == 0, where, "groups", f"{stage.groups} does not divide embed={stage.embed}")
         return h, w, stage.out or c, flat

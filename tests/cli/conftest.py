@@ -13,6 +13,9 @@ import yaml
 from cli_helpers import CKPT, run_entry_point, snapshot
 
 GOOD_CONFIG = {"model": "attendnet-tiny", "input_shape": [16, 16, 3], "samples": 2}
+# a billion laughs: nine levels of ten aliases each, 10^9 nodes once expanded, a few hundred bytes as written
+BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
 
 
 def _configs(ws: Path) -> None:
@@ -53,12 +56,69 @@ def _configs(ws: Path) -> None:
         "weights_missing": {"weights": "no_such_checkpoint"},
         "model_empty": {"model": ""},
     }
+    precision = {"bogus_round": "ap_fixed<8,3,AP_BOGUS>", "bogus_sat": "ap_fixed<8,3,AP_RND,AP_FOO>",
+                 "lower_mode": "ap_fixed<8,3,ap_rnd>", "sat_bits": "ap_fixed<8,3,AP_RND,AP_SAT,99>",
+                 "six_args": "ap_fixed<8,3,AP_RND,AP_SAT,1,2>", "int_two": "ap_int<8,3>", "width0": "ap_fixed<0,3>",
+                 "one_arg": "ap_fixed<8>", "empty_mode": "ap_fixed<8,3,>", "huge_int": "ap_fixed<8,99999>",
+                 "number": 16, "ac_fixed": "ac_fixed<8,3>", "float_w": "ap_fixed<8.5,3>", "nested": "ap_fixed<ap_int<8>,3>"}
+    for name, value in precision.items():
+        bad[f"prec_{name}"] = {"layers": {"s00_conv": {"precision": {"result": value}}}}
+    bad["prec_accum_mode"] = {"layers": {"s00_conv": {"precision": {"accum": "ap_fixed<20,8,AP_TRN,AP_WRAPPED>"}}}}
     for name, fields in bad.items():
         (ws / f"cfg_{name}.yaml").write_text(yaml.safe_dump({**GOOD_CONFIG, **fields}))
     (ws / "cfg_no_model.yaml").write_text(yaml.safe_dump({"board": "zcu104"}))
+    strict = {"dup": "model: attendnet-tiny\nreuse: 64\nreuse: 1\n",
+              "dup_layer": "model: attendnet-tiny\nlayers:\n  s00_conv: {reuse: 2}\n  s00_conv: {reuse: 4}\n",
+              "dup_flow": "{model: attendnet-tiny, board: zcu104, board: kv260}\n",
+              "dup_bool": "model: attendnet-tiny\nfuse_activations: yes\nfuse_activations: no\n",
+              "bomb": "model: attendnet-tiny\n" + BOMB, "recursive": "model: attendnet-tiny\nx: &a [*a]\n",
+              "deep": "model: attendnet-tiny\nx: " + "[" * 50_000 + "]" * 50_000 + "\n",
+              "tab": "model: attendnet-tiny\n\treuse: 2\n", "anchor_undefined": "model: *nothing\n",
+              "two_docs": "model: attendnet-tiny\n---\nmodel: mobilenet-v1\n",
+              "python_tag": "model: !!python/object/apply:os.system ['true']\n"}
+    for name, text in strict.items():
+        (ws / f"cfg_{name}.yaml").write_text(text)
+
+
+def _spec(stages, name="s", shape=(8, 8, 3), classes=3, extra="") -> str:
+    return yaml.safe_dump({"name": name, "input_shape": list(shape), "classes": classes,
+                           "stages": stages + [{"global_avg_pool": {}}]}, sort_keys=False) + extra
 
 
 def _specs(ws: Path) -> None:
+    conv = [{"conv": {"filters": 4}}]
+    specs = {
+        "dup": "name: s\nname: t\nstages:\n  - conv: {filters: 4}\n  - global_avg_pool: {}\n",
+        "dup_stage": "name: s\nstages:\n  - conv: {filters: 4, filters: 8}\n  - global_avg_pool: {}\n",
+        "bomb": _spec(conv, extra=BOMB.replace("a:", "description:", 1)),
+        "long_name": _spec(conv, name="attendnet-" * 30), "name_65": _spec(conv, name="n" * 65),
+        "name_space": _spec(conv, name="my net"), "name_slash": _spec(conv, name="../../etc/net"),
+        "name_digit": _spec(conv, name="2net"), "name_int": _spec(conv, name=42), "name_empty": _spec(conv, name=""),
+        "name_dot": _spec(conv, name="net.v2"), "name_unicode": _spec(conv, name="r\u00e9seau"),
+        "name_list": _spec(conv, name=["a"]),
+        "vac_1x1": _spec([{"conv": {"filters": 4, "kernel": 1}}, {"vac": {"mix": 4, "embed": 4}}], shape=(1, 1, 3)),
+        "stride_big": _spec([{"conv": {"filters": 4, "stride": 9}}], shape=(3, 3, 2)),
+        "stride_huge": _spec([{"conv": {"filters": 4, "stride": 10 ** 12}}]),
+        "kernel_big": _spec([{"conv": {"filters": 4, "kernel": 33}}]),
+        "kernel_even": _spec([{"dwconv": {"kernel": 4}}]),
+        "filters_huge": _spec([{"conv": {"filters": 10 ** 9}}]),
+        "mult_huge": _spec([{"dwconv": {"multiplier": 10 ** 8}}]),
+        "expansion_huge": _spec([{"bottleneck": {"out": 8, "expansion": 65}}]),
+        "units_huge": _spec([{"conv": {"filters": 8}}], extra="") .replace("- global_avg_pool: {}\n",
+                                                                         "- global_avg_pool: {}\n- dense: {units: 100000}\n"),
+        "layer_huge": _spec([{"conv": {"filters": 4096}}, {"conv": {"filters": 4096, "kernel": 31}}]),
+        "classes_huge": _spec(conv, classes=10 ** 8),
+        "shape_huge": _spec(conv, shape=(100000, 100000, 3)),
+        "channels0": _spec(conv, shape=(8, 8, 0)),
+        "filters0": _spec([{"conv": {"filters": 0}}]),
+        "groups_bad": _spec([{"conv": {"filters": 6, "groups": 4}}]),
+        "quant_mode": _spec(conv) + "quantization: {weight: 'fixed<8,1,AP_RND>'}\n",
+        "quant_ap_int": _spec(conv) + "quantization: {weight: 'ap_int<8>'}\n",
+        "quant_bogus": _spec(conv) + "quantization: {activation: 'ufixed<8,2,AP_BOGUS,AP_SAT>'}\n",
+        "quant_wide": _spec(conv) + "quantization: {weight: 'fixed<65,1>'}\n",
+    }
+    for name, text in specs.items():
+        (ws / f"spec_{name}.yaml").write_text(text)
     (ws / "spec_empty_stages.yaml").write_text("name: s\nstages: []\n")
     (ws / "spec_unknown_kind.yaml").write_text("name: s\nstages:\n  - transformer: {heads: 4}\n")
     (ws / "spec_neg_filters.yaml").write_text("name: s\nstages:\n  - conv: {filters: -8}\n  - global_avg_pool: {}\n")
@@ -68,7 +128,7 @@ def _specs(ws: Path) -> None:
 def _damaged_projects(ws: Path, prj: Path) -> None:
     def copy(name):  # what the commands read before anything else: the resolved config and the model
         (ws / name / "keras").mkdir(parents=True)
-        for rel in ("attendnets.yaml", "keras/model.h5"):
+        for rel in ("attendnets.yaml", "keras/model.h5", "accelerator.yaml"):
             shutil.copy(prj / rel, ws / name / rel)
         return ws / name
 
@@ -82,6 +142,17 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
     (copy("prj_badh5") / "keras" / "model.h5").write_bytes(b"this is not HDF5\n" * 64)
     (copy("prj_noh5") / "keras" / "model.h5").unlink()
     (copy("prj_cut_h5") / "keras" / "model.h5").write_bytes((prj / "keras" / "model.h5").read_bytes()[:4096])
+    text = (prj / "attendnets.yaml").read_text()
+    (copy("prj_dup") / "attendnets.yaml").write_text(text + "project_name: other_top\n")
+    (copy("prj_bomb") / "attendnets.yaml").write_text(text + BOMB.replace("a:", "extra:", 1))
+    (copy("prj_deep") / "attendnets.yaml").write_text(text + "extra: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    accelerator = (prj / "accelerator.yaml").read_text()
+    fmt = yaml.safe_load(accelerator)["input"]["format"]
+    for name, acc in {"acc_dup": accelerator + "top: other_axi\n", "acc_bomb": accelerator + BOMB.replace("a:", "x:", 1),
+                      "acc_mode": accelerator.replace(f"format: {fmt}", fmt.replace(">", ",AP_BOGUS>").join(
+                          ["format: '", "'"]), 1),
+                      "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1)}.items():
+        (copy(f"prj_{name}") / "accelerator.yaml").write_text(acc)
     shutil.copytree(prj, ws / "prj_edited")
     edited = ws / "prj_edited" / "firmware" / "parameters.h"
     edited.write_text(edited.read_text() + "// my edit\n")
@@ -94,6 +165,12 @@ def _damaged_checkpoints(ws: Path) -> None:
 
     (copy("ckpt_badyaml") / "checkpoint.yaml").write_text("format: [unclosed\n")
     (copy("ckpt_noweights") / "weights.h5").unlink()
+    text = (CKPT / "checkpoint.yaml").read_text()
+    (copy("ckpt_dup") / "checkpoint.yaml").write_text(text + "model: mobilenet-v1\n")
+    (copy("ckpt_bomb") / "checkpoint.yaml").write_text(text + BOMB.replace("a:", "extra:", 1))
+    info = yaml.safe_load(text)
+    info["spec"]["name"] = "attendnet-tiny-" * 20
+    (copy("ckpt_longname") / "checkpoint.yaml").write_text(yaml.safe_dump(info, sort_keys=False))
 
 
 @pytest.fixture(scope="session")
