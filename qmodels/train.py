@@ -275,7 +275,6 @@ def _train_cli(args) -> int:
     opts = TrainOptions(seed=args.seed, input_size=args.input_size, restart=args.restart,
                         **recipe_from_args(args, args.dataset))
     S.load_spec(args.model)  # a bad spec fails before the data is fetched or --out is made
-    S.load_spec(args.model)  # a bad spec fails before the data is fetched or --out is made
     folder = D.resolve(args.data, args.dataset, args.data_file)
     info = train(args.model, folder, args.out, opts)
     e = info["evaluation"]
