@@ -1,0 +1,130 @@
+"""attendnets explore: the space makes only valid specs; a real SQLite study on a real 2-worker Dask
+LocalCluster survives a killed run; --scheduler runs on a local cluster; bad input fails in one line."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from hw import cluster
+from hw.cli import main
+from hw.config import BuildConfig
+from hw.explore.space import MAX_BLOCKS, Space, sample, spec_from_params
+from qmodels import idx
+from qmodels.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+# a tiny space and proxy: one block of 4-8 channels, one QAT epoch on 16 synthetic images
+TINY_SPACE = {"stem_filters": [4], "stem_stride": [2], "blocks": [1, 1], "kinds": ["pepe", "vac"], "widths": [4, 8],
+              "outs": [8], "groups": [1, 2], "multipliers": [1], "strides": [2], "head": [0], "weight_bits": [8],
+              "activation_bits": [8]}
+TINY_PROXY = ["--proxy-epochs", "1", "--proxy-float-epochs", "0", "--proxy-images", "16", "--proxy-val", "20"]
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENDNETS_CACHE", str(tmp_path / "cache"))  # the workers inherit it
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(TINY_SPACE))
+    return ["--dataset", "fashion-mnist", "--data-file", str(idx.write_synthetic(tmp_path / "fm", train=40, val=20)),
+            "--space", str(space), *TINY_PROXY]
+
+
+def _study(out: Path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name="explore", storage=f"sqlite:///{out / 'study.db'}")
+
+
+def _complete(out: Path) -> dict:
+    return {t.number: (t.params, t.values) for t in _study(out).get_trials(deepcopy=False)
+            if t.state.name == "COMPLETE"}
+
+
+def test_every_sampled_parameter_set_is_a_valid_spec_and_the_space_is_covered():
+    space = Space()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3), directions=["maximize", "maximize"])
+    specs = []
+    for _ in range(150):
+        trial = study.ask()
+        specs.append(spec_from_params(sample(trial, space), space, f"t{trial.number}"))  # parse_spec checks it
+        study.tell(trial, [0.0, 0.0])
+    kinds = [[next(iter(s)) for s in spec["stages"]] for spec in specs]
+    assert {k.count("vac") for k in kinds} >= {0, 1, 2, 3} and {k.count("pepe") for k in kinds} >= {0, 1, 2, 3}
+    assert {len(k) - 2 - (k[-2] == "conv") for k in kinds} == set(range(2, MAX_BLOCKS + 1))
+    assert any(k[1] == "pepe" and "vac" in k[2:] for k in kinds) and any(k[1] == "vac" for k in kinds)
+    assert {spec["quantization"]["weight"] for spec in specs} == {"fixed<4,1>", "fixed<6,1>", "fixed<8,1>"}
+    # every PEPE keeps at least two pixels for a VAC after it: a stride that would not is 1
+    deep = dict(space.smallest(), stem_stride=2, blocks=MAX_BLOCKS)
+    strides = [s["pepe"]["stride"] for s in spec_from_params(deep, space, "deep")["stages"][1:] if "pepe" in s]
+    assert strides == [2, 2, 2, 1, 1]
+
+
+def test_a_killed_run_resumes_without_losing_finished_trials_and_writes_the_front(data, tmp_path):
+    out = tmp_path / "run"
+    argv = ["explore", "--board", "pynq-z2", "--trials", "2", "--out", str(out), "--seed", "5", *data]
+    first = subprocess.Popen([sys.executable, "-m", "hw.cli", *argv], cwd=ROOT, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 300
+        while not ((out / "study.db").exists() and _complete(out)):
+            assert first.poll() is None and time.time() < deadline, first.stderr.read()
+            time.sleep(1)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the run, its LocalCluster and its workers, mid-trial
+        first.wait()
+    finished = _complete(out)
+    assert main(argv) == 0
+    after = _complete(out)
+    assert len(after) == 2 and all(after[n] == finished[n] for n in finished)  # kept, not re-run
+    front = json.loads((out / "front" / "front.json").read_text())
+    assert front["front"] and "proxy" in front["note"] and "estimated" in front["note"]
+    for row in front["front"]:
+        spec = load_spec(out / "front" / f"{row['name']}.yaml")
+        assert spec.name == row["name"] and row["fps_estimated"] > 0 and 0 <= row["top1_proxy"] <= 1
+        plan = BuildConfig.load(out / "front" / f"{row['name']}-plan.yaml")
+        assert plan.board == "pynq-z2" and Path(plan.model).resolve() == (out / "front" / f"{row['name']}.yaml")
+    assert (out / "front" / "front.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["models", str(out / "front" / f"{front['front'][0]['name']}.yaml")]) == 0
+
+
+def test_explore_runs_on_a_dask_scheduler(data, tmp_path, capsys):
+    out = tmp_path / "sched"
+    with cluster.dask_client() as client:  # a real 2-worker LocalCluster, reached by its address
+        address = client.scheduler.address
+        assert address.startswith("tcp://127.0.0.1:")
+        assert main(["explore", "--board", "zcu104", "--trials", "1", "--out", str(out), "--scheduler", address,
+                     "--json", *data]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert len(_complete(out)) == 1 and summary["front"][0]["top1_proxy"] is not None
+
+
+@pytest.mark.parametrize("extra, status, message", [
+    (["--board", "no-such-board"], 2, "--board: invalid choice: 'no-such-board'"),
+    (["--board", "pynq-z2", "--max-params", "10"], 2, "impossible constraints: even the smallest network"),
+    (["--board", "pynq-z2", "--target-fps", "1e9"], 2, "impossible constraints: even the smallest network"),
+    (["--board", "pynq-z2", "--scheduler", "not an address"], 2, "--scheduler: expected a Dask scheduler address"),
+    (["--board", "pynq-z2", "--scheduler", "tcp://127.0.0.1:1"], 1, "--scheduler tcp://127.0.0.1:1: no Dask "
+                                                                    "scheduler answered within 1 s"),
+    (["--board", "pynq-z2", "--trials", "0"], 2, "--trials: must be from 1"),
+])
+def test_bad_input_is_one_clear_line(data, tmp_path, capsys, monkeypatch, extra, status, message):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    argv = ["explore", "--trials", "2", "--out", str(tmp_path / "bad"), *data, *extra]
+    assert main(argv) == status
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "bad").exists()  # nothing written
+
+
+def test_a_bad_space_file_names_the_field(data, tmp_path, capsys):
+    space = tmp_path / "bad-space.yaml"
+    space.write_text("widths: [6]\n")
+    assert main(["explore", "--board", "pynq-z2", "--trials", "1", "--out", str(tmp_path / "o"), *data,
+                 "--space", str(space)]) == 2
+    assert "field 'widths' must be a non-empty list of positive multiples of 4" in capsys.readouterr().err
