@@ -191,7 +191,40 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(module).add_cli(sub)
     for command in sub.choices.values():  # also after the command, where users type them
         _common_options(command, argparse.SUPPRESS)
+    parser.set_defaults(commands=sub.choices)
     return parser
+
+
+NAME_BYTES = 200    # per path component: the file system's 255, less room for generate's staging and .part names
+PATH_BYTES = 4000   # Linux's PATH_MAX is 4096
+
+
+def check_names(args) -> None:
+    """Every free-text argument (a path, a model or host name) checked for length and characters before
+    anything runs, so a name the file system cannot hold is a usage error naming the option, not an
+    OSError from deep inside (or a folder left behind)."""
+    for action in args.commands[args.command]._actions:
+        if action.type is not None or action.choices is not None or action.nargs == 0:
+            continue
+        values = getattr(args, action.dest, None)
+        for value in values if isinstance(values, list) else [values]:
+            problem = _name_problem(value) if isinstance(value, str) else None
+            if problem:
+                option = action.option_strings[0] if action.option_strings else action.dest.upper()
+                shown = value if len(value) <= 60 else f"{value[:40]}... ({len(value)} characters)"
+                raise UsageError(f"{option}: {problem}, got {shown!r}")
+
+
+def _name_problem(value: str):
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "expected no control characters (NUL, newline, tab ...)"
+    if len(value.encode()) > PATH_BYTES:
+        return f"expected a path of at most {PATH_BYTES} bytes"
+    longest = max(Path(value).parts or [""], key=lambda part: len(part.encode()))
+    if len(longest.encode()) > NAME_BYTES:
+        return (f"expected at most {NAME_BYTES} bytes per name between '/' (the file system allows 255, less room "
+                f"for staging names); one has {len(longest.encode())}")
+    return None
 
 
 def _common_options(parser, default) -> None:
@@ -221,6 +254,7 @@ def main(argv=None) -> int:
     with quiet_third_party(args.verbose, prefix):
         try:
             with ctrl_c:
+                check_names(args)
                 return args.func(args)
         except KeyboardInterrupt:
             return _interrupted(prefix, args.debug)
