@@ -93,16 +93,16 @@ def build(project: Path, name: str, opt: str | None = None, targets=("library", 
 
 
 def run_emulation(project: Path, name: str, images: np.ndarray, n_out: int, jobs: int = 1,
-                  opt: str | None = None) -> dict:
+                  opt: str | None = None, scheduler: str | None = None) -> dict:
     built = build(project, name, opt, targets=("library",))
     start = time.perf_counter()
-    outputs = parallel.emulate_parallel(built["library"], f"{name}_double", images, n_out, jobs)
+    outputs = parallel.emulate_parallel(built["library"], f"{name}_double", images, n_out, jobs, scheduler)
     return {"outputs": outputs, "compile_s": built["compile_s"], "run_s": time.perf_counter() - start,
             "jobs": min(jobs, len(images)), "flags": built["flags"]}
 
 
 def run_testbench(project: Path, name: str, images: np.ndarray, expected: np.ndarray, jobs: int = 1,
-                  opt: str | None = None) -> dict:
+                  opt: str | None = None, scheduler: str | None = None) -> dict:
     built = build(project, name, opt, targets=("testbench",))
     parts = parallel.slices(len(images), jobs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,7 +111,7 @@ def run_testbench(project: Path, name: str, images: np.ndarray, expected: np.nda
             testbench.write_rows(files[0][k], images[a:b].reshape(b - a, -1))
             testbench.write_rows(files[1][k], expected[a:b])
         start = time.perf_counter()
-        logs = parallel.testbench_parallel(built["testbench"].resolve(), project, *files)
+        logs = parallel.testbench_parallel(built["testbench"].resolve(), project, *files, scheduler=scheduler)
         run_s = time.perf_counter() - start
         outputs = np.concatenate([testbench.read_rows(f) for f in files[2]])
     return {"outputs": outputs, "compile_s": built["compile_s"], "run_s": run_s, "log": "\n".join(logs),
@@ -284,20 +284,21 @@ def software(model, images: np.ndarray) -> dict:
             "first_trace": first}
 
 
-def _run_mode(mode: str, project: Path, resolved: dict, images, expected, jobs: int) -> dict:
+def _run_mode(mode: str, project: Path, resolved: dict, images, expected, jobs: int, scheduler=None) -> dict:
     name = resolved["project_name"]
     if mode == "emulation":
-        return run_emulation(project, name, images, expected.shape[1], jobs)
+        return run_emulation(project, name, images, expected.shape[1], jobs, scheduler=scheduler)
     if mode == "testbench":
-        return run_testbench(project, name, images, expected, jobs)
+        return run_testbench(project, name, images, expected, jobs, scheduler=scheduler)
     return run_vendor(project, resolved["build"]["backend"], name)
 
 
-def csim(project, samples=None, modes=MODES, jobs: int = 1, images=None) -> dict:
+def csim(project, samples=None, modes=MODES, jobs: int = 1, images=None, scheduler=None) -> dict:
     """Run the chosen modes and compare each with both software models; the report is JSON-ready.
 
     ``samples``: tb_data's images, extended by seeded or validation images; ``images``: 'all' or
-    N images of the checkpoint's validation split instead.  ``jobs``: parallel processes."""
+    N images of the checkpoint's validation split instead.  ``jobs``: parallel processes (slices as
+    Dask tasks on the cluster at ``scheduler``, hw.cluster)."""
     from hw.hls.convert import load_project_model  # names a damaged keras/model.h5
 
     if samples is not None and images is not None:
@@ -320,7 +321,7 @@ def csim(project, samples=None, modes=MODES, jobs: int = 1, images=None) -> dict
     if labels is not None and expected.shape[1] > 1:
         report["software_accuracy"] = float(np.mean(expected.argmax(1) == labels))
     for mode in modes:
-        run = _run_mode(mode, project, resolved, images, expected, jobs)
+        run = _run_mode(mode, project, resolved, images, expected, jobs, scheduler)
         if "outputs" in run and mode == "vendor":  # the vendor run uses tb_data as written at generation
             _, tb_expected, tb_labels = testbench.read_tb_data(project)
             run.update(compare(run.pop("outputs"), tb_expected, lsb, tb_labels))

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from hw.cluster import scheduler_option
 from hw.config import option_type
 from hw.sim import parallel
 from hw.sim.csim import MODES, CsimError, csim
@@ -56,11 +57,16 @@ def _run(args) -> tuple:
     if args.fifo_check:
         from hw.sim.fifo_check import fifo_check, format_fifo_check
 
+        if args.scheduler:
+            raise ValueError("--scheduler runs the image slices of a C simulation on a Dask cluster; "
+                             "--fifo-check runs here only")
+
         quiet = (lambda msg: None) if args.json else (lambda msg: print(msg, file=sys.stderr))
         report = fifo_check(args.project, samples=args.samples, images=args.images,
                             timeout_ms=int(args.watchdog_s * 1000), progress=quiet)
         return report, format_fifo_check(report), 0 if report["passed"] else 1
-    report = csim(args.project, samples=args.samples, modes=args.modes or MODES, jobs=args.jobs, images=args.images)
+    report = csim(args.project, samples=args.samples, modes=args.modes or MODES, jobs=args.jobs, images=args.images,
+                  scheduler=args.scheduler)
     return report, format_report(report), 0 if report["exact"] and report.get("keras_exact", True) else 1
 
 
@@ -99,6 +105,8 @@ def add_cli(subparsers) -> None:
                    help="the first N (or all) images of the checkpoint's validation split, in dataset order")
     p.add_argument("--jobs", type=option_type("jobs"), default=parallel.default_jobs(),
                    help="parallel processes for the images (default: every core, %(default)s here)")
+    p.add_argument("--scheduler", type=scheduler_option, help="run the --jobs slices as tasks on this Dask scheduler's "
+                   "cluster (tcp://HOST:PORT; its workers must see the project folder)")
     p.add_argument("--modes", nargs="+", choices=MODES)
     p.add_argument("--fifo-check", action="store_true",
                    help="instead: run the C++ with every dataflow process in a thread and bounded FIFOs of the "

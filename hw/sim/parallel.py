@@ -6,6 +6,10 @@ library (or runs the test-bench binary) on its own slice; the weights are read o
 
 Emulation workers are ``python -m hw.sim.parallel LIB FUNCTION IN.npy OUT.npy N_OUT``: a fresh
 interpreter with numpy and ctypes only (no TensorFlow), so start-up costs a fraction of a second.
+With a Dask ``scheduler`` (hw.cluster) each slice is a task instead: the images and expected
+outputs travel with the task, and the task starts the same worker (or test bench) on the Dask
+worker's machine, a fresh process each time, so a rebuilt library is never served stale.  The
+project's compiled files must be visible there at the same path.
 """
 from __future__ import annotations
 
@@ -60,9 +64,14 @@ def _wait_all(procs: list, what: str) -> None:
         raise ParallelError("; ".join(failed))
 
 
-def emulate_parallel(library: Path, function: str, images: np.ndarray, n_out: int, jobs: int) -> np.ndarray:
-    """emulate() with the images split over ``jobs`` worker processes."""
+def emulate_parallel(library: Path, function: str, images: np.ndarray, n_out: int, jobs: int,
+                     scheduler: "str | None" = None) -> np.ndarray:
+    """emulate() with the images split over ``jobs`` worker processes (Dask tasks with a ``scheduler``)."""
     parts = slices(len(images), jobs)
+    if scheduler:
+        calls = [(str(Path(library).resolve()), function, np.ascontiguousarray(images[a:b], np.float64), n_out)
+                 for a, b in parts]
+        return np.concatenate(_on_cluster(scheduler, _emulate_task, calls))
     if len(parts) <= 1:
         return emulate(library, function, images, n_out)
     root = Path(__file__).resolve().parents[2]
@@ -78,9 +87,17 @@ def emulate_parallel(library: Path, function: str, images: np.ndarray, n_out: in
         return np.concatenate([np.load(Path(tmp) / f"{k}.out.npy") for k in range(len(parts))])
 
 
-def testbench_parallel(binary: Path, project: Path, inputs: list, expected: list, results: list) -> list:
-    """Run the test-bench binary once per (inputs, expected, results) file triple, all at once;
-    returns each run's stdout.  Exit 1 (a mismatch) is an answer, not a failure."""
+def testbench_parallel(binary: Path, project: Path, inputs: list, expected: list, results: list,
+                       scheduler: "str | None" = None) -> list:
+    """Run the test-bench binary once per (inputs, expected, results) file triple, all at once (as Dask
+    tasks with a ``scheduler``); returns each run's stdout.  Exit 1 (a mismatch) is an answer, not a failure."""
+    if scheduler:
+        calls = [(str(Path(binary).resolve()), str(Path(project).resolve()), Path(i).read_bytes(), Path(e).read_bytes())
+                 for i, e in zip(inputs, expected)]
+        answers = _on_cluster(scheduler, _testbench_task, calls)
+        for (rows, _), path in zip(answers, results):
+            Path(path).write_bytes(rows)
+        return [log for _, log in answers]
     procs = [subprocess.Popen([str(binary), str(i), str(e), str(r)], cwd=project, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i, e, r in zip(inputs, expected, results)]
     logs = []
@@ -90,6 +107,35 @@ def testbench_parallel(binary: Path, project: Path, inputs: list, expected: list
             raise ParallelError(f"{Path(binary).name} failed ({proc.returncode}): {err[-2000:]}")
         logs.append(out.strip())
     return logs
+
+
+def _on_cluster(scheduler: str, task, calls: list) -> list:
+    from hw.cluster import dask_client, run_all
+
+    with dask_client(scheduler) as client:
+        return run_all(client, task, calls)
+
+
+def _emulate_task(library: str, function: str, images: np.ndarray, n_out: int) -> np.ndarray:
+    """One slice on a Dask worker, in a fresh emulation process."""
+    with tempfile.TemporaryDirectory(prefix="attendnets-task-") as tmp:
+        src, dst, log = (Path(tmp) / name for name in ("in.npy", "out.npy", "log"))
+        np.save(src, images)
+        with open(log, "w") as err:
+            cmd = [sys.executable, "-m", "hw.sim.parallel", library, function, str(src), str(dst), str(n_out)]
+            proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], stdout=err, stderr=subprocess.STDOUT)
+        _wait_all([(proc, log)], "an emulation task")
+        return np.load(dst)
+
+
+def _testbench_task(binary: str, project: str, inputs: bytes, expected: bytes) -> tuple:
+    """One slice's test-bench run on a Dask worker: (its results file's bytes, its stdout)."""
+    with tempfile.TemporaryDirectory(prefix="attendnets-task-") as tmp:
+        files = [Path(tmp) / name for name in ("in.dat", "expected.dat", "results.dat")]
+        files[0].write_bytes(inputs)
+        files[1].write_bytes(expected)
+        (log,) = testbench_parallel(Path(binary), Path(project), [files[0]], [files[1]], [files[2]])
+        return files[2].read_bytes(), log
 
 
 def _worker(argv) -> int:

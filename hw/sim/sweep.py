@@ -5,7 +5,9 @@ Cases come from hw.sim.sweep_cases.random_case(seed, index), so a sweep is repro
 resumable: results are appended to OUT/results-<worker>.jsonl and a second run with the same
 OUT skips the cases already there.  ``--jobs J`` long-lived worker processes (TensorFlow loaded
 once each) take cases index = worker, worker + J, ...; each case compiles C++, so a case costs
-tens of seconds.  A case that does not pass keeps its folder: spec.yaml, the project, and
+tens of seconds.  With ``--scheduler ADDRESS`` the cases are Dask tasks on that cluster instead
+(hw.cluster: its workers must see OUT) and this process appends their rows to
+OUT/results-dask.jsonl.  A case that does not pass keeps its folder: spec.yaml, the project, and
 repro.sh with the two commands that reproduce it; a passing case keeps only spec.yaml.
 
 Outcome of a case: ``exact`` (C++ == reference == Keras on every output), ``keras-differs``
@@ -110,6 +112,30 @@ def worker(seed: int, out: Path, first: int, step: int, cases: int) -> int:
     return 0
 
 
+def case_task(seed: int, index: int, out: str) -> dict:
+    """One case as a Dask task: its row (the worker process keeps TensorFlow loaded between cases)."""
+    import tensorflow as tf
+
+    try:
+        return run_case(seed, index, Path(out))
+    finally:
+        tf.keras.backend.clear_session()
+
+
+def _sweep_on_cluster(seed: int, out: Path, cases: int, scheduler: str, progress) -> None:
+    from hw.cluster import dask_client, run_all
+
+    start_done, started = len(done_indices(out)), time.perf_counter()
+    todo = sorted(set(range(cases)) - done_indices(out))
+    with dask_client(scheduler) as client, open(out / "results-dask.jsonl", "a") as results:
+        def save(_, row):
+            results.write(json.dumps(row) + "\n")
+            results.flush()
+            if progress:
+                _progress(out, cases, start_done, started, progress)
+        run_all(client, case_task, [(seed, index, str(out.resolve())) for index in todo], on_result=save)
+
+
 def summarise(out: Path, cases: int | None = None) -> dict:
     rows = [json.loads(line) for path in sorted(Path(out).glob("results-*.jsonl"))
             for line in path.read_text().splitlines() if line.strip()]
@@ -157,10 +183,16 @@ def _progress(out: Path, cases: int, start_done: int, started: float, stream) ->
           f"{s['generate-error'] + s['csim-error']} errors, {rate:.0f} cases/h ", end="", file=stream, flush=True)
 
 
-def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sys.stderr) -> dict:
-    """Run cases 0..cases-1 of the seeded sweep in ``jobs`` worker processes; the summary."""
+def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sys.stderr, scheduler=None) -> dict:
+    """Run cases 0..cases-1 of the seeded sweep in ``jobs`` worker processes (or as tasks on the Dask
+    cluster at ``scheduler``); the summary."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if scheduler:
+        _sweep_on_cluster(seed, out, cases, scheduler, progress)
+        if progress:
+            print(file=progress)
+        return _finish(out, cases)
     root = Path(__file__).resolve().parents[2]
     start_done, started = len(done_indices(out)), time.perf_counter()
     procs = []
@@ -185,19 +217,25 @@ def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sy
     failed = [k for k, (p, _) in enumerate(procs) if p.returncode]
     if failed:
         raise RuntimeError(f"sweep workers {failed} failed; see {out}/worker-<k>.log")
+    return _finish(out, cases)
+
+
+def _finish(out: Path, cases: int) -> dict:
     summary = summarise(out, cases)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
 def _sweep_cli(args) -> int:
-    summary = sweep(args.cases, args.seed, args.jobs, args.out, progress=None if args.json else sys.stderr)
+    summary = sweep(args.cases, args.seed, args.jobs, args.out, progress=None if args.json else sys.stderr,
+                    scheduler=args.scheduler)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary, Path(args.out)))
     return 0 if summary["exact"] + summary["keras-differs"] == summary["cases"] else 1
 
 
 def add_cli(subparsers) -> None:
     """Register the 'sweep' subcommand."""
+    from hw.cluster import scheduler_option
     from hw.config import option_type
     from hw.sim import parallel
 
@@ -212,6 +250,8 @@ def add_cli(subparsers) -> None:
                    help="worker processes (default: every core, %(default)s here)")
     p.add_argument("--out", default="sweep-out", help="results folder; cases already in it are skipped "
                                                       "(default %(default)s)")
+    p.add_argument("--scheduler", type=scheduler_option, help="run the cases as tasks on this Dask scheduler's cluster "
+                   "(tcp://HOST:PORT; its workers must see --out) instead of --jobs local processes")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_sweep_cli)
 
