@@ -43,8 +43,11 @@ class Cost:
 
 def dsps_per_product(a_bits: int, b_bits: int, family: str) -> int:
     """DSP48 slices for one a x b product (0: built in LUTs)."""
-    if min(a_bits, b_bits) < DSP_MIN_BITS:
-        return 0
+    return 0 if min(a_bits, b_bits) < DSP_MIN_BITS else dsp_slices(a_bits, b_bits, family)
+
+
+def dsp_slices(a_bits: int, b_bits: int, family: str) -> int:
+    """DSP48 slices for one a x b product bound to DSPs whatever its width (BIND_OP impl=dsp)."""
     wide, narrow = DSP_PORTS.get(family, DSP_PORTS["zynq_ultrascale_plus"])
     a, b = max(a_bits, b_bits), min(a_bits, b_bits)
     return math.ceil(a / wide) * math.ceil(b / narrow)

@@ -37,6 +37,7 @@ class LayerGeom:
     groups: int = 1
     weight_bits: int = 0
     weight_signed: bool = True
+    data_signed: bool = True     # whether the input elements are signed (DSP packing depends on it)
     weights: Optional[np.ndarray] = field(default=None, repr=False)  # int codes, shape (n_in_per_group, n_out)
     table_entries: int = 0       # attention: sigmoid table size
     inputs: tuple = ()           # producers' names
@@ -156,12 +157,12 @@ def from_model(model, types: dict = None) -> list:
     if types is None:
         from hw.hls.precision import derive
         types = derive(model)
-    out, bits = [], {}
+    out, bits, signed = [], {}, {}
     for layer in model.layers:
         cls = type(layer).__name__
         ins = input_layer_names(layer)
         result = types[layer.name]["result"][0]
-        bits[layer.name] = result.width
+        bits[layer.name], signed[layer.name] = result.width, result.signed
         if cls == "InputLayer":
             continue
         if cls not in KIND:
@@ -172,6 +173,7 @@ def from_model(model, types: dict = None) -> list:
             if kind == "conv" and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1):
                 kind = "pointwise"
             out.extend(_conv_geom(layer, kind, ins, types, data_bits))
+            out[-1].data_signed = signed[ins[0]]
             continue
         geom = LayerGeom(layer.name, kind, _hwc(layer.input_shape if len(ins) == 1 else layer.input_shape[0]),
                          _hwc(layer.output_shape), data_bits, result.width,

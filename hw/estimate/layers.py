@@ -32,6 +32,7 @@ SIGMOID_BITS = 8
 class LayerSetting:
     reuse: int = 1
     strategy: str = "latency"
+    multiplier: str = "lut"      # lut, dsp, packed: how the products are made (hw.config.MULTIPLIERS)
 
 
 @dataclass
@@ -98,8 +99,35 @@ def _constant_products(g: LayerGeom, family: str) -> tuple:
     return int(real.sum()), dsp, lut
 
 
+def group_geometry(g: LayerGeom) -> dict:
+    """The layer as our grouped conv sees it (a depthwise conv has one group per channel)."""
+    groups = g.in_shape[2] if g.kind == "depthwise" else g.groups
+    return {"n_chan": int(g.in_shape[2]), "n_filt": int(g.out_shape[2]), "n_groups": int(groups),
+            "filt_height": int(g.kernel[0]), "filt_width": int(g.kernel[1])}
+
+
+def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    """(multipliers, Cost, storage) of a conv whose products are in DSPs (our grouped conv; hls4ml's
+    convs are routed to it, hw/hls/layers/dsp_route.py): ceil(multiplications / R) DSP
+    multiplications, each DSP of a packed layer making two products that share the input value
+    (group_conv.mul_ops).  Every product feeds an accumulator; the constant weights are muxed
+    into the DSP's port as in the latency strategy (two per packed DSP); the packing's
+    correction is the accumulator's carry-in, no extra logic."""
+    from hw.hls.layers import group_conv
+
+    geometry = group_geometry(g)
+    mults = group_conv.multipliers(geometry, s.reuse, s.multiplier)
+    dsp = mults * C.dsp_slices(g.data_bits, g.weight_bits, family)
+    products = math.ceil(g.products_per_pixel / s.reuse)
+    weights_per_dsp = 2 if s.multiplier == "packed" else 1
+    lut = products * g.accum_bits + mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
+    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits), "registers"
+
+
 def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     """(multipliers, Cost, storage) of the multiply-accumulate of a matrix layer."""
+    if s.multiplier != "lut":
+        return dsp_products(g, s, family)
     nz = g.nonzero
     if s.strategy == "latency" and s.reuse == 1 or s.strategy == "resource" and s.reuse == 1:
         mults, dsp, lut = _constant_products(g, family)

@@ -43,6 +43,7 @@ class Estimate:
     macs: int
     source: str = "estimated"
     notes: list = field(default_factory=list)
+    multipliers: dict = field(default_factory=dict)   # what the board can multiply per clock (multiply_capacity)
 
     @property
     def totals(self) -> dict:
@@ -88,8 +89,10 @@ class Estimate:
 
     @property
     def physical_limit_fps(self) -> float:
-        """The board's DSPs each doing one multiply-add per clock, all busy: dsp x clock / mult-adds."""
-        return self.capacity["dsp"] * 1e9 / self.clock_ns / self.macs if self.macs else float("inf")
+        """Every multiplier the board can hold busy every clock: (DSPs x products per DSP + LUT
+        multipliers) x clock / mult-adds (``multiply_capacity``); no plan can exceed it."""
+        per_clock = self.multipliers.get("per_clock", self.capacity["dsp"])
+        return per_clock * 1e9 / self.clock_ns / self.macs if self.macs else float("inf")
 
     def as_dict(self) -> dict:
         over = self.over(1.0)
@@ -98,7 +101,7 @@ class Estimate:
                 "fits": self.fits, "short": {k: round(v) for k, v in over.items()},
                 "bottleneck": self.bottleneck.name, "latency_cycles": self.latency_cycles,
                 "interval_cycles": self.interval_cycles, "fps": round(self.fps, 2), "macs": self.macs,
-                "physical_limit_fps": round(self.physical_limit_fps, 2),
+                "physical_limit_fps": round(self.physical_limit_fps, 2), "multiply_capacity": self.multipliers,
                 "ratio_to_physical_limit": round(self.fps / self.physical_limit_fps, 4),
                 "fifos": {"count": sum(s.count for s in self.streams), **{k: round(v, 1) for k, v in
                                                                             self.fifo_cost.as_dict().items()}},
@@ -117,6 +120,25 @@ def stream_cost(streams: list) -> C.Cost:
     return total
 
 
+def multiply_capacity(geoms: list, board, scales: dict) -> dict:
+    """Products the whole board could make per clock for this network: every DSP busy (two
+    products each where the narrowest operands pack exactly on its DSP, nnet_dsp_pack.h) plus
+    every LUT spent on fabric multipliers at the estimator's own price for them (lut_multiplier,
+    scaled as the layers are).  The narrowest operands give the most multipliers: an upper bound."""
+    from hw.estimate.reuse import dsp_family
+    from hw.hls.layers.group_conv import packing_exact
+
+    cap = board_capacity(board)
+    matrix = [g for g in geoms if g.macs]
+    if not matrix:
+        return {"dsp": cap["dsp"], "per_dsp": 1, "lut": 0, "per_clock": cap["dsp"]}
+    g = min(matrix, key=lambda g: (g.data_bits * g.weight_bits, not g.data_signed))
+    per_dsp = 2 if packing_exact(dsp_family(board.family), g.data_bits, g.data_signed, g.weight_bits) else 1
+    lut_mults = int(cap["lut"] // (C.lut_multiplier(g.data_bits, g.weight_bits) * scales["lut_scale"]))
+    return {"dsp": cap["dsp"], "per_dsp": per_dsp, "lut": lut_mults, "operands": [g.data_bits, g.weight_bits],
+            "per_clock": cap["dsp"] * per_dsp + lut_mults}
+
+
 def estimate_network(geoms: list, settings: dict, board, clock_ns: float, streams: list,
                      scales: dict = None) -> Estimate:
     """``settings``: {layer name: LayerSetting}; layers not named get LayerSetting().  ``scales``:
@@ -126,4 +148,5 @@ def estimate_network(geoms: list, settings: dict, board, clock_ns: float, stream
     for g in geoms:
         layers.append(estimate_layer(g, settings.get(g.name, LayerSetting()), board.family, k))
     return Estimate(board.name, board.family, clock_ns, layers, stream_cost(streams), streams,
-                    board_capacity(board), sum(g.macs for g in geoms))
+                    board_capacity(board), sum(g.macs for g in geoms),
+                    multipliers=multiply_capacity(geoms, board, k))

@@ -19,10 +19,11 @@ import numpy as np
 
 from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
-from hw.estimate.reuse import HLS4ML_MATRIX, strategies, valid_reuse_factors
+from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, multipliers, strategies, valid_reuse_factors
 from hw.estimate.source import EstimateError
 
 TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
+MULTIPLIER_ORDER = ("lut", "dsp", "packed")    # ties go to the simpler product
 EMPHASIS = 4.0
 
 
@@ -47,12 +48,20 @@ def _options(design) -> dict:
         if g.kind not in TUNABLE:
             continue
         rows = []
-        for strategy in strategies(g):
-            for rf in valid_reuse_factors(g, strategy):
-                est = estimate_layer(g, LayerSetting(rf, strategy), family, scales)
-                rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], LayerSetting(rf, strategy)))
-        rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse))
+        for setting in layer_settings(g, family):
+            est = estimate_layer(g, setting, family, scales)
+            rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], setting))
+        rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
+    return out
+
+
+def layer_settings(g, family: str) -> list:
+    """Every (strategy, reuse factor, multiplier) the layer accepts: hls4ml's strategies and factors
+    with its own LUT products, and our grouped conv's factors for DSP and packed-DSP products."""
+    out = [LayerSetting(rf, strategy) for strategy in strategies(g) for rf in valid_reuse_factors(g, strategy)]
+    for multiplier in multipliers(g, family)[1:]:
+        out += [LayerSetting(rf, "latency", multiplier) for rf in dsp_reuse_factors(g, multiplier)]
     return out
 
 
@@ -181,7 +190,9 @@ def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
     from hw.config import BuildConfig, LayerSettings
 
     layers = {g.name: LayerSettings(reuse=p.settings[g.name].reuse,
-                                    strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None)
+                                    strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None,
+                                    multiplier=None if p.settings[g.name].multiplier == "lut"
+                                    else p.settings[g.name].multiplier)
               for g in p.design.geoms if g.kind in TUNABLE}
     return BuildConfig(model=model, board=p.design.board.name, backend=backend, io="stream",
                        clock_ns=p.design.clock_ns, reuse=1, strategy="latency",

@@ -52,7 +52,7 @@ def summary_line(est) -> str:
     return (f"estimated: {fit}; {banded_totals(est)}; at the bands' upper edge {edge[0]} {edge[1]:.0%}; "
             f"{d['fps']:.1f} images/s at {1000 / d['clock_ns']:.0f} MHz "
             f"(interval {d['interval_cycles']} cycles, bottleneck {d['bottleneck']}); "
-            f"{d['fps'] / d['physical_limit_fps']:.0%} of the DSP limit {d['physical_limit_fps']:.0f}/s")
+            f"{d['fps'] / d['physical_limit_fps']:.0%} of the physical limit {d['physical_limit_fps']:.0f}/s")
 
 
 def fits_warning(est) -> str | None:
@@ -119,7 +119,7 @@ def _summary(est, synth) -> list:
              summary_line(est),
              f"latency {d['latency_cycles']} cycles ({d['latency_cycles'] * d['clock_ns'] / 1e3:.1f} us), interval "
              f"{d['interval_cycles']} cycles, {d['fps']:.1f} images/s (estimated)",
-             f"physical limit: {d['capacity']['dsp']} DSPs x {1000 / d['clock_ns']:.0f} MHz / {d['macs'] / 1e6:.1f}M "
+             f"physical limit: {_multipliers(d)} x {1000 / d['clock_ns']:.0f} MHz / {d['macs'] / 1e6:.1f}M "
              f"mult-adds = {d['physical_limit_fps']:.0f} images/s; this design reaches "
              f"{d['ratio_to_physical_limit']:.1%} of it"]
     if synth is not None:
@@ -216,3 +216,13 @@ def as_html(est, synth=None, title: str = "Resources and latency") -> str:
 
 
 FORMATS = {"table": as_table, "json": as_json, "md": as_markdown, "html": as_html}
+
+
+def _multipliers(d: dict) -> str:
+    """What the physical limit counts: DSPs at their packing plus LUT multipliers."""
+    m = d.get("multiply_capacity") or {}
+    if "per_clock" not in m:
+        return f"{d['capacity']['dsp']} DSPs"
+    operands = "x".join(map(str, m.get("operands", [])))
+    return (f"({m['dsp']} DSPs x {m['per_dsp']} + {m['lut']} LUT multipliers of {operands} bits "
+            f"= {m['per_clock']} products per clock)")

@@ -66,3 +66,30 @@ def strategies(g: LayerGeom) -> tuple:
 def closest(valid: tuple, wanted: int) -> int:
     """hls4ml's choice for an invalid factor: the nearest valid one, the smaller on a tie."""
     return min(valid, key=lambda rf: (abs(rf - wanted), rf))
+
+
+def dsp_family(board_family: str) -> str:
+    """The DSP slice of a board family (hw/boards/*.yaml): DSP48E1 on Zynq-7000, else DSP48E2."""
+    return "dsp48e1" if board_family == "zynq7000" else "dsp48e2"
+
+
+def multipliers(g: LayerGeom, board_family: str) -> tuple:
+    """How this layer's products can be made: 'lut' always; 'dsp' and 'packed' (where exact,
+    hw/hls/layers/group_conv.valid_multipliers) for the convolutions, which then run our grouped
+    conv.  That kernel unrolls a pixel's products like hls4ml's latency strategy, so it is offered
+    only within the same unroll limit."""
+    if g.kind not in ("conv", "pointwise", "depthwise", "group_conv") or g.products_per_pixel > LATENCY_UNROLL_LIMIT:
+        return ("lut",)
+    from hw.estimate.layers import group_geometry
+    from hw.hls.layers import group_conv
+
+    return group_conv.valid_multipliers(group_geometry(g), dsp_family(board_family), (g.data_bits, g.data_signed),
+                                        (g.weight_bits, g.weight_signed))
+
+
+def dsp_reuse_factors(g: LayerGeom, multiplier: str) -> tuple:
+    """The reuse factors worth planning for a conv in our kernel with ``multiplier``."""
+    from hw.estimate.layers import group_geometry
+    from hw.hls.layers import group_conv
+
+    return group_conv.valid_reuse_factors(group_geometry(g), multiplier)

@@ -73,9 +73,13 @@ def streams_for(geoms: list, model) -> list:
     return streams
 
 
-def _setting(g, reuse: int, strategy: str) -> LayerSetting:
+def _setting(g, reuse: int, strategy: str, multiplier: str = None) -> LayerSetting:
     """Only hls4ml's matrix layers have a strategy; our layers and the per-pixel ones ignore it,
-    and only matrix layers and our grouped conv / attention take a reuse factor."""
+    and only matrix layers and our grouped conv / attention take a reuse factor.  A conv with DSP
+    products runs our grouped conv (hw/hls/layers/dsp_route.py): latency-like, any reuse factor."""
+    multiplier = multiplier or "lut"
+    if multiplier != "lut":
+        return LayerSetting(reuse, "latency", multiplier)
     if g.kind in HLS4ML_MATRIX:
         return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency")
     return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency")
@@ -87,9 +91,10 @@ def settings_for(geoms: list, cfg) -> dict:
     out = {}
     for g in geoms:
         rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
-        if g.kind in HLS4ML_MATRIX and st == "resource":
+        multiplier = getattr(cfg.layers.get(g.name), "multiplier", None)
+        if g.kind in HLS4ML_MATRIX and st == "resource" and not multiplier:
             rf = closest(valid_reuse_factors(g, "resource"), rf)
-        out[g.name] = _setting(g, rf, st)
+        out[g.name] = _setting(g, rf, st, multiplier)
     return out
 
 
@@ -172,7 +177,7 @@ def from_project(project) -> Design:
         if "accum_t" in types:
             g.accum_bits = _width(types["accum_t"])
         strategy = str(entry.get("strategy") or "latency").lower()
-        settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy)
+        settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"))
     return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
 

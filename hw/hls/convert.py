@@ -304,6 +304,7 @@ def apply_fifo_depths(hls_model, model) -> dict:
 def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name: str, depths: dict) -> dict:
     layers = {layer.name: {"class": layer.class_name, "reuse_factor": layer.get_attr("reuse_factor"),
                            "strategy": layer.get_attr("strategy"),
+                           **({"multiplier": layer.get_attr("multiplier")} if layer.get_attr("multiplier") else {}),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}
               for layer in hls_model.get_layers()}
     io = {"input_type": str(hls_model.get_input_variables()[0].type.precision),

@@ -10,7 +10,7 @@ from hw.boards import load_board
 from hw.estimate import costs as C
 from hw.estimate.geometry import from_model
 from hw.estimate.layers import LayerSetting, estimate_layer
-from hw.estimate.network import estimate_network
+from hw.estimate.network import coefficients, estimate_network
 from hw.estimate.reuse import hls4ml_valid, valid_reuse_factors
 from hw.estimate.source import streams_for
 from qmodels.fixed import Fixed
@@ -89,7 +89,11 @@ def test_network_totals_add_up(geoms):
     assert est.totals["lut"] == round(layer_sum)
     assert est.interval_cycles == max(layer.cycles for layer in est.layers) + 1
     assert est.fps == pytest.approx(200e6 / est.interval_cycles)
-    assert est.physical_limit_fps == pytest.approx(1728 * 200e6 / est.macs)
+    # every DSP making two 8x8 products (packing is exact for 8-bit data and weights on a DSP48E2)
+    # plus every LUT in 8x8 fabric multipliers (64 LUTs each, at the fitted LUT scale)
+    lut_mults = 230_400 // (64 * coefficients()["lut_scale"])
+    assert est.multipliers["per_clock"] == 1728 * 2 + lut_mults
+    assert est.physical_limit_fps == pytest.approx((1728 * 2 + lut_mults) * 200e6 / est.macs)
 
 
 @pytest.mark.parametrize("value,digits,sig", [(0, 0, 0), (1, 1, 1), (-4, 1, 1), (3, 2, 3), (7, 2, 4),

@@ -27,6 +27,8 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     cfg.samples = 2
     shared = [g.name for g in p.design.geoms if p.settings[g.name].reuse > 1]
     assert shared, "the plan must share multipliers somewhere for this test to mean anything"
+    in_dsps = [g.name for g in p.design.geoms if p.settings[g.name].multiplier != "lut"]
+    assert in_dsps, "the plan must put some products in DSPs for this test to cover them"
     path = tmp_path / "plan.yaml"
     path.write_text(cfg.to_yaml())
     out, _ = generate(BuildConfig.load(path), tmp_path / "planned")
@@ -35,8 +37,10 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
 
     again = from_project(out)
-    assert {n: (s.reuse, s.strategy) for n, s in again.settings.items()} == {
-        n: (s.reuse, s.strategy) for n, s in p.settings.items()}
+    assert {n: (s.reuse, s.strategy, s.multiplier) for n, s in again.settings.items()} == {
+        n: (s.reuse, s.strategy, s.multiplier) for n, s in p.settings.items()}
+    fused = yaml.safe_load((out / "attendnets.yaml").read_text())["fused_activations"]["fused"]
+    assert fused and not set(fused) & set(again.settings), "fused activations are in neither the plan nor the project"
     est = again.estimate().as_dict()
     assert est["fits"] and est["interval_cycles"] == p.estimate.interval_cycles
 
@@ -45,3 +49,4 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     printed = json.loads(capsys.readouterr().out)
     assert printed["fits"] is True and printed["board"] == "pynq-z2" and printed["source"] == "estimated"
     assert set(printed["totals"]) == {"dsp", "lut", "ff", "bram18", "uram"}
+
