@@ -26,10 +26,12 @@ class Proxy:
     val_images: int = 2000          # the first N test images
     batch_size: int = 64
     lr: float = 3e-3
+    qat_lr: float = 3e-4            # QAT fine-tunes the float network at a tenth of its rate
 
     def describe(self) -> str:
         return (f"proxy: {self.float_epochs} float + {self.epochs} QAT epochs of {self.train_images:,} random "
-                f"training images, 8-bit top-1 on the first {self.val_images:,} test images")
+                f"training images (lr {self.lr:g}, QAT {self.qat_lr:g}), 8-bit top-1 on the first "
+                f"{self.val_images:,} test images")
 
 
 def input_shape(dataset: str) -> tuple:
@@ -64,7 +66,8 @@ def proxy_run(spec: dict, dataset: str, data_file, ckpt_dir: str, proxy: dict, s
     ckpt.mkdir(parents=True, exist_ok=True)
     folder = open_dataset(dataset, data_file, recipe.val_images)
     opts = TrainOptions(epochs=recipe.epochs, float_epochs=recipe.float_epochs, batch_size=recipe.batch_size,
-                        lr=recipe.lr, seed=seed, train_images=recipe.train_images)
+                        lr=recipe.lr, qat_lr=recipe.qat_lr if recipe.float_epochs else None, seed=seed,
+                        train_images=recipe.train_images)
     start = time.perf_counter()
     with open(ckpt / "train.log", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         info = train(parse_spec(spec, source=str(ckpt / "spec")), folder, ckpt, opts)
