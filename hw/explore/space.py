@@ -43,7 +43,8 @@ class Space:
     def __post_init__(self):
         low, high = self.blocks if len(self.blocks) == 2 else (0, -1)
         if not MIN_BLOCKS <= low <= high <= MAX_BLOCKS:
-            raise ValueError(f"blocks must be a range within {MIN_BLOCKS}..{MAX_BLOCKS}, got {self.blocks}")
+            raise ValueError(f"field 'blocks' must be [low, high] with {MIN_BLOCKS} <= low <= high <= {MAX_BLOCKS}, "
+                             f"got {list(self.blocks)}")
 
     @classmethod
     def load(cls, path, **fixed) -> "Space":
@@ -57,7 +58,7 @@ class Space:
             data = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as err:
             raise ValueError(f"{where}: cannot read it: {err}") from None
-        known = [f.name for f in dataclasses.fields(cls) if f.name not in fixed]
+        known = [f.name for f in dataclasses.fields(cls) if f.name not in (*fixed, "input_shape", "classes")]
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected a mapping of {', '.join(known)}")
         for key, value in data.items():
@@ -66,7 +67,10 @@ class Space:
             if not (isinstance(value, list) and value and all(_valid_choice(key, v) for v in value)):
                 raise ValueError(f"{where}: field '{key}' must be a non-empty list of {_CHOICE_RULES[key][1]}, "
                                  f"got {value!r}")
-        return cls(**{k: tuple(v) for k, v in data.items()}, **fixed)
+        try:
+            return cls(**{k: tuple(v) for k, v in data.items()}, **fixed)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
 
     def smallest(self) -> dict:
         """The parameters of the cheapest network of the space (fewest params and mult-adds)."""

@@ -44,7 +44,8 @@ def test_csim_slices_on_the_cluster_equal_the_local_run(scheduler, tiny_project)
 @pytest.mark.parametrize("command", ["sweep", "csim"])
 def test_an_unreachable_scheduler_is_one_line(command, tiny_project, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
-    argv = ["sweep", "--cases", "1", "--out", str(tmp_path / "o")] if command == "sweep" else ["csim", str(tiny_project)]
+    argv = (["sweep", "--cases", "1", "--out", str(tmp_path / "o")] if command == "sweep"
+            else ["csim", str(tiny_project)])
     assert main([*argv, "--scheduler", "tcp://127.0.0.1:1"]) == 1
     err = capsys.readouterr().err
     assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answered within 1 s" in err
@@ -53,4 +54,5 @@ def test_an_unreachable_scheduler_is_one_line(command, tiny_project, tmp_path, c
 
 def test_a_malformed_address_is_a_usage_error(capsys):
     assert main(["sweep", "--scheduler", "localhost"]) == 2
-    assert "--scheduler: expected a Dask scheduler address like tcp://HOST:PORT, got 'localhost'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--scheduler: expected a Dask scheduler address like tcp://HOST:PORT, got 'localhost'" in err
