@@ -75,7 +75,8 @@ def _resume_or_start(model_name, folder, out: Path, opts: TrainOptions):
     if old["dataset"]["class_names"] != info["dataset"]["class_names"]:
         raise CheckpointError(f"{out / CHECKPOINT}: its class names differ from those of {folder.root}")
     done_float = (old.get("float") or {}).get("epochs", 0)
-    if old["epoch"] > done_float and done_float != opts.float_epochs:
+    # only a run whose QAT has begun is tied to its float epochs; one cut short in its float phase resumes
+    if old.get("phase") == "qat" and done_float != opts.float_epochs:
         raise CheckpointError(f"{out / CHECKPOINT}: QAT started after {done_float} float epochs, this run asks "
                               f"for --float-epochs {opts.float_epochs}; use another --out or --restart")
     _trim_metrics(out / METRICS, old["epoch"])

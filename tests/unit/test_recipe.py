@@ -110,18 +110,28 @@ def test_progress_line_gives_the_phase_and_its_time_left():
 def test_recipe_run_resumes_with_its_options(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ATTENDNETS_CACHE", str(tmp_path / "cache"))
     folder = D.resolve(dataset=D.FASHION, data_file=idx.write_synthetic(tmp_path / "fm", train=32, val=10))
-    opts = dict(float_epochs=1, batch_size=16, lr=3e-3, qat_lr=1e-4, label_smoothing=0.1, weight_decay=1e-4,
+    opts = dict(float_epochs=2, batch_size=16, lr=3e-3, qat_lr=1e-4, label_smoothing=0.1, weight_decay=1e-4,
                 validate=True)
-    out = tmp_path / "run"
-    T.train("fmnist-attendnet-b", folder, out, T.TrainOptions(epochs=1, **opts))
-    info = T.train("fmnist-attendnet-b", folder, out, T.TrainOptions(epochs=2, **opts))  # resumed, one more epoch
+    out, write_rows = tmp_path / "run", T._write_rows
+
+    def interrupted(path, rows, mode):  # the run is killed once its first epoch is committed
+        write_rows(path, rows, mode)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(T, "_write_rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        T.train("fmnist-attendnet-b", folder, out, T.TrainOptions(epochs=1, **opts))
+    monkeypatch.setattr(T, "_write_rows", write_rows)
+    T.train("fmnist-attendnet-b", folder, out, T.TrainOptions(epochs=1, **opts))  # resumed inside the float phase
+    info = T.train("fmnist-attendnet-b", folder, out, T.TrainOptions(epochs=2, **opts))  # extended by a QAT epoch
     with open(out / T.METRICS) as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["epoch"], r["phase"]) for r in rows] == [("1", "float"), ("2", "qat"), ("3", "qat")]
-    assert float(rows[0]["lr"]) == pytest.approx(3e-3) and float(rows[1]["lr"]) == pytest.approx(1e-4)
+    assert [(r["epoch"], r["phase"]) for r in rows] == [("1", "float"), ("2", "float"), ("3", "qat"), ("4", "qat")]
+    assert float(rows[0]["lr"]) == pytest.approx(3e-3) and float(rows[2]["lr"]) == pytest.approx(1e-4)
     assert all(0 <= float(r["val_top1"]) <= 1 for r in rows)  # the learning curve, every epoch
     with np.load(out / T.OPTIMIZER) as state:  # AdamW's step counter went on over the resume
         assert str(state["phase"]) == "qat" and int(state["v0000"]) == 2 * 2
-    assert info["epoch"] == 3 and info["train"]["qat_lr"] == 1e-4 and info["evaluation"]["count"] == 10
+    assert info["epoch"] == 4 and info["float"]["epochs"] == 2 and info["train"]["qat_lr"] == 1e-4
+    assert info["evaluation"]["count"] == 10
     err = capsys.readouterr().err
-    assert "qat epoch 2/2 (run 3/3)" in err and "resuming the qat phase at epoch 3 of 3" in err
+    assert "resuming the float phase at epoch 2 of 2" in err and "resuming the qat phase at epoch 4 of 4" in err
+    assert "qat epoch 2/2 (run 4/4)" in err
