@@ -24,6 +24,7 @@ FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
               "autoencoder_pynqz2_32bit_resource": AUTOENCODER,
               "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d",
               "hls4ml_tutorial_part1_mlp": FIX / "hls4ml_tutorial_part1_mlp",
+              "berk_encoder_conv1d": FIX / "berk_encoder_conv1d",
               **{f"hls4ml_tutorial_{year}_mlp{variant}": FIX / f"tutorial{year}_mlp{variant}"
                  for year, variant in (("2019", ""), ("2019", "_reuse2"), ("2019", "_pruned"), ("2019", "_qkeras6"),
                                        ("2024", ""), ("2024", "_pruned"), ("2024", "_qkeras6"))}}
@@ -245,9 +246,9 @@ def test_broken_vivado_reports(tmp_path, parse, make, message):
 
 # ------------------------------------------------------------ project layouts
 
-def _firmware_cpp(record: dict) -> str:
+def _firmware_cpp(record: dict, top: str = "myproject") -> str:
     """A firmware/<name>.cpp in hls4ml's format: one call per layer, its name in a comment."""
-    lines = ["void myproject(hls::stream<input_t> &in, hls::stream<result_t> &out) {"]
+    lines = [f"void {top}(hls::stream<input_t> &in, hls::stream<result_t> &out) {{"]
     for layer in record["network"]["layers"]:
         n = layer["hls_index"]
         lines.append(f"    nnet::op<layer{n - 1}_t, layer{n}_t, config{n}>(layer{n - 1}_out, layer{n}_out); "
@@ -264,16 +265,23 @@ def _calibration(name: str) -> dict:
     return next(r for r in _records() if r["name"] == name)
 
 
+def _csynth(fixture: Path) -> Path:
+    """The fixture's top-level csynth.rpt (<project name>_csynth.rpt)."""
+    return next(fixture.glob("*_csynth.rpt"))
+
+
 def _hls4ml_project(tmp_path: Path, fixture: Path, record: dict) -> Path:
     project = tmp_path / "proj"
-    report = project / "myproject_prj" / "solution1" / "syn" / "report"
+    csynth = _csynth(fixture)
+    top = csynth.name[:-len("_csynth.rpt")]
+    report = project / f"{top}_prj" / "solution1" / "syn" / "report"
     report.mkdir(parents=True)
-    shutil.copy(fixture / "myproject_csynth.rpt", report)
+    shutil.copy(csynth, report)
     if (fixture / "vivado_synth.rpt").exists():
         shutil.copy(fixture / "vivado_synth.rpt", project)        # where hls4ml's vsynth writes it
     (project / "firmware").mkdir()
-    (project / "firmware" / "myproject.cpp").write_text(_firmware_cpp(record))
-    (project / "attendnets.yaml").write_text(yaml.safe_dump({"project_name": "myproject"}))
+    (project / "firmware" / f"{top}.cpp").write_text(_firmware_cpp(record, top))
+    (project / "attendnets.yaml").write_text(yaml.safe_dump({"project_name": top}))
     return project
 
 
@@ -287,6 +295,7 @@ LAYOUT = {
                             {"grp_dense_latency_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_fu_77"}),
     "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
     "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
+    "berk_encoder_conv1d": ("Vivado 2020.1 post-synthesis", set()),
     **{f"hls4ml_tutorial_2024_mlp{v}": ("Vitis HLS 2024.1 csynth", set()) for v in ("", "_pruned", "_qkeras6")},
     # Vivado HLS 2019.2 names io_parallel dense instances by template arguments, not configN
     **{f"hls4ml_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
@@ -413,7 +422,7 @@ def test_layer_names_from_parameters_h(tmp_path):
 @pytest.mark.parametrize("name", sorted(FIXTURE_OF))
 def test_calibration_matches_reports(name):
     record, fixture = _calibration(name), FIXTURE_OF[name]
-    hls = parse_csynth_rpt(fixture / "myproject_csynth.rpt")
+    hls = parse_csynth_rpt(_csynth(fixture))
     assert record["totals"]["hls"] == hls.totals.as_dict()
     if "post_synthesis" in record["totals"]:
         synth = parse_utilization(fixture / "vivado_synth.rpt").totals.as_dict()
@@ -447,7 +456,7 @@ def test_calibration_headline_numbers_from_reference():
 
 
 def test_calibration_default_is_post_synthesis_records():
-    assert [r["name"] for r in load_calibration()] == ["dnd_mlp_6bit_qkeras", "ece226_har_conv1d",
+    assert [r["name"] for r in load_calibration()] == ["berk_encoder_conv1d", "dnd_mlp_6bit_qkeras", "ece226_har_conv1d",
                                                        "hls4ml_tutorial_part1_mlp", "svhn_cnn_16bit_pruned",
                                                        "svhn_cnn_6bit_qkeras_pruned"]
     assert "autoencoder_pynqz2_32bit_resource" in [r["name"] for r in load_calibration(include_hls_only=True)]

@@ -59,7 +59,7 @@ MATRIX = ("Conv1D", "Conv2D", "Dense")
 # estimator's geometry inserts it from the conv's padding, as hls4ml does.
 IMPLICIT = ("ZeroPadding1D",)
 # the layer types _layer rebuilds (others, e.g. UpSampling2D, the estimator's geometry does not read)
-RULES = (*MATRIX, "GlobalMaxPooling1D", "ReLU", "Sigmoid", "MaxPooling2D", "BatchNormalization", "Softmax")
+RULES = (*MATRIX, "GlobalMaxPooling1D", "ReLU", "Sigmoid", "Linear", "MaxPooling2D", "BatchNormalization", "Softmax")
 
 
 def _last(types: dict) -> str:
@@ -74,8 +74,8 @@ def _layer(spec: dict):
         return tf.keras.layers.Conv2D(spec["filters"], tuple(spec["kernel"]), padding=spec.get("padding", "valid"),
                                       name=name)
     if kind == "Conv1D":                    # on a 1-row image: input_shape [1, width, channels]
-        return tf.keras.layers.Conv2D(spec["filters"], (1, spec["kernel"]), padding=spec.get("padding", "valid"),
-                                      name=name)
+        return tf.keras.layers.Conv2D(spec["filters"], (1, spec["kernel"]), strides=(1, spec.get("stride", 1)),
+                                      padding=spec.get("padding", "valid"), name=name)
     if kind == "GlobalMaxPooling1D":        # the estimator prices global max and average pooling alike
         return tf.keras.layers.GlobalAveragePooling2D(name=name)
     if kind == "Dense":
@@ -84,6 +84,8 @@ def _layer(spec: dict):
         return tf.keras.layers.ReLU(name=name)
     if kind == "Sigmoid":
         return tf.keras.layers.Activation("sigmoid", name=name)
+    if kind == "Linear":                    # hls4ml's linear activation: a cast to the result type
+        return tf.keras.layers.Activation("linear", name=name)
     if kind == "MaxPooling2D":
         return tf.keras.layers.MaxPooling2D(tuple(spec["pool"]), name=name)
     if kind == "BatchNormalization":
@@ -95,12 +97,14 @@ def _layer(spec: dict):
 
 def _types(spec: dict) -> dict:
     """The layer's types: 16-bit ap_fixed<16,6> unless the record says ``result_bits`` (unsigned
-    unless ``result_signed``), ``result_integer``, ``weight_bits``, ``weight_integer``."""
+    unless ``result_signed``), ``result_integer``, ``accum_bits``/``accum_integer``, ``weight_bits``,
+    ``weight_integer``."""
     signed = spec.get("result_signed", spec.get("result_bits") is None)
     result = _fixed(spec.get("result_bits", 16), signed, spec.get("result_integer"))
     if spec["type"] == "MaxPooling2D":
         result = _fixed(16)                 # hls4ml's pooling result type at the time (16-bit FIFOs)
-    t = {"result": (result, spec["type"] == "ReLU"), "accum": _fixed(16)}
+    accum = _fixed(spec.get("accum_bits", 16), integer=spec.get("accum_integer"))
+    t = {"result": (result, spec["type"] == "ReLU"), "accum": accum}
     if spec["type"] in MATRIX:
         t["weight"] = _fixed(spec.get("weight_bits", 16), integer=spec.get("weight_integer"))
     return t
