@@ -88,19 +88,33 @@ def _read_yaml(path: Path) -> dict:
 def _samples(project: Path, info) -> dict:
     """tb_data's images as uint8 pixels (they lie on the p/256 grid) and their exact expected scores."""
     tb = project / "tb_data"
-    rows = lambda f: np.array([[float(v) for v in line.split()] for line in (tb / f).read_text().splitlines()
-                               if line.strip()])
     try:
-        images, expected = rows("tb_input_features.dat"), rows("tb_output_predictions.dat")
+        images, expected = _rows(tb / "tb_input_features.dat"), _rows(tb / "tb_output_predictions.dat")
     except FileNotFoundError as err:
         raise PackageError(f"{err.filename}: missing; regenerate the project") from None
+    if len(images) != len(expected) or images.shape[1] != info.input.elements:
+        raise PackageError(f"{tb}: {len(images)} input rows of {images.shape[1]} values and {len(expected)} "
+                           f"expected rows; the accelerator takes {info.input.elements} values; regenerate the project")
     pixels = images * 256
     if not np.array_equal(pixels, np.round(pixels)) or pixels.min() < 0 or pixels.max() > 255:
         raise PackageError(f"{tb / 'tb_input_features.dat'}: inputs are not 8-bit pixels p/256")
     out = {"images": pixels.astype(np.uint8).reshape(-1, *info.input.shape), "expected": expected}
     if (tb / "tb_labels.dat").exists():
-        out["labels"] = np.array([int(v) for v in (tb / "tb_labels.dat").read_text().split()])
+        labels = _rows(tb / "tb_labels.dat").ravel()
+        if len(labels) != len(images) or not np.array_equal(labels, np.round(labels)):
+            raise PackageError(f"{tb / 'tb_labels.dat'}: expected one whole class number per image; "
+                               "regenerate the project")
+        out["labels"] = labels.astype(np.int64)
     return out
+
+
+def _rows(path: Path) -> np.ndarray:
+    try:
+        rows = [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+    except ValueError:   # a word that is not a number, or rows of different lengths
+        raise PackageError(f"{path}: expected rows of numbers, the same count on every line; "
+                           "regenerate the project") from None
 
 
 def _copy_host(dest: Path) -> None:

@@ -160,6 +160,7 @@ def _deploy_cli(args) -> int:
               file=sys.stderr)
         return 2
     try:
+        plan(args.project, args.sim or not args.board_host, args.labels)  # bad input fails before g++ runs
         if not args.board_host:
             if args.dry_run:
                 raise PackageError("--dry-run needs --board-host: a --sim deploy without a host runs only here")

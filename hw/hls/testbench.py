@@ -21,8 +21,24 @@ def write_rows(path: Path, rows) -> None:
             f.write(" ".join(f"{v:.17g}" for v in np.asarray(row, np.float64).ravel()) + "\n")
 
 
+class TbDataError(ValueError):
+    """A damaged tb_data file; the message names the file and the line."""
+
+
 def read_rows(path: Path) -> np.ndarray:
-    return np.array([[float(v) for v in line.split()] for line in Path(path).read_text().splitlines() if line.strip()])
+    """One row per non-empty line, every row the same length; TbDataError naming the file and line otherwise."""
+    rows = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append([float(v) for v in line.split()])
+            except ValueError:
+                raise TbDataError(f"{path}: line {number} is not a row of numbers ({line[:40]!r}); "
+                                  "generate the project again") from None
+            if len(rows[-1]) != len(rows[0]):
+                raise TbDataError(f"{path}: line {number} has {len(rows[-1])} values, line 1 has {len(rows[0])}; "
+                                  "generate the project again")
+    return np.array(rows)
 
 
 def write_tb_data(project: Path, images: np.ndarray, expected: np.ndarray, labels=None) -> None:
@@ -37,10 +53,29 @@ def write_tb_data(project: Path, images: np.ndarray, expected: np.ndarray, label
 
 
 def read_tb_data(project: Path):
-    tb = project / "tb_data"
-    labels = tb / LABELS
-    return (read_rows(tb / INPUTS), read_rows(tb / EXPECTED),
-            np.array([int(v) for v in labels.read_text().split()]) if labels.exists() else None)
+    """(inputs, expected outputs, labels or None) of tb_data, checked to hold one row per image each."""
+    tb = Path(project) / "tb_data"
+    for name in (INPUTS, EXPECTED):
+        if not (tb / name).is_file():
+            raise TbDataError(f"{tb / name}: missing; generate the project again")
+    inputs, expected = read_rows(tb / INPUTS), read_rows(tb / EXPECTED)
+    labels = read_rows(tb / LABELS).ravel() if (tb / LABELS).exists() else None
+    if labels is not None and not np.array_equal(labels, np.round(labels)):
+        raise TbDataError(f"{tb / LABELS}: expected whole class numbers; generate the project again")
+    counts = {name: len(rows) for name, rows in ((INPUTS, inputs), (EXPECTED, expected), (LABELS, labels))
+              if rows is not None}
+    if len(set(counts.values())) != 1 or not counts[INPUTS]:
+        raise TbDataError(f"{tb}: {', '.join(f'{n} rows in {k}' for k, n in counts.items())}; expected the same "
+                          "number, at least 1; generate the project again")
+    return inputs, expected, None if labels is None else labels.astype(np.int64)
+
+
+def as_images(rows: np.ndarray, shape, project: Path) -> np.ndarray:
+    """tb_data's input rows as images of the project's input shape, or TbDataError naming the file."""
+    if rows.shape[1] != int(np.prod(shape)):
+        raise TbDataError(f"{Path(project) / 'tb_data' / INPUTS}: rows of {rows.shape[1]} values, the model's input "
+                          f"{'x'.join(map(str, shape))} needs {int(np.prod(shape))}; generate the project again")
+    return rows.reshape(-1, *shape)
 
 
 def render(hls_model, project_name: str, output_lsb: float) -> str:

@@ -196,7 +196,7 @@ def inputs_for(project: Path, resolved: dict, model, samples) -> tuple:
     """tb_data's images and labels, extended with more (seeded or validation) images when asked."""
     images, _, labels = testbench.read_tb_data(project)
     shape = tuple(resolved["software_model"]["input_shape"])
-    images = images.reshape(-1, *shape)
+    images = testbench.as_images(images, shape, project)
     if samples is None or samples <= len(images):
         n = len(images) if samples is None else samples
         return images[:n], (labels[:n] if labels is not None else None)

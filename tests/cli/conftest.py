@@ -154,6 +154,23 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
                       "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1)}.items():
         (copy(f"prj_{name}") / "accelerator.yaml").write_text(acc)
     shutil.copytree(prj, ws / "prj_edited")
+    _damaged_tb_data(ws, prj)
+
+
+def _damaged_tb_data(ws: Path, prj: Path) -> None:
+    """Whole copies with one tb_data file damaged: csim and deploy read them before compiling anything."""
+    inputs = (prj / "tb_data" / "tb_input_features.dat").read_text().splitlines()
+    damage = {"tb_text": ("tb_input_features.dat", "a b c\n" + "\n".join(inputs[1:]) + "\n"),
+              "tb_ragged": ("tb_input_features.dat", "\n".join([inputs[0], inputs[1].rsplit(" ", 1)[0], *inputs[2:]])),
+              "tb_fewer": ("tb_output_predictions.dat", "\n".join(
+                  (prj / "tb_data" / "tb_output_predictions.dat").read_text().splitlines()[1:]) + "\n"),
+              "tb_width": ("tb_input_features.dat", "".join(" ".join(line.split()[:100]) + "\n" for line in inputs)),
+              "tb_labels": ("tb_labels.dat", "1\nx\n"), "tb_empty": ("tb_input_features.dat", "")}
+    for name, (file, text) in damage.items():
+        shutil.copytree(prj, ws / f"prj_{name}", ignore=shutil.ignore_patterns("build"))
+        (ws / f"prj_{name}" / "tb_data" / file).write_text(text)
+    shutil.copytree(prj, ws / "prj_tb_missing", ignore=shutil.ignore_patterns("build"))
+    (ws / "prj_tb_missing" / "tb_data" / "tb_output_predictions.dat").unlink()
     edited = ws / "prj_edited" / "firmware" / "parameters.h"
     edited.write_text(edited.read_text() + "// my edit\n")
 
