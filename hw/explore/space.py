@@ -53,9 +53,11 @@ class Space:
 
         import yaml
 
+        from qmodels import strict_yaml
+
         where = f"--space {path}"
         try:
-            data = yaml.safe_load(Path(path).read_text())
+            data = strict_yaml.load(path)
         except (OSError, yaml.YAMLError) as err:
             raise ValueError(f"{where}: cannot read it: {err}") from None
         known = [f.name for f in dataclasses.fields(cls) if f.name not in (*fixed, "input_shape", "classes")]

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from qmodels import strict_yaml
 from hw.explore.price import Constraints, price
 from hw.explore.proxy import Proxy, proxy_run
 from hw.explore.space import Space, sample, spec_from_params
@@ -218,7 +219,7 @@ class Search:
             self.study.set_user_attr("baseline", {k: v for k, v in row.items() if k != "plan_text"})
             self._say(f"baseline {self.req.baseline} breaks the constraints: {row['violation']}")
             return
-        future = self.client.submit(proxy_run, yaml.safe_load(path.read_text()), self.req.dataset,
+        future = self.client.submit(proxy_run, strict_yaml.load(path), self.req.dataset,
                                     self.req.data_file, str((folder / "checkpoint").resolve()),
                                     asdict(self.req.proxy), self.req.seed, pure=False,
                                     key=f"explore-baseline-{time.time_ns()}")
