@@ -43,10 +43,12 @@ class Design:
 
 
 def _width(type_text: str) -> int:
-    match = re.match(r"\s*u?(?:fixed|int)<\s*(\d+)", str(type_text))
-    if not match:
-        raise EstimateError(f"cannot read a bit width from type {type_text!r}")
-    return int(match.group(1))
+    from host.hls_types import FormatError, parse_type  # the one reader of type strings
+
+    try:
+        return parse_type(type_text).width
+    except FormatError as err:
+        raise EstimateError(f"cannot read a bit width: {err}") from None
 
 
 def streams_for(geoms: list, model) -> list:

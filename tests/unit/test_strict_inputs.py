@@ -82,3 +82,22 @@ def test_a_recipe_with_an_unknown_mode_is_a_config_error_naming_the_layer():
     cfg = BuildConfig(model="attendnet-tiny", layers={"s00_conv": {"precision": {"result": "ap_fixed<8,3,AP_BOGUS>"}}})
     with pytest.raises(ConfigError, match=r"field 'layers.s00_conv.precision.result': unknown rounding mode 'AP_BOGUS'"):
         cfg.validate("r.yaml")
+
+
+def test_every_yaml_read_and_type_parse_goes_through_the_one_reader():
+    """The class, not the instances: a new yaml.safe_load or a new fixed-point regex fails here."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    readers = re.compile(r"(?<!\w)yaml\.(safe_load|load|full_load|unsafe_load|safe_load_all|load_all)\(")
+    type_regex = re.compile(r"re\.(compile|match|fullmatch|search)\(r?[\"'][^\"']*fixed")
+    found = []
+    for package in ("hw", "qmodels", "host"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text()
+            if path.name != "strict_yaml.py" and readers.search(text):
+                found.append(f"{path.relative_to(root)}: {readers.search(text).group(0)}")
+            if path.name != "hls_types.py" and type_regex.search(text):
+                found.append(f"{path.relative_to(root)}: {type_regex.search(text).group(0)}")
+    assert not found, found
