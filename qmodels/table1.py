@@ -127,15 +127,25 @@ def _mean_std(values: list) -> "tuple[float | None, float | None]":
     return mean, std
 
 
-def _epoch_seconds(ckpt: Path) -> dict:
+def _metric_rows(ckpt: Path) -> list:
     import csv
     from qmodels.train import METRICS
-    path, by_phase = ckpt / METRICS, {}
-    if path.is_file():
-        with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                by_phase.setdefault(row["phase"], []).append(float(row["seconds"]))
+    if not (ckpt / METRICS).is_file():
+        return []
+    with open(ckpt / METRICS, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _epoch_seconds(ckpt: Path) -> dict:
+    by_phase = {}
+    for row in _metric_rows(ckpt):
+        by_phase.setdefault(row["phase"], []).append(float(row["seconds"]))
     return {phase: sum(v) / len(v) for phase, v in by_phase.items()}
+
+
+def _curve(ckpt: Path) -> list:
+    """[epoch, phase, val top-1] of every epoch validated so far (the recipe's learning curve)."""
+    return [[int(r["epoch"]), r["phase"], float(r["val_top1"])] for r in _metric_rows(ckpt) if r.get("val_top1")]
 
 
 def collect(out: Path, recipe: Recipe, nets, seeds: int) -> list:
@@ -155,6 +165,9 @@ def collect(out: Path, recipe: Recipe, nets, seeds: int) -> list:
                              "seconds_per_epoch": _epoch_seconds(run_dir(out, net, seed))})
         row = {"model": net, "params": cost.params, "macs": cost.macs, "weight_bytes": cost.weight_bytes,
                "weight_bits": cost.weight_bits, "seeds_done": len(runs), "seeds": seeds, "runs": runs,
+               "curves": [{"seed": seed, "finished": any(r["seed"] == seed for r in runs),
+                           "points": _curve(run_dir(out, net, seed))} for seed in range(seeds)
+                          if _curve(run_dir(out, net, seed))],
                "paper": PAPER_TABLE1.get(PAPER_ROW.get(net, ""))}
         for key in ("top1", "top1_float", "drop_top1"):
             row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([r[key] for r in runs if r[key] is not None])
@@ -213,6 +226,35 @@ def write_chart(rows: list, path: Path, dataset: str) -> "Path | None":
     return path
 
 
+def write_curve_chart(rows: list, path: Path, dataset: str) -> "Path | None":
+    """Val top-1 after every epoch (float phase, then QAT) per network and seed; unfinished runs dashed."""
+    curves = [(i, r["model"], c) for i, r in enumerate(rows) for c in r.get("curves", [])]
+    if not curves:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, model, c in curves:
+        epochs, phases, top1 = zip(*c["points"])
+        label = f"{model} seed {c['seed']}" + ("" if c["finished"] else f" (unfinished, {len(epochs)} epochs)")
+        ax.plot(epochs, [100 * t for t in top1], "-" if c["finished"] else "--", color=f"C{i}", label=label)
+        qat = [e for e, phase in zip(epochs, phases) if phase == "qat"]
+        if qat:
+            ax.axvline(qat[0] - 0.5, color=f"C{i}", alpha=0.3, lw=0.8)
+    ax.set_xlabel("epoch (float phase, then QAT after the thin vertical line)")
+    ax.set_ylabel("val top-1 (%)")
+    ax.set_title(f"{dataset}: learning curves (float network, then the 8-bit network)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".partial.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
 def write_results(out: Path, rows: list, recipe: Recipe, dataset: str) -> dict:
     result = {"dataset": dataset, "recipe": asdict(recipe), "recipe_text": recipe.describe(), "rows": rows,
               "figures": "measured: top-1 on the full test set; params, mult-adds and weight memory counted "
@@ -221,6 +263,7 @@ def write_results(out: Path, rows: list, recipe: Recipe, dataset: str) -> dict:
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(out / "table1.json")
     write_chart(rows, out / "table1.png", dataset)
+    write_curve_chart(rows, out / "table1-curve.png", dataset)
     return result
 
 

@@ -71,6 +71,8 @@ def test_table1_trains_resumes_and_reports(tmp_path, monkeypatch, capsys):
     assert run["drop_top1"] == pytest.approx(run["top1"] - run["top1_float"])
     assert set(run["seconds_per_epoch"]) == {"float", "qat"}
     assert (out / "table1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [point[:2] for point in row["curves"][0]["points"]] == [[1, "float"], [2, "qat"]]  # the recipe validates
+    assert row["curves"][0]["finished"] and (out / "table1-curve.png").read_bytes()[:4] == b"\x89PNG"
     dataset = read_info(out / "fmnist-attendnet-b" / "seed0")["dataset"]
     assert dataset["source"] == str(data) and "root" not in dataset  # a non-default IDX folder is recorded
     assert _cli(argv + ["--json"]) == 0  # resumed: nothing left to train
