@@ -4,11 +4,11 @@ The rules follow hls4ml 1.3's io_stream kernels and this package's own (hw/hls/n
 
 * matrix layers (conv, pointwise, dense, depthwise, grouped conv) walk their input pixels at
   II = reuse factor.  Latency strategy at RF 1: one constant multiplier per non-zero weight, each
-  priced by its significant bits (a +-2^k weight is a shift; the rest are shift-and-add chains
-  in LUTs, or a DSP when weight and data both have >= 9 bits).  Latency at RF > 1 and the
-  Resource strategy share ceil(products / RF) variable multipliers; Resource keeps the zero weights
-  (they sit in memory) and, for RF > 1, stores the weights in BRAM reshaped to
-  ceil(n_in*n_out/RF)-word rows, RF deep (nnet_dense_resource.h).
+  priced by its digits (a +-2^k weight is a shift; the rest are shift-and-add chains in LUTs, or a
+  DSP when the data has >= 9 bits, the weight >= 3 CSD digits and the product fits one DSP slice).
+  Latency at RF > 1 and the Resource strategy share ceil(products / RF) variable multipliers;
+  Resource keeps the zero weights (they sit in memory) and, for RF > 1, stores the weights in BRAM
+  reshaped to ceil(n_in*n_out/RF)-word rows, RF deep (nnet_dense_resource.h).
 * every product feeds an adder of the accumulator's width; line buffers hold the rows a
   window needs; activations, pooling, unpooling and the attention table cost per channel.
 * cycles = loop iterations x II + pipeline depth.
@@ -83,20 +83,28 @@ def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
     return {"pool": 3, "activation": 2, "pad": 1, "softmax": 7, "flatten": 0}.get(g.kind, 2)
 
 
+DSP_MIN_DIGITS = 3      # a constant product with fewer CSD digits (one adder or a shift) stays in LUTs
+
+
 def _constant_products(g: LayerGeom, family: str) -> tuple:
     """(multipliers, dsp, lut) of RF 1 with constant weights: zeros vanish, +-2^k are shifts.
 
-    HLS propagates the constant weights, so hls4ml's rule (an operand under 9 bits: LUTs) applies
-    to each weight's significant bits; a product in LUTs costs one adder of (data + weight
-    significant bits) per extra digit of the weight in canonical signed-digit form."""
+    HLS propagates the constant weights: a product is a DSP when the data has >= 9 bits (hls4ml's
+    rule) and the weight has >= DSP_MIN_DIGITS digits in canonical signed-digit form (fewer are one
+    shift-and-add), and Vivado synthesis keeps it in a DSP only when it fits one DSP48 slice (a
+    two-slice product is rebuilt in LUTs).  Both rules come from the calibration designs whose weights
+    are published (hw/README.md, "Calibration").  A product in LUTs costs one adder of (data + weight
+    significant bits) per extra CSD digit."""
     codes = g.weights
     sig = C.significant_bits(codes)
+    digits = C.csd_digits(codes)
     real = sig > 1
-    dsp_of = np.array([C.dsps_per_product(g.data_bits, b, family) for b in range(65)])
-    dsp = int(dsp_of[sig[real]].sum())
-    in_lut = real & (dsp_of[sig] == 0)
-    lut = float(((C.csd_digits(codes[in_lut]) - 1) * (g.data_bits + sig[in_lut])).sum())
-    return int(real.sum()), dsp, lut
+    # slices of a data x weight product, the weight widened to the 9 bits hls4ml's rule asks of a DSP
+    slices = np.array([C.dsps_per_product(g.data_bits, max(b, C.DSP_MIN_BITS), family) for b in range(65)])
+    to_dsp = real & (digits >= DSP_MIN_DIGITS) & (slices[sig] == 1)
+    in_lut = real & ~to_dsp
+    lut = float(((digits[in_lut] - 1) * (g.data_bits + sig[in_lut])).sum())
+    return int(real.sum()), int(to_dsp.sum()), lut
 
 
 def group_geometry(g: LayerGeom) -> dict:
