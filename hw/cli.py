@@ -68,7 +68,7 @@ def _models(args) -> int:
 def _check_spec_path(name: str) -> None:
     """A folder or a binary file given where a spec is expected fails naming it."""
     path = Path(name)
-    if path.is_dir():
+    if name.strip() and path.is_dir():   # '' is '.', a folder; load_spec names the empty name itself
         raise UsageError(f"{name}: is a folder; expected a built-in model name or a spec .yaml file")
     if path.is_file():
         try:

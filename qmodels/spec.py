@@ -145,7 +145,12 @@ def builtin_names() -> list:
 
 def load_spec(name_or_path) -> NetworkSpec:
     """A built-in name (``attendnet-a``) or the path of a YAML spec file."""
+    if not str(name_or_path).strip():
+        raise SpecError(f"empty model name: built-in models are {', '.join(builtin_names())}, or give the path of "
+                        "a spec .yaml file")
     path = Path(name_or_path)
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; expected a built-in model name or a spec .yaml file")
     if not path.suffix and not path.exists():
         path = SPEC_DIR / f"{name_or_path}.yaml"
         if not path.exists():
@@ -157,6 +162,8 @@ def load_spec(name_or_path) -> NetworkSpec:
         data = strict_yaml.load(path)
     except yaml.YAMLError as err:
         raise SpecError(f"{path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file; expected a spec .yaml file") from None
     return parse_spec(data, source=str(path))
 
 

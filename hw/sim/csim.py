@@ -302,7 +302,7 @@ def csim(project, samples=None, modes=MODES, jobs: int = 1, images=None, schedul
     from hw.hls.convert import load_project_model  # names a damaged keras/model.h5
 
     if samples is not None and images is not None:
-        raise CsimError("give --samples or --images, not both")
+        raise ValueError("--samples and --images: give one or the other, not both")  # bad input: exit 2
     project = Path(project).resolve()
     resolved = load_resolved(project)
     lsb = resolved["testbench"]["output_lsb"]

@@ -348,6 +348,16 @@ CASES = [
     ("deploy {ws}/prj_tb_fewer --sim", 2, ["prj_tb_fewer/tb_data", "2 input rows", "1 expected rows"]),
     ("deploy {ws}/prj_tb_labels --sim", 2, ["prj_tb_labels/tb_data/tb_labels.dat", "rows of numbers"]),
     ("deploy {ws}/prj_tb_missing --sim", 2, ["tb_output_predictions.dat", "missing"]),
+    # ---------------------------------------------------------------- empty and folder model names, option pairs
+    ("table1 --models attendnet-tiny,,mobilenet-v1 --collect-only --out {out}/t", 2, ["empty model name",
+                                                                                     "attendnet-tiny"]),
+    ("table1 --models {ws}/dir --collect-only --out {out}/t", 2, ["dir", "is a folder"]),
+    ("models ''", 2, ["empty model name", "spec .yaml"]),
+    ("bench '' --images 1", 2, ["empty model name"]),
+    ("train {ws}/dir --dataset digits --out {out}/t", 2, ["dir", "is a folder"]),
+    ("eval {ws}/binary.yaml --weights {ckpt}", 2, ["binary.yaml", "not a text file"]),
+    ("plan {ws}/binary.yaml --board zcu104", 2, ["binary.yaml", "not a text file"]),
+    ("csim {ws}/prj --images all --samples 3", 2, ["--samples", "--images", "not both"]),
     # ---------------------------------------------------------------- degenerate and huge shapes (issue 18)
     ("generate {ws}/spec_vac_1x1.yaml --out {out}/p", 2, ["stages[1] (vac)", "2x2", "1x1"]),
     ("generate {ws}/spec_stride_big.yaml --out {out}/p", 2, ["stages[0] (conv)", "'stride'", "9", "3x3"]),
