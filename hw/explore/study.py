@@ -156,7 +156,7 @@ class Search:
             self._start_baseline()
         while True:
             slots = worker_count(self.client) + 1
-            while len(self.inflight) < slots and self._complete() + len(self.inflight) < self.req.trials:
+            while len(self.inflight) < slots and self._complete() + self._training() < self.req.trials:
                 self._start_one()
             if not self.inflight:
                 return
@@ -173,6 +173,9 @@ class Search:
 
     def _complete(self) -> int:
         return _states(self.study)["COMPLETE"]
+
+    def _training(self) -> int:
+        return sum(trial is not None for trial, _ in self.inflight.values())  # the baseline is no trial
 
     def _start_one(self) -> None:
         from optuna.trial import TrialState
@@ -196,8 +199,9 @@ class Search:
             self.pruned += 1
             self._say(f"trial {trial.number} pruned before training: {row['violation']}")
             if self.pruned > PRUNE_LIMIT * max(self.req.trials, 1):
-                raise ExploreError(f"{self.pruned} candidates in a row broke the constraints "
-                                   f"({self.req.constraints.describe()}); relax them")
+                raise ExploreError(f"{self.pruned} candidates broke the constraints "
+                                   f"({self.req.constraints.describe()}) while {self._complete()} trained; "
+                                   "relax them or narrow --space")
             return
         (folder / f"{name}-plan.yaml").write_text(row["plan_text"])
         future = self.client.submit(proxy_run, spec, self.req.dataset, self.req.data_file,
@@ -261,5 +265,5 @@ class Search:
     def _say(self, text: str) -> None:
         done, width = self._complete(), 20
         bar = "#" * int(width * min(done, self.req.trials) / max(self.req.trials, 1))
-        print(f"[{bar:<{width}}] {done}/{self.req.trials} trained, {len(self.inflight)} training, "
+        print(f"[{bar:<{width}}] {done}/{self.req.trials} trained, {self._training()} training, "
               f"{time.perf_counter() - self.started:.0f} s | {text}", file=self.log, flush=True)

@@ -1,5 +1,6 @@
-"""attendnets explore: the space makes only valid specs; a real SQLite study on a real 2-worker Dask
-LocalCluster survives a killed run; --scheduler runs on a local cluster; bad input fails in one line."""
+"""attendnets explore: the space makes only valid specs; a real SQLite study survives a run killed with its
+2-worker LocalCluster, and the resumed run trains on another LocalCluster through --scheduler; the front is
+written as specs, plans and a chart; bad input fails in one line."""
 import json
 import os
 import signal
@@ -15,7 +16,9 @@ import yaml
 from hw import cluster
 from hw.cli import main
 from hw.config import BuildConfig
+from hw.explore.price import Constraints
 from hw.explore.space import MAX_BLOCKS, Space, sample, spec_from_params
+from hw.explore.study import ExploreError, Request, open_study
 from qmodels import idx
 from qmodels.spec import load_spec
 
@@ -65,7 +68,7 @@ def test_every_sampled_parameter_set_is_a_valid_spec_and_the_space_is_covered():
     assert strides == [2, 2, 2, 1, 1]
 
 
-def test_a_killed_run_resumes_without_losing_finished_trials_and_writes_the_front(data, tmp_path):
+def test_a_killed_run_resumes_on_a_scheduler_without_losing_finished_trials(data, tmp_path):
     out = tmp_path / "run"
     argv = ["explore", "--board", "pynq-z2", "--trials", "2", "--out", str(out), "--seed", "5", *data]
     first = subprocess.Popen([sys.executable, "-m", "hw.cli", *argv], cwd=ROOT, start_new_session=True,
@@ -79,7 +82,9 @@ def test_a_killed_run_resumes_without_losing_finished_trials_and_writes_the_fron
         os.killpg(first.pid, signal.SIGKILL)  # the run, its LocalCluster and its workers, mid-trial
         first.wait()
     finished = _complete(out)
-    assert main(argv) == 0
+    with cluster.dask_client() as client:  # the resumed run on a 2-worker LocalCluster reached by its address
+        assert client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert main([*argv, "--scheduler", client.scheduler.address]) == 0
     after = _complete(out)
     assert len(after) == 2 and all(after[n] == finished[n] for n in finished)  # kept, not re-run
     front = json.loads((out / "front" / "front.json").read_text())
@@ -91,17 +96,6 @@ def test_a_killed_run_resumes_without_losing_finished_trials_and_writes_the_fron
         assert plan.board == "pynq-z2" and Path(plan.model).resolve() == (out / "front" / f"{row['name']}.yaml")
     assert (out / "front" / "front.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["models", str(out / "front" / f"{front['front'][0]['name']}.yaml")]) == 0
-
-
-def test_explore_runs_on_a_dask_scheduler(data, tmp_path, capsys):
-    out = tmp_path / "sched"
-    with cluster.dask_client() as client:  # a real 2-worker LocalCluster, reached by its address
-        address = client.scheduler.address
-        assert address.startswith("tcp://127.0.0.1:")
-        assert main(["explore", "--board", "zcu104", "--trials", "1", "--out", str(out), "--scheduler", address,
-                     "--json", *data]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert len(_complete(out)) == 1 and summary["front"][0]["top1_proxy"] is not None
 
 
 @pytest.mark.parametrize("extra, status, message", [
@@ -122,9 +116,23 @@ def test_bad_input_is_one_clear_line(data, tmp_path, capsys, monkeypatch, extra,
     assert not (tmp_path / "bad").exists()  # nothing written
 
 
-def test_a_bad_space_file_names_the_field(data, tmp_path, capsys):
+@pytest.mark.parametrize("text, message", [
+    ("widths: [6]\n", "field 'widths' must be a non-empty list of positive multiples of 4"),
+    ("blocks: [3, 2]\n", "field 'blocks' must be [low, high] with 1 <= low <= high <= 5"),
+    ("input_shape: [8]\n", "unknown field 'input_shape'"),
+])
+def test_a_bad_space_file_names_the_file_and_field(data, tmp_path, capsys, text, message):
     space = tmp_path / "bad-space.yaml"
-    space.write_text("widths: [6]\n")
+    space.write_text(text)
     assert main(["explore", "--board", "pynq-z2", "--trials", "1", "--out", str(tmp_path / "o"), *data,
                  "--space", str(space)]) == 2
-    assert "field 'widths' must be a non-empty list of positive multiples of 4" in capsys.readouterr().err
+    assert f"--space {space}: {message}" in capsys.readouterr().err
+
+
+def test_a_study_resumes_only_with_the_same_question(tmp_path):
+    req = Request("fashion-mnist", Constraints("pynq-z2"), trials=1, out=tmp_path)
+    study, _ = open_study(req)
+    assert study.user_attrs["settings"]["constraints"]["board"] == "pynq-z2"
+    open_study(req)  # the same question: resumed
+    with pytest.raises(ExploreError, match="was started with other constraints"):
+        open_study(Request("fashion-mnist", Constraints("kv260"), trials=1, out=tmp_path))
