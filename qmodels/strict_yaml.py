@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 MAX_NODES = 100_000   # nodes once aliases are expanded; the largest file the package writes has a few thousand
+MAX_BYTES = 16 * 2 ** 20
 MERGE_TAG = "tag:yaml.org,2002:merge"
 YAMLError = yaml.YAMLError   # what every error of load() is, for readers that do not import yaml themselves
 
@@ -101,5 +102,14 @@ def loads(text: str):
 
 
 def load(path):
-    """The one document in the file ``path``; UnicodeDecodeError and OSError propagate as from read_text."""
-    return loads(Path(path).read_text())
+    """The one document in the file ``path``; UnicodeDecodeError and OSError propagate as from read_text.
+    Devices and pipes (``/dev/zero`` would be read forever) and files over MAX_BYTES are refused unread."""
+    path = Path(path)
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise StrictYAMLError("not a regular file (a device, pipe or socket); expected a .yaml file")
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise StrictYAMLError(f"larger than {MAX_BYTES // 2 ** 20} MiB; the largest file the package writes is a few "
+                              "hundred KiB")
+    return loads(data.decode("utf-8"))

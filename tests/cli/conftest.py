@@ -5,6 +5,7 @@ generated through the real entry point in a subprocess: that run also proves the
 prints no third-party warnings.  Damaged copies of it (attendnets.yaml, keras/model.h5,
 edited firmware) and damaged checkpoints, configs and specs sit beside it.
 """
+import os
 import shutil
 from pathlib import Path
 
@@ -206,6 +207,8 @@ def workspace(tmp_path_factory):
     (ws / "binary.yaml").write_bytes(bytes(range(256)) * 4)
     (ws / "list.yaml").write_text("- attendnet-tiny\n- zcu104\n")
     (ws / "empty.yaml").write_text("")
+    os.mkfifo(ws / "fifo.yaml")   # read_text would wait for a writer forever
+    (ws / "big.yaml").write_text("model: attendnet-tiny\n" + "# padding\n" * (2 ** 24 // 10 + 1))
     _configs(ws)
     _specs(ws)
     _damaged_projects(ws, ws / "prj")

@@ -263,6 +263,12 @@ CASES = [
     ("deploy {ws}/prj_acc_dup --sim", 2, ["prj_acc_dup/accelerator.yaml", "duplicate key 'top'"]),
     ("deploy {ws}/prj_acc_bomb --board-host pynq --dry-run", 2, ["prj_acc_bomb/accelerator.yaml", "alias"]),
     ("deploy {ws}/prj_dup --sim --board-host pynq --dry-run", 2, ["prj_dup/attendnets.yaml", "duplicate key"]),
+    ("generate /dev/zero --out {out}/p", 2, ["/dev/zero", "not a regular file"]),
+    ("generate --config /dev/zero --out {out}/p", 2, ["/dev/zero", "not a regular file"]),
+    ("generate --config {ws}/fifo.yaml --out {out}/p", 2, ["fifo.yaml", "not a regular file"]),
+    ("models {ws}/fifo.yaml", 2, ["fifo.yaml", "not a regular file"]),
+    ("generate --config {ws}/big.yaml --out {out}/p", 2, ["big.yaml", "16 MiB"]),
+    ("plan {ws}/big.yaml --board zcu104", 2, ["big.yaml", "16 MiB"]),
     # ---------------------------------------------------------------- one fixed-point type reader (issue 18)
     ("generate --config {ws}/cfg_prec_bogus_round.yaml --out {out}/p", 2, [
         "layers.s00_conv.precision.result", "rounding mode 'AP_BOGUS'", "AP_RND_CONV", "AP_TRN"]),

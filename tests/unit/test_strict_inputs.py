@@ -101,3 +101,17 @@ def test_every_yaml_read_and_type_parse_goes_through_the_one_reader():
             if path.name != "hls_types.py" and type_regex.search(text):
                 found.append(f"{path.relative_to(root)}: {type_regex.search(text).group(0)}")
     assert not found, found
+
+
+def test_strict_yaml_load_refuses_devices_pipes_and_huge_files_unread(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.yaml")
+    for path in ("/dev/zero", tmp_path / "pipe.yaml"):
+        with pytest.raises(strict_yaml.StrictYAMLError, match="not a regular file"):
+            strict_yaml.load(path)
+    (tmp_path / "big.yaml").write_bytes(b"#" * (strict_yaml.MAX_BYTES + 1))
+    with pytest.raises(strict_yaml.StrictYAMLError, match="larger than 16 MiB"):
+        strict_yaml.load(tmp_path / "big.yaml")
+    (tmp_path / "ok.yaml").write_bytes(b"a: 1\r\nb: [2]\r\n")
+    assert strict_yaml.load(tmp_path / "ok.yaml") == {"a": 1, "b": [2]}
