@@ -5,7 +5,7 @@ import pytest
 from hw.config import BuildConfig
 from hw.estimate.network import RESOURCES, board_capacity
 from hw.estimate.plan import PlanError, plan, recipe
-from hw.estimate.reuse import HLS4ML_MATRIX, valid_reuse_factors
+from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, valid_reuse_factors
 from hw.estimate.source import from_config
 
 BUDGETS = (0.35, 0.5, 0.65, 0.8, 1.0)
@@ -41,7 +41,8 @@ def test_only_valid_reuse_factors_and_strategies(tiny):
     for g in p.design.geoms:
         s = p.settings[g.name]
         if g.kind in HLS4ML_MATRIX + ("group_conv", "attention"):
-            assert s.reuse in valid_reuse_factors(g, s.strategy), (g.name, s)
+            valid = valid_reuse_factors(g, s.strategy) if s.multiplier == "lut" else dsp_reuse_factors(g, s.multiplier)
+            assert s.reuse in valid, (g.name, s)
             changed += s.reuse > 1
         else:
             assert (s.reuse, s.strategy) == (1, "latency"), g.name
