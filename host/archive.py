@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from host.accelerator import overlay_files
-from host.package import (CONFIG_JSON, CONFIG_YAML, LABELS, SAMPLES, PackageError, load_info, read_config,
+from host.package import (CONFIG_JSON, CONFIG_YAML, LABELS, SAMPLES, PackageError, label_lines, load_info, read_config,
                           sha256, verify_manifest, write_manifest)
 
 HOST_DIR = Path(__file__).parent
@@ -40,8 +40,10 @@ def _labels(project: Path, resolved: dict, classes: int, override=None) -> list:
     """Class labels: --labels FILE, the project's labels.txt, the checkpoint's class names, or class_<i>."""
     sources = [Path(override)] if override else [project / LABELS]
     for path in sources:
+        if path.exists() and not path.is_file():   # a folder, or /dev/zero, which would be read forever
+            raise PackageError(f"{path}: not a regular file; expected a text file of labels, one per line")
         if path.exists():
-            labels = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            labels = label_lines(path)
             if len(labels) != classes:
                 raise PackageError(f"{path}: {len(labels)} labels for an accelerator with {classes} outputs")
             return labels

@@ -122,12 +122,20 @@ def load_info(folder) -> AcceleratorInfo:
     return parse_info(read_config(folder), str(folder / name))
 
 
+def label_lines(path) -> list:
+    """The non-empty lines of a labels file, or PackageError naming it."""
+    try:
+        return [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise PackageError(f"{path}: not a text file; expected labels, one per line") from None
+
+
 def read_labels(folder, classes: int) -> list:
     """labels.txt (one label per line, class 0 first); class_<i> when the folder has none."""
     path = Path(folder) / LABELS
     if not path.exists():
         return [f"class_{i}" for i in range(classes)]
-    labels = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    labels = label_lines(path)
     if len(labels) != classes:
         raise PackageError(f"{path}: {len(labels)} labels for an accelerator with {classes} outputs")
     return labels

@@ -190,7 +190,8 @@ def parse_spec(data, source: str = "<memory>") -> NetworkSpec:
     return spec
 
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")   # becomes the Keras model's, the top function's and files' names
+# a spec's name becomes the Keras model's, the top function's and the project files' names
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
 def _check_name(name, source: str) -> None:

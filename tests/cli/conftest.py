@@ -61,7 +61,8 @@ def _configs(ws: Path) -> None:
                  "lower_mode": "ap_fixed<8,3,ap_rnd>", "sat_bits": "ap_fixed<8,3,AP_RND,AP_SAT,99>",
                  "six_args": "ap_fixed<8,3,AP_RND,AP_SAT,1,2>", "int_two": "ap_int<8,3>", "width0": "ap_fixed<0,3>",
                  "one_arg": "ap_fixed<8>", "empty_mode": "ap_fixed<8,3,>", "huge_int": "ap_fixed<8,99999>",
-                 "number": 16, "ac_fixed": "ac_fixed<8,3>", "float_w": "ap_fixed<8.5,3>", "nested": "ap_fixed<ap_int<8>,3>"}
+                 "number": 16, "ac_fixed": "ac_fixed<8,3>", "float_w": "ap_fixed<8.5,3>",
+                 "nested": "ap_fixed<ap_int<8>,3>"}
     for name, value in precision.items():
         bad[f"prec_{name}"] = {"layers": {"s00_conv": {"precision": {"result": value}}}}
     bad["prec_accum_mode"] = {"layers": {"s00_conv": {"precision": {"accum": "ap_fixed<20,8,AP_TRN,AP_WRAPPED>"}}}}
@@ -105,8 +106,8 @@ def _specs(ws: Path) -> None:
         "filters_huge": _spec([{"conv": {"filters": 10 ** 9}}]),
         "mult_huge": _spec([{"dwconv": {"multiplier": 10 ** 8}}]),
         "expansion_huge": _spec([{"bottleneck": {"out": 8, "expansion": 65}}]),
-        "units_huge": _spec([{"conv": {"filters": 8}}], extra="") .replace("- global_avg_pool: {}\n",
-                                                                         "- global_avg_pool: {}\n- dense: {units: 100000}\n"),
+        "units_huge": _spec([{"conv": {"filters": 8}}]).replace(
+            "- global_avg_pool: {}\n", "- global_avg_pool: {}\n- dense: {units: 100000}\n"),
         "layer_huge": _spec([{"conv": {"filters": 4096}}, {"conv": {"filters": 4096, "kernel": 31}}]),
         "classes_huge": _spec(conv, classes=10 ** 8),
         "shape_huge": _spec(conv, shape=(100000, 100000, 3)),
@@ -149,7 +150,8 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
     (copy("prj_deep") / "attendnets.yaml").write_text(text + "extra: " + "[" * 50_000 + "]" * 50_000 + "\n")
     accelerator = (prj / "accelerator.yaml").read_text()
     fmt = yaml.safe_load(accelerator)["input"]["format"]
-    for name, acc in {"acc_dup": accelerator + "top: other_axi\n", "acc_bomb": accelerator + BOMB.replace("a:", "x:", 1),
+    for name, acc in {"acc_dup": accelerator + "top: other_axi\n",
+                      "acc_bomb": accelerator + BOMB.replace("a:", "x:", 1),
                       "acc_mode": accelerator.replace(f"format: {fmt}", fmt.replace(">", ",AP_BOGUS>").join(
                           ["format: '", "'"]), 1),
                       "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1)}.items():
