@@ -86,7 +86,7 @@ def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
 DSP_MIN_DIGITS = 3      # a constant product with fewer CSD digits (one adder or a shift) stays in LUTs
 
 
-def _constant_products(g: LayerGeom, family: str) -> tuple:
+def _constant_products(g: LayerGeom, family: str, in_dsp: bool = False) -> tuple:
     """(multipliers, dsp, lut) of RF 1 with constant weights: zeros vanish, +-2^k are shifts.
 
     HLS propagates the constant weights: a product is a DSP when the data has >= 9 bits (hls4ml's
@@ -94,17 +94,19 @@ def _constant_products(g: LayerGeom, family: str) -> tuple:
     shift-and-add), and Vivado synthesis keeps it in a DSP only when it fits one DSP48 slice (a
     two-slice product is rebuilt in LUTs).  Both rules come from the calibration designs whose weights
     are published (hw/README.md, "Calibration").  A product in LUTs costs one adder of (data + weight
-    significant bits) per extra CSD digit."""
+    significant bits) per extra CSD digit.  ``in_dsp`` (multiplier 'dsp'): every product that is not
+    a shift is bound to DSPs, one per slice it needs."""
     codes = g.weights
     sig = C.significant_bits(codes)
     digits = C.csd_digits(codes)
     real = sig > 1
     # slices of a data x weight product, the weight widened to the 9 bits hls4ml's rule asks of a DSP
     slices = np.array([C.dsps_per_product(g.data_bits, max(b, C.DSP_MIN_BITS), family) for b in range(65)])
-    to_dsp = real & (digits >= DSP_MIN_DIGITS) & (slices[sig] == 1)
+    to_dsp = real if in_dsp else real & (digits >= DSP_MIN_DIGITS) & (slices[sig] == 1)
     in_lut = real & ~to_dsp
     lut = float(((digits[in_lut] - 1) * (g.data_bits + sig[in_lut])).sum())
-    return int(real.sum()), int(to_dsp.sum()), lut
+    per_dsp = C.dsp_slices(g.data_bits, g.weight_bits, family) if in_dsp else 1
+    return int(real.sum()), int(to_dsp.sum()) * per_dsp, lut
 
 
 def group_geometry(g: LayerGeom) -> dict:
@@ -133,12 +135,17 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
 
 
 def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
-    """(multipliers, Cost, storage) of the multiply-accumulate of a matrix layer."""
-    if s.multiplier != "lut":
+    """(multipliers, Cost, storage) of the multiply-accumulate of a matrix layer: in our grouped
+    conv when its multiplier puts it there, else hls4ml's kernel with its products in LUTs (its
+    rule) or in DSPs (multiplier 'dsp', hw/hls/layers/dsp_product.py)."""
+    from hw.estimate.reuse import in_our_kernel
+
+    if in_our_kernel(g, s.multiplier):
         return dsp_products(g, s, family)
+    in_dsp = s.multiplier == "dsp"
     nz = g.nonzero
     if s.strategy == "latency" and s.reuse == 1 or s.strategy == "resource" and s.reuse == 1:
-        mults, dsp, lut = _constant_products(g, family)
+        mults, dsp, lut = _constant_products(g, family, in_dsp)
         storage = "registers"
         adders = nz
     else:
@@ -146,7 +153,7 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
         # Resource kernels and our grouped conv share all P products
         products = nz if s.strategy == "latency" and g.kind != "group_conv" else g.products_per_pixel
         mults = math.ceil(products / s.reuse)
-        per_dsp = C.dsps_per_product(g.data_bits, g.weight_bits, family)
+        per_dsp = (C.dsp_slices if in_dsp else C.dsps_per_product)(g.data_bits, g.weight_bits, family)
         dsp = mults * per_dsp
         lut = 0.0 if per_dsp else mults * C.lut_multiplier(g.data_bits, g.weight_bits)
         adders = mults

@@ -19,7 +19,8 @@ import numpy as np
 
 from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
-from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, multipliers, strategies, valid_reuse_factors
+from hw.estimate.reuse import (HLS4ML_MATRIX, dsp_reuse_factors, in_our_kernel, multipliers, strategies,
+                               valid_reuse_factors)
 from hw.estimate.source import EstimateError
 
 TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
@@ -58,10 +59,15 @@ def _options(design) -> dict:
 
 def layer_settings(g, family: str) -> list:
     """Every (strategy, reuse factor, multiplier) the layer accepts: hls4ml's strategies and factors
-    with its own LUT products, and our grouped conv's factors for DSP and packed-DSP products."""
-    out = [LayerSetting(rf, strategy) for strategy in strategies(g) for rf in valid_reuse_factors(g, strategy)]
-    for multiplier in multipliers(g, family)[1:]:
-        out += [LayerSetting(rf, "latency", multiplier) for rf in dsp_reuse_factors(g, multiplier)]
+    with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier puts the
+    layer there (packed DSPs; DSPs for depthwise and grouped convs)."""
+    out = []
+    for multiplier in multipliers(g, family):
+        if in_our_kernel(g, multiplier):
+            out += [LayerSetting(rf, "latency", multiplier) for rf in dsp_reuse_factors(g, multiplier)]
+        else:
+            out += [LayerSetting(rf, strategy, multiplier) for strategy in strategies(g)
+                    for rf in valid_reuse_factors(g, strategy)]
     return out
 
 

@@ -73,18 +73,32 @@ def dsp_family(board_family: str) -> str:
     return "dsp48e1" if board_family == "zynq7000" else "dsp48e2"
 
 
+DSP_PRODUCT_KINDS = ("conv", "pointwise", "dense")   # hls4ml's kernels with a DSP product (dsp_product.py)
+OUR_KERNEL_KINDS = ("conv", "pointwise", "depthwise", "group_conv")
+
+
 def multipliers(g: LayerGeom, board_family: str) -> tuple:
-    """How this layer's products can be made: 'lut' always; 'dsp' and 'packed' (where exact,
-    hw/hls/layers/group_conv.valid_multipliers) for the convolutions, which then run our grouped
-    conv.  That kernel unrolls a pixel's products like hls4ml's latency strategy, so it is offered
-    only within the same unroll limit."""
-    if g.kind not in ("conv", "pointwise", "depthwise", "group_conv") or g.products_per_pixel > LATENCY_UNROLL_LIMIT:
-        return ("lut",)
+    """How this layer's products can be made: 'lut' always; 'dsp' for hls4ml's convs and dense
+    layers in their own kernels (any strategy), and for depthwise and grouped convs in ours;
+    'packed' where exact (hw/hls/layers/group_conv.valid_multipliers) in our grouped conv, which
+    unrolls a pixel's products like hls4ml's latency strategy, so only within the same limit."""
+    out = ["lut"] + (["dsp"] if g.kind in DSP_PRODUCT_KINDS else [])
+    if g.kind in OUR_KERNEL_KINDS and g.products_per_pixel <= LATENCY_UNROLL_LIMIT:
+        out += [m for m in our_kernel_multipliers(g, board_family) if m not in out]
+    return tuple(out)
+
+
+def in_our_kernel(g: LayerGeom, multiplier: str) -> bool:
+    """Whether ``multiplier`` puts this layer in our grouped conv (hw/hls/layers/dsp_route.py)."""
+    return multiplier == "packed" or multiplier == "dsp" and g.kind in ("depthwise", "group_conv")
+
+
+def our_kernel_multipliers(g: LayerGeom, board_family: str) -> tuple:
     from hw.estimate.layers import group_geometry
     from hw.hls.layers import group_conv
 
     return group_conv.valid_multipliers(group_geometry(g), dsp_family(board_family), (g.data_bits, g.data_signed),
-                                        (g.weight_bits, g.weight_signed))
+                                        (g.weight_bits, g.weight_signed))[1:]
 
 
 def dsp_reuse_factors(g: LayerGeom, multiplier: str) -> tuple:

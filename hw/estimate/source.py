@@ -14,7 +14,7 @@ from pathlib import Path
 from hw.estimate import geometry
 from hw.estimate.layers import LayerSetting
 from hw.estimate.network import Stream, estimate_network
-from hw.estimate.reuse import HLS4ML_MATRIX, closest, valid_reuse_factors
+from hw.estimate.reuse import HLS4ML_MATRIX, closest, in_our_kernel, valid_reuse_factors
 
 CHAIN_DEPTH = 2
 RESOLVED = "attendnets.yaml"
@@ -80,11 +80,11 @@ def _setting(g, reuse: int, strategy: str, multiplier: str = None) -> LayerSetti
     and only matrix layers and our grouped conv / attention take a reuse factor.  A conv with DSP
     products runs our grouped conv (hw/hls/layers/dsp_route.py): latency-like, any reuse factor."""
     multiplier = multiplier or "lut"
-    if multiplier != "lut":
+    if in_our_kernel(g, multiplier):
         return LayerSetting(reuse, "latency", multiplier)
     if g.kind in HLS4ML_MATRIX:
-        return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency")
-    return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency")
+        return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency", multiplier)
+    return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency", multiplier)
 
 
 def settings_for(geoms: list, cfg) -> dict:
@@ -94,7 +94,7 @@ def settings_for(geoms: list, cfg) -> dict:
     for g in geoms:
         rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
         multiplier = getattr(cfg.layers.get(g.name), "multiplier", None)
-        if g.kind in HLS4ML_MATRIX and st == "resource" and not multiplier:
+        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut"):
             rf = closest(valid_reuse_factors(g, "resource"), rf)
         out[g.name] = _setting(g, rf, st, multiplier)
     return out

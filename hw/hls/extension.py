@@ -10,7 +10,8 @@ def register() -> None:
     """Register every custom layer's parser, layer class, templates and header with hls4ml, and
     the pass that routes the depthwise convolutions hls4ml streams wrongly to our grouped one, and
     the pass that fuses quantized activations into their producers (hw/hls/fuse.py), and the pass
-    that routes convolutions asking for DSP multipliers to our grouped one (layers/dsp_route.py).
+    that routes convolutions asking for packed DSP multipliers to our grouped one (layers/dsp_route.py),
+    and hls4ml's convs and dense layers with their products in DSPs (layers/dsp_product.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -22,7 +23,7 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_route, fuse_quantizer
+    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_product, dsp_route, fuse_quantizer
 
     for module in LAYER_MODULES:
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -38,4 +39,8 @@ def register() -> None:
     depthwise_route.register(get_backend("Vivado"))
     fuse_quantizer.register(get_backend("Vivado"))
     dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
+    for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
+        dsp_product.register(get_backend(name))
+        get_backend(name).register_source(HEADER_DIR / dsp_product.HEADER)
+    get_backend("Vivado").register_pass(dsp_product.PASS_NAME, dsp_product.UseDspProduct, flow=dsp_product.FLOW)
     _done = True

@@ -1,10 +1,12 @@
-"""Per-layer multipliers (lut, dsp, packed): convolutions asking for DSPs are routed to our grouped
-conv (hw/hls/layers/dsp_route.py), whose products are bound per layer (nnet_dsp_pack.h); the C++
-stays bit-exact against both software models on both backends and io types, on live data."""
+"""Per-layer multipliers (lut, dsp, packed): 'packed' convolutions (and 'dsp' depthwise ones) are
+routed to our grouped conv (hw/hls/layers/dsp_route.py), whose products are bound per layer
+(nnet_dsp_pack.h); 'dsp' convs and dense layers keep hls4ml's kernel with a DSP product class
+(hw/hls/layers/dsp_product.py).  The C++ stays bit-exact against both software models on both
+backends and io types, on live data."""
 import pytest
 import tensorflow as tf
 import yaml
-from qkeras import QActivation, QDepthwiseConv2D
+from qkeras import QActivation, QDense, QDepthwiseConv2D
 
 import hw.hls.convert
 from conftest import B8, INPUT, RELU, W8, _in_memory, _qconv
@@ -33,9 +35,9 @@ def dsp_model(seed=0) -> tf.keras.Model:
 
 @pytest.fixture
 def generate_dsp(tmp_path, monkeypatch):
-    def run(model, backend, io, multipliers, reuse=1, board="zcu104"):
+    def run(model, backend, io, multipliers, reuse=1, board="zcu104", strategy=None):
         monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
-        layers = {name: LayerSettings(reuse=reuse, multiplier=m) for name, m in multipliers.items()}
+        layers = {name: LayerSettings(reuse=reuse, multiplier=m, strategy=strategy) for name, m in multipliers.items()}
         cfg = BuildConfig(model=model.name, board=board, backend=backend, io=io, samples=3, layers=layers)
         out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{reuse}")
         return out, yaml.safe_load((out / RESOLVED).read_text())
@@ -69,7 +71,7 @@ def test_packed_on_zynq7000_uses_the_dsp48e1_shift(generate_dsp):
 
 @pytest.mark.parametrize("layer,multiplier,words", [
     ("dw", "packed", "'packed' is not possible for dw"),             # one output channel per group
-    ("input_q", "dsp", "is for convolution layers"),
+    ("input_q", "dsp", "is for convolution and dense layers"),
 ])
 def test_impossible_multipliers_are_refused_by_name(generate_dsp, layer, multiplier, words):
     with pytest.raises(ConfigError, match=f"field 'layers.{layer}.multiplier': .*{words}"):
@@ -79,3 +81,35 @@ def test_impossible_multipliers_are_refused_by_name(generate_dsp, layer, multipl
 def test_multiplier_field_is_checked():
     with pytest.raises(ConfigError, match="layers.pw.multiplier': expected one of lut, dsp, packed, got 'dsp48'"):
         BuildConfig.from_dict({"model": "attendnet-tiny", "layers": {"pw": {"multiplier": "dsp48"}}})
+
+
+def dense_model(seed=0) -> tf.keras.Model:
+    """conv 3x3, pointwise and dense: hls4ml's kernels, each with a DSP product."""
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((6, 6, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 12, "pw"))
+    x = QActivation(RELU.qkeras(relu=True), name="gap_act")(tf.keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    x = QDense(5, name="fc", kernel_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())(x)
+    model = tf.keras.Model(inputs, x, name="t_dsp_product")
+    calibrate(model, seed=seed)
+    return model
+
+
+@pytest.mark.parametrize("backend,io,strategy,reuse", [("vitis", "stream", "resource", 4),
+                                                       ("vivado", "stream", "latency", 2),
+                                                       ("vitis", "parallel", "resource", 3)])
+def test_dsp_product_keeps_hls4mls_kernel_exactly(generate_dsp, backend, io, strategy, reuse):
+    layers = {"stem": "dsp", "pw": "dsp", "fc": "dsp"}
+    out, resolved = generate_dsp(dense_model(), backend, io, layers, reuse, strategy=strategy)
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    classes = {name: resolved["layers"][name]["class"] for name in layers}
+    assert classes == {"stem": "DspConv2D", "pw": "DspPointwiseConv2D", "fc": "DspDense"}, classes
+    assert {resolved["layers"][name]["strategy"].lower() for name in layers} == {strategy}
+    params = (out / "firmware" / "parameters.h").read_text()
+    assert params.count("using product = nnet::product::mult_dsp<x_T, y_T>;") == 3
+    assert '#include "nnet_utils/nnet_mult_dsp.h"' in (out / "firmware" / "parameters.h").read_text()

@@ -24,8 +24,10 @@ def test_packed_pointwise_by_hand():
     assert est.cost.lut == pytest.approx(products * 20 + 16 * 2 * 8 + 40)   # adders, two muxed weights a DSP, control
     assert est.cost.ff == pytest.approx(products * 20 + 40)
     assert est.ii == 4 and est.cycles == 100 * 4 + est.depth
-    dsp = estimate_layer(g, LayerSetting(4, "latency", "dsp"), FAMILY)
-    assert dsp.cost.dsp == 32 and dsp.cost.lut < est.cost.lut + 32 * 8  # one product a DSP, one weight a DSP
+    dsp = estimate_layer(g, LayerSetting(4, "latency", "dsp"), FAMILY)   # hls4ml's latency kernel, DSP product
+    assert dsp.cost.dsp == 32 and dsp.storage == "registers"
+    resource = estimate_layer(g, LayerSetting(4, "resource", "dsp"), FAMILY)  # hls4ml's resource kernel
+    assert resource.cost.dsp == 32 and resource.storage == "bram" and resource.cost.bram18 > 0
     lut = estimate_layer(g, LayerSetting(4, "latency", "lut"), FAMILY)
     assert lut.cost.dsp == 0 and lut.cost.lut > est.cost.lut                # the 8x8 products in fabric
 
@@ -37,22 +39,24 @@ def test_odd_channels_leave_one_product_a_dsp():
 
 def test_which_layers_may_use_dsps():
     assert multipliers(pointwise(), FAMILY) == ("lut", "dsp", "packed")
-    assert multipliers(pointwise(kind="dense"), FAMILY) == ("lut",)          # hls4ml's dense: no knob
+    assert multipliers(pointwise(kind="dense"), FAMILY) == ("lut", "dsp")    # hls4ml's kernel, DSP product
     depthwise = LayerGeom("dw", "depthwise", (10, 10, 8), (10, 10, 8), 8, 8, accum_bits=16, kernel=(3, 3),
                           weight_bits=8)
     assert multipliers(depthwise, FAMILY) == ("lut", "dsp")                  # one channel a group: no pair
     big = pointwise(cin=64, cout=128)
-    assert big.products_per_pixel > LATENCY_UNROLL_LIMIT and multipliers(big, FAMILY) == ("lut",)
+    assert big.products_per_pixel > LATENCY_UNROLL_LIMIT and multipliers(big, FAMILY) == ("lut", "dsp")
     assert dsp_family("zynq7000") == "dsp48e1" and multipliers(pointwise(), "zynq7000")[-1] == "packed"
     assert multipliers(pointwise(data_bits=12, data_signed=False), FAMILY) == ("lut", "dsp")  # 12x8 not exact
+    assert multipliers(LayerGeom("a", "attention", (4, 4, 8), (4, 4, 8), 8, 8), FAMILY) == ("lut",)
 
 
 def test_planner_options_include_every_multiplier_at_its_reuse_factors():
     options = layer_settings(pointwise(), FAMILY)
-    kinds = {s.multiplier for s in options}
-    assert kinds == {"lut", "dsp", "packed"}
+    kinds = {(s.multiplier, s.strategy) for s in options}
+    assert kinds == {("lut", "latency"), ("lut", "resource"), ("dsp", "latency"), ("dsp", "resource"),
+                     ("packed", "latency")}
     packed = sorted(s.reuse for s in options if s.multiplier == "packed")
-    assert packed[0] == 1 and packed[-1] == 64 and all(s.strategy == "latency" for s in options if s.multiplier != "lut")
+    assert packed[0] == 1 and packed[-1] == 64 and all(s.strategy == "latency" for s in options if s.multiplier == "packed")
     # each packed factor buys a distinct DSP count (the useful ones only)
     counts = [math.ceil(64 / r) for r in packed]
     assert len(set(counts)) == len(counts)

@@ -57,14 +57,14 @@ def replace_with_group_conv(model, node, n_groups: int, weight_data, weight_quan
     for name in ("multiplier", "fused_activation"):
         if node.get_attr(name) is not None:
             new.set_attr(name, node.get_attr(name))
-    _keep_types(node, new)
+    keep_types(node, new)
     if not (old_weight.data.ravel() == new.get_weights("weight").data.ravel()).all():
         raise RuntimeError(f"{node.name}: the grouped kernel differs from the {node.class_name}'s")
     model.replace_node(node, new)
     return new
 
 
-def _keep_types(old, new) -> None:
+def keep_types(old, new) -> None:
     """Give ``new`` exactly the precisions ``old`` had: hw.hls.precision derived the result and
     accumulator for the depthwise layer (the configuration by name gives the same; this makes it
     so whatever the configuration says); the weights and bias come from the same quantizers."""

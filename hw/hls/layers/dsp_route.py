@@ -1,4 +1,4 @@
-"""Convolutions whose products go to DSPs: routed to our grouped convolution (an hls4ml optimizer pass).
+"""Convolutions with packed DSP products: routed to our grouped convolution (an hls4ml optimizer pass).
 
 hls4ml 1.3's convolution kernels multiply through ``CONFIG_T::product``, chosen by the backend
 from the operand types alone (``FPGABackend.product_type``), and its rule puts every 8-bit
@@ -6,7 +6,9 @@ product in LUTs: a layer cannot ask for DSPs, let alone two products per DSP.  O
 HGroupConv2D binds its products per layer (``multiplier``: lut, dsp, packed;
 nnet_dsp_pack.h), and a convolution is the grouped one with one group (a depthwise one with a
 group per channel), so a layer configured with ``Multiplier: dsp`` or ``packed`` is put in its
-place with the same name, geometry, weights, bias, reuse factor and types.  It runs in the
+place with the same name, geometry, weights, bias, reuse factor and types ('dsp' alone keeps
+hls4ml's kernel for a conv, with a DSP product: hw/hls/layers/dsp_product.py; a depthwise conv
+is routed for 'dsp' too).  It runs in the
 optimize flow after hls4ml's pointwise pass and our activation fusion, for both io types: in
 io_stream hls4ml has already put its zero-padding layer before a 'same' convolution and set the
 convolution's own padding to 0, which our kernel then honours.
@@ -18,7 +20,6 @@ kernel with one group, and a depthwise kernel [kh][kw][C][m] flattens as a group
 from hls4ml.model.optimizer import OptimizerPass
 
 from hw.hls.layers.depthwise_route import replace_with_group_conv
-from hw.hls.layers.group_conv import MULTIPLIERS
 
 PASS_NAME = "attendnets_route_dsp_conv"
 FLOW = "vivado:optimize"
@@ -26,7 +27,11 @@ ROUTED = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D")
 
 
 def wants_dsp(node) -> bool:
-    return node.class_name in ROUTED and node.get_attr("multiplier", "lut") in MULTIPLIERS[1:]
+    """'packed' always needs our kernel; 'dsp' only for a depthwise conv (hls4ml's other convs keep
+    their kernel with a DSP product, hw/hls/layers/dsp_product.py)."""
+    multiplier = node.get_attr("multiplier", "lut")
+    return node.class_name in ROUTED and (multiplier == "packed" or
+                                          multiplier == "dsp" and node.class_name == "DepthwiseConv2D")
 
 
 class RouteDspConv(OptimizerPass):
@@ -52,6 +57,7 @@ def register(backend) -> None:
 
 
 KERAS_CONVS = ("QConv2D", "QDepthwiseConv2D", "QGroupConv2D")
+KERAS_DSP_PRODUCT = ("QDense",)   # 'dsp' only, through hls4ml's own kernel
 
 
 def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
@@ -67,8 +73,12 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
     where = f"field 'layers.{layer.name}.multiplier'"
     if multiplier == "lut":
         return
+    if kind in KERAS_DSP_PRODUCT and multiplier == "dsp":
+        return
     if kind not in KERAS_CONVS:
-        raise ConfigError(f"{where}: {multiplier!r} is for convolution layers ({', '.join(KERAS_CONVS)}); "
+        takes = ", ".join(KERAS_CONVS) + (f"; 'dsp' also {', '.join(KERAS_DSP_PRODUCT)}" if multiplier == "packed"
+                                          else f", {', '.join(KERAS_DSP_PRODUCT)}")
+        raise ConfigError(f"{where}: {multiplier!r} is for convolution and dense layers ({takes}); "
                           f"{layer.name} is a {kind}")
     depthwise = kind == "QDepthwiseConv2D"
     quantizer = getattr(layer, "depthwise_quantizer_internal" if depthwise else "kernel_quantizer_internal", None)
