@@ -51,11 +51,11 @@ def request(args) -> Request:
     return req
 
 
-def explore(req: Request, log=None) -> dict:
+def explore(req: Request, log=None, verify: bool = False) -> dict:
     """Run (or resume) the search; write the front; its summary.  Progress goes to ``log`` (stderr)."""
     log = log or sys.stderr
     from hw.cluster import dask_client
-    from hw.explore.front import best_against, write_front
+    from hw.explore.front import best_against, front_rows, write_front
     from hw.explore.proxy import open_dataset
     from hw.explore.study import Search, check_possible, open_study
 
@@ -71,7 +71,12 @@ def explore(req: Request, log=None) -> dict:
         print(f"attendnets explore: {'scheduler ' + req.scheduler if req.scheduler else 'local Dask cluster'} "
               f"({client.scheduler.address})", file=log, flush=True)
         Search(req, study, storage, client, log).run()
-    rows = write_front(study, req.out, req.settings())
+        rows = front_rows(study, req.out)
+        if verify and rows:
+            from hw.explore.verify import verify_front
+
+            verify_front(client, req.out, rows, say=lambda text: print(f"attendnets explore: {text}", file=log))
+    rows = write_front(study, req.out, req.settings(), rows)
     return {"study": req.study, "storage": req.storage_url(), "front": rows, "out": str(req.out),
             "comparison": best_against(rows, study.user_attrs.get("baseline"))}
 
@@ -81,8 +86,10 @@ def format_front(summary: dict) -> str:
              "proxy, images/s estimated):",
              f"  {'name':<28}{'top-1 proxy':>12}{'images/s est.':>15}{'params':>9}{'mult-adds':>11}  bottleneck"]
     for r in summary["front"]:
+        checked = r.get("csim")
+        csim = "" if not checked else ("  csim bit-exact" if checked["exact"] else "  csim NOT EXACT")
         lines.append(f"  {r['name']:<28}{r['top1_proxy']:>12.4f}{r['fps_estimated']:>15,.0f}"
-                     f"{r['params'] / 1e3:>8.1f}K{r['macs'] / 1e6:>10.2f}M  {r['bottleneck']}")
+                     f"{r['params'] / 1e3:>8.1f}K{r['macs'] / 1e6:>10.2f}M  {r['bottleneck']}{csim}")
     if summary["comparison"]:
         lines.append("  " + summary["comparison"])
     lines.append(f"  specs, plans, front.json and front.png in {Path(summary['out']) / 'front'}")
@@ -92,12 +99,12 @@ def format_front(summary: dict) -> str:
 def _explore_cli(args) -> int:
     import json
 
-    summary = explore(request(args))
+    summary = explore(request(args), verify=args.verify)
     if not summary["front"]:
         print("attendnets explore: error: no trial has finished training; nothing on the front", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2) if args.json else format_front(summary))
-    return 0
+    return 0 if all(r.get("csim", {}).get("exact", True) for r in summary["front"]) else 1
 
 
 def add_cli(subparsers) -> None:
@@ -135,5 +142,7 @@ def add_cli(subparsers) -> None:
                    help="training images per proxy epoch (default %(default)s)")
     p.add_argument("--proxy-val", type=_ranged("proxy_val"), default=default.val_images,
                    help="test images the proxy evaluates (default %(default)s)")
+    p.add_argument("--verify", action="store_true", help="generate every front member with its trained weights and "
+                   "C-simulate it against both software models (exit 1 unless all are bit-exact)")
     p.add_argument("--json", action="store_true", help="print the front as JSON")
     p.set_defaults(func=_explore_cli)

@@ -27,9 +27,10 @@ def front_rows(study, out: Path) -> list:
     return sorted(rows, key=lambda r: (-r["fps_estimated"], -r["top1_proxy"]))
 
 
-def write_front(study, out: Path, settings: dict) -> list:
+def write_front(study, out: Path, settings: dict, rows: "list | None" = None) -> list:
+    """OUT/front/ from the study's front (``rows``: front_rows, perhaps with csim results added)."""
     out = Path(out)
-    rows = front_rows(study, out)
+    rows = front_rows(study, out) if rows is None else rows
     staging, final = out / ".front-staging", out / "front"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

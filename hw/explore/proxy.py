@@ -16,6 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _FOLDERS = {}  # (dataset, data_file, val_images) -> ImageFolder, per worker process
+CHATTY_LOGGERS = ("tensorflow", "absl", "keras", "tf_keras", "qkeras", "hls4ml", "h5py")
+
+
+@contextlib.contextmanager
+def into_log(path: Path):
+    """A task's prints and warnings into PATH, not the worker's terminal (which is the user's, locally);
+    the third-party loggers, whose handlers hold the terminal, say only errors."""
+    import logging
+
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with open(path, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def proxy_run(spec: dict, dataset: str, data_file, ckpt_dir: str, proxy: dict, s
                         lr=recipe.lr, qat_lr=recipe.qat_lr if recipe.float_epochs else None, seed=seed,
                         train_images=recipe.train_images)
     start = time.perf_counter()
-    with open(ckpt / "train.log", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    with into_log(ckpt / "train.log"):
         info = train(parse_spec(spec, source=str(ckpt / "spec")), folder, ckpt, opts)
     tf.keras.backend.clear_session()
     evaluation = info["evaluation"]

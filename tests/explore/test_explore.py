@@ -1,6 +1,6 @@
 """attendnets explore: the space makes only valid specs; a real SQLite study survives a run killed with its
 2-worker LocalCluster, and the resumed run trains on another LocalCluster through --scheduler; the front is
-written as specs, plans and a chart; bad input fails in one line."""
+written as specs, plans and a chart, and every member passes csim bit-exact; bad input fails in one line."""
 import json
 import os
 import signal
@@ -84,7 +84,7 @@ def test_a_killed_run_resumes_on_a_scheduler_without_losing_finished_trials(data
     finished = _complete(out)
     with cluster.dask_client() as client:  # the resumed run on a 2-worker LocalCluster reached by its address
         assert client.scheduler.address.startswith("tcp://127.0.0.1:")
-        assert main([*argv, "--scheduler", client.scheduler.address]) == 0
+        assert main([*argv, "--scheduler", client.scheduler.address, "--verify"]) == 0
     after = _complete(out)
     assert len(after) == 2 and all(after[n] == finished[n] for n in finished)  # kept, not re-run
     front = json.loads((out / "front" / "front.json").read_text())
@@ -92,6 +92,7 @@ def test_a_killed_run_resumes_on_a_scheduler_without_losing_finished_trials(data
     for row in front["front"]:
         spec = load_spec(out / "front" / f"{row['name']}.yaml")
         assert spec.name == row["name"] and row["fps_estimated"] > 0 and 0 <= row["top1_proxy"] <= 1
+        assert row["csim"]["exact"] and row["csim"]["images"] == 16  # regenerated with its weights: bit-exact
         plan = BuildConfig.load(out / "front" / f"{row['name']}-plan.yaml")
         assert plan.board == "pynq-z2" and Path(plan.model).resolve() == (out / "front" / f"{row['name']}.yaml")
     assert (out / "front" / "front.png").read_bytes()[:4] == b"\x89PNG"
