@@ -27,6 +27,7 @@ FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
               "berk_encoder_conv1d": FIX / "berk_encoder_conv1d",
               "hector_tutorial_2019_mlp": FIX / "hector_tutorial_mlp",
               "hector_tutorial_2019_mlp_qkeras6": FIX / "hector_tutorial_mlp_qkeras6",
+              "hector_tutorial_2019_mlp_reuse2": FIX / "hector_tutorial_mlp_reuse2",
               "nrp_tutorial_2022_mlp": FIX / "nrp_tutorial_mlp",
               **{f"hls4ml_tutorial_{year}_mlp{variant}": FIX / f"tutorial{year}_mlp{variant}"
                  for year, variant in (("2019", ""), ("2019", "_reuse2"), ("2019", "_pruned"), ("2019", "_qkeras6"),
@@ -300,8 +301,8 @@ LAYOUT = {
     "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
     "berk_encoder_conv1d": ("Vivado 2020.1 post-synthesis", set()),
     "nrp_tutorial_2022_mlp": ("Vitis HLS 2022.2 csynth", set()),
-    "hector_tutorial_2019_mlp": ("Vivado HLS 2019.2 csynth", {
-        f"grp_dense_latency_{'0_' * 33}{k}" for k in ("fu_171", "1_fu_97", "s_fu_165")}),
+    **{f"hector_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
+        f"grp_dense_latency_{'0_' * 33}{k}" for k in ("fu_171", "1_fu_97", "s_fu_165")}) for v in ("", "_reuse2")},
     "hector_tutorial_2019_mlp_qkeras6": ("Vivado HLS 2019.2 csynth", {
         f"call_ret{n}_dense_latency_{'0_' * 33}{k}" for n, k in (("4", "fu_165"), ("2", "1_fu_97"), ("", "s_fu_159"))}),
     **{f"hls4ml_tutorial_2024_mlp{v}": ("Vitis HLS 2024.1 csynth", set()) for v in ("", "_pruned", "_qkeras6")},
