@@ -33,11 +33,30 @@ OUTCOMES = ("exact", "keras-differs", "keras-unexplained", "mismatch", "generate
 LIVE = 0.05  # a case whose least-live quantized layer has fewer live outputs counts as collapsed
 
 
-def _repro(case_dir: Path, spec: Path, build: dict, seed: int) -> str:
-    options = " ".join(f"--{k} {v}" for k, v in build.items())
+def _repro(case_dir: Path, cfg) -> str:
+    """The commands that rebuild a case: its whole recipe is written beside it (build.yaml)."""
+    (case_dir / "build.yaml").write_text(cfg.to_yaml())
     project = case_dir / "project"
-    return (f"attendnets generate {spec} --board zcu104 {options} --seed {seed} --samples 4 --out {project} --force\n"
+    return (f"attendnets generate --config {case_dir / 'build.yaml'} --out {project} --force\n"
             f"attendnets csim {project} --modes testbench\n")
+
+
+def case_config(case: dict, spec: Path, index: int):
+    """The case's BuildConfig, its multiplier policy resolved per layer on the model."""
+    from hw.boards import load_board
+    from hw.config import BuildConfig, LayerSettings
+    from hw.hls.precision import derive
+    from qmodels.build import build_model
+
+    build = dict(case["build"])
+    policy = build.pop("multipliers", "lut")
+    cfg = BuildConfig(model=str(spec), seed=index % 2 ** 32, samples=4, **{"board": "zcu104", **build})
+    if policy != "lut":
+        model = build_model(str(spec), seed=cfg.seed, calibrate=False)
+        chosen = sweep_cases.multipliers_for(model, policy, load_board(cfg.board).part, derive(model),
+                                             case["seed"], index)
+        cfg.layers = {name: LayerSettings(multiplier=m) for name, m in chosen.items()}
+    return cfg
 
 
 def _compare(project: Path) -> dict:
@@ -61,7 +80,6 @@ def _compare(project: Path) -> dict:
 
 def run_case(seed: int, index: int, out: Path) -> dict:
     """Generate, compile and compare one case; the row of results.jsonl."""
-    from hw.config import BuildConfig
     from hw.hls.convert import generate
 
     case = sweep_cases.random_case(seed, index)
@@ -75,9 +93,10 @@ def run_case(seed: int, index: int, out: Path) -> dict:
            "formats": case["spec"].get("quantization", {}),
            "stages": [next(iter(s)) for s in case["spec"]["stages"]]}
     start = time.perf_counter()
-    stage = "generate-error"
+    stage, cfg = "generate-error", None
     try:
-        cfg = BuildConfig(model=str(spec), board="zcu104", seed=index % 2 ** 32, samples=4, **case["build"])
+        cfg = case_config({**case, "seed": seed}, spec, index)
+        row["layer_multipliers"] = {name: s.multiplier for name, s in cfg.layers.items()}
         generate(cfg, case_dir / "project")
         stage = "csim-error"
         row.update(_compare(case_dir / "project"))
@@ -87,7 +106,7 @@ def run_case(seed: int, index: int, out: Path) -> dict:
     if row["outcome"] == "exact":
         shutil.rmtree(case_dir / "project", ignore_errors=True)
     else:
-        (case_dir / "repro.sh").write_text(_repro(case_dir, spec, case["build"], index % 2 ** 32))
+        (case_dir / "repro.sh").write_text(_repro(case_dir, cfg) if cfg is not None else "")
     return row
 
 

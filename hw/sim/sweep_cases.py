@@ -14,7 +14,9 @@ the sweep writes.  What varies:
             per-channel S), pepe, grouped conv, depthwise conv, bottleneck, max pool; global
             average pooling, sometimes a hidden dense layer
   classes   1..300 (1 and 300 each about one case in eight)
-  build     io stream/parallel, backend vitis/vivado, latency or resource strategy, reuse 1..8
+  build     io stream/parallel, backend vitis/vivado, latency or resource strategy, reuse 1..8,
+            board zcu104 (DSP48E2) or pynq-z2 (DSP48E1), activations fused or not, and a multiplier
+            policy (lut, dsp, packed, or a random valid choice per layer)
 """
 from __future__ import annotations
 
@@ -107,11 +109,47 @@ def random_spec(rng, name: str) -> dict:
     return spec
 
 
+MULTIPLIER_POLICIES = ("lut", "dsp", "packed", "mixed")
+
+
 def random_build(rng) -> dict:
-    """BuildConfig fields of a case (besides model and seed)."""
+    """BuildConfig fields of a case (besides model and seed), and its multiplier policy, which
+    hw.sim.sweep resolves per layer once the model exists (``multipliers_for``)."""
     strategy = str(rng.choice(["latency", "resource"]))
     return {"io": str(rng.choice(["stream", "parallel"])), "backend": str(rng.choice(["vitis", "vivado"])),
-            "strategy": strategy, "reuse": int(rng.integers(1, 9)) if strategy == "resource" else 1}
+            "strategy": strategy, "reuse": int(rng.integers(1, 9)) if strategy == "resource" else 1,
+            "board": str(rng.choice(["zcu104", "pynq-z2"], p=[0.75, 0.25])),   # DSP48E2 and DSP48E1 packing
+            "fuse_activations": bool(rng.random() < 0.8),
+            "multipliers": str(rng.choice(MULTIPLIER_POLICIES, p=[0.4, 0.2, 0.2, 0.2]))}
+
+
+def multipliers_for(model, policy: str, part: str, types: dict, seed: int, index: int) -> dict:
+    """{layer: multiplier} for every layer that can take one under ``policy``: 'dsp' / 'packed'
+    everywhere they are valid (packed falling back to dsp), 'mixed' a random valid choice per
+    layer, 'lut' nothing (hls4ml's default).  Validity is generation's own check."""
+    from hw.config import ConfigError
+    from hw.hls.layers.dsp_route import check_multiplier
+    from qmodels.reference import input_layer_names
+
+    rng = np.random.default_rng([int(seed), int(index), 7])
+    chosen = {}
+    for layer in model.layers:
+        valid = []
+        for multiplier in ("dsp", "packed"):
+            try:
+                check_multiplier(layer, multiplier, types[input_layer_names(layer)[0]]["result"][0], part)
+                valid.append(multiplier)
+            except (ConfigError, IndexError, KeyError):
+                continue
+        if not valid or policy == "lut":
+            continue
+        if policy == "mixed":
+            pick = str(rng.choice(["lut", *valid]))
+        else:
+            pick = policy if policy in valid else valid[0]
+        if pick != "lut":
+            chosen[layer.name] = pick
+    return chosen
 
 
 def random_case(seed: int, index: int) -> dict:

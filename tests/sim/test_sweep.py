@@ -30,6 +30,25 @@ def test_cases_are_reproducible_and_valid_and_cover_the_space():
     groups = [s["vac"]["groups"] for c in cases for s in c["spec"]["stages"] if "vac" in s]
     assert max(groups) > 1
     assert any(s["vac"]["per_channel_scale"] for c in cases for s in c["spec"]["stages"] if "vac" in s)
+    assert {c["build"]["multipliers"] for c in cases} == {"lut", "dsp", "packed", "mixed"}
+    assert {c["build"]["board"] for c in cases} == {"zcu104", "pynq-z2"}
+    assert {c["build"]["fuse_activations"] for c in cases} == {True, False}
+
+
+def test_multiplier_policies_resolve_to_valid_layer_choices(tmp_path):
+    """'packed' where generation accepts it, else 'dsp'; 'mixed' draws among the valid ones."""
+    index = next(i for i in range(300) if random_case(5, i)["build"]["multipliers"] == "packed"
+                 and any("pepe" in s for s in random_case(5, i)["spec"]["stages"]))
+    case = random_case(5, index)
+    case["spec"].pop("quantization", None)     # the 8-bit default formats, which pack exactly
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(case["spec"]))
+    cfg = sweep.case_config({**case, "seed": 5}, spec, index)
+    chosen = {name: s.multiplier for name, s in cfg.layers.items()}
+    assert "packed" in chosen.values(), chosen
+    dw = [name for name in chosen if name.endswith("_dw")]
+    assert all(chosen[name] == "dsp" for name in dw), chosen       # one channel a group: never packed
+    cfg.validate()
 
 
 def test_one_case_end_to_end_with_a_reproducible_record(tmp_path):
@@ -43,6 +62,7 @@ def test_one_case_end_to_end_with_a_reproducible_record(tmp_path):
         assert not (tmp_path / row["name"] / "project").exists()
     else:
         assert "attendnets csim" in (tmp_path / row["name"] / "repro.sh").read_text()
+        assert (tmp_path / row["name"] / "build.yaml").exists()
     (tmp_path / "results-0.jsonl").write_text(json.dumps(row) + "\n")
     summary = sweep.summarise(tmp_path)
     assert summary["cases"] == 1 and summary[row["outcome"]] == 1
