@@ -188,7 +188,10 @@ class Search:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump(spec, sort_keys=False))
-        row = price(path, self.req.constraints)
+        try:
+            row = price(path, self.req.constraints)
+        except Exception as err:  # noqa: BLE001 - an estimator failure on one candidate is that trial's failure
+            return self._failed(trial, err, f"pricing {path}")
         for key in ("params", "macs", "weight_kib", "fps", "bottleneck", "utilization", "violation"):
             if key in row:
                 trial.set_user_attr(key, row[key])
@@ -237,23 +240,14 @@ class Search:
                   f"(estimated), {row['params'] / 1e3:.1f}K params")
 
     def _finish(self, future) -> None:
-        from optuna.trial import TrialState
-
         trial, row = self.inflight.pop(future)
         if trial is None:
             return self._finish_baseline(future, row)
         try:
             result = future.result()
         except Exception as err:  # noqa: BLE001 - a failed trial is recorded, and too many stop the search
-            message = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-            trial.set_user_attr("error", f"{type(err).__name__}: {message}")
-            self.study.tell(trial, state=TrialState.FAIL)
-            self.failures += 1
-            self._say(f"trial {trial.number} failed: {type(err).__name__}: {message}")
-            if self.failures >= MAX_FAILURES_IN_A_ROW:
-                raise TrialsFailed(f"{self.failures} trials failed in a row; the last: {type(err).__name__}: "
-                                   f"{message} (see {self.req.out}/trials/{trial.number:05d}/checkpoint/train.log)")
-            return
+            log = self.req.out / "trials" / f"{trial.number:05d}" / "checkpoint" / "train.log"
+            return self._failed(trial, err, f"training (see {log})")
         self.failures = 0
         for key, value in result.items():
             trial.set_user_attr(key, value)
@@ -261,6 +255,18 @@ class Search:
         self._say(f"trial {trial.number}: top-1 {result['top1']:.4f} (proxy), {row['fps']:,.0f} images/s "
                   f"(estimated), {row['params'] / 1e3:.1f}K params, {row['macs'] / 1e6:.2f}M mult-adds, "
                   f"trained in {result['train_seconds']:.0f} s; front {len(self.study.best_trials)}")
+
+    def _failed(self, trial, err: Exception, where: str) -> None:
+        """Record the trial as failed; several failures in a row stop the search (a broken setup)."""
+        from optuna.trial import TrialState
+
+        message = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:300]}"
+        trial.set_user_attr("error", f"{where}: {message}")
+        self.study.tell(trial, state=TrialState.FAIL)
+        self.failures += 1
+        self._say(f"trial {trial.number} failed {where}: {message}")
+        if self.failures >= MAX_FAILURES_IN_A_ROW:
+            raise TrialsFailed(f"{self.failures} trials failed in a row; the last, {where}: {message}")
 
     def _say(self, text: str) -> None:
         done, width = self._complete(), 20

@@ -137,3 +137,22 @@ def test_a_study_resumes_only_with_the_same_question(tmp_path):
     open_study(req)  # the same question: resumed
     with pytest.raises(ExploreError, match="was started with other constraints"):
         open_study(Request("fashion-mnist", Constraints("kv260"), trials=1, out=tmp_path))
+
+
+def test_a_candidate_the_estimator_cannot_price_fails_its_trial_and_three_in_a_row_stop(tmp_path, monkeypatch):
+    import io
+
+    from hw.explore import study as S
+
+    def broken(path, constraints):
+        raise KeyError("s03_pepe_dw")
+    monkeypatch.setattr(S, "price", broken)
+    req = Request("fashion-mnist", Constraints("pynq-z2"), trials=5, out=tmp_path)
+    study, storage = open_study(req)
+    search = S.Search(req, study, storage, client=None, log=io.StringIO())
+    search._start_one()
+    search._start_one()
+    with pytest.raises(S.TrialsFailed, match="3 trials failed in a row; the last, pricing .*KeyError"):
+        search._start_one()
+    states = [(t.state.name, t.user_attrs["error"]) for t in study.trials]
+    assert len(states) == 3 and all(s == "FAIL" and "KeyError: 's03_pepe_dw'" in e for s, e in states)
