@@ -67,15 +67,20 @@ def test_every_printed_total_carries_its_band(tiny):
     assert "LUT " in line and band_text("lut") in line and band_text("dsp") in line and "upper edge" in line
     table = as_table(est)
     assert "measured band" in table and f"lut {est.utilization['lut']:.1%} {band_text('lut')}" in table
+    assert f"interval {est.interval_cycles} cycles {band_text('interval_cycles')}" in line
+    assert f"latency {est.latency_cycles} cycles {band_text('latency_cycles')}" in table
+    assert band("interval_cycles") == abs(load_errors()["hls_csynth"]["interval_cycles"]["worst"])
     data = json.loads(as_json(est))
     assert data["bands"]["lut"] == band("lut") and data["bands"]["uram"] is None
+    assert data["bands"]["latency_cycles"] == band("latency_cycles")
     assert data["utilization_upper_edge"]["lut"] == round(est.utilization["lut"] * (1 + band("lut")), 4)
 
 
 def test_compare_heads_carry_the_bands():
-    from hw.estimate import cli
+    from hw.estimate import compare
 
-    row = {"model": "m", "params": 1000, "macs": 2e6, "weight_kib": 1.0, "fits": True, "fps": 10.0,
-           "lut": 1, "ff": 2, "dsp": 3, "bram18": 4, "dpu_fps": None}
-    text = cli._compare_text([row], "pynq-z2", "table")
+    row = {"board": "pynq-z2", "model": "m", "params": 1000, "macs": 2e6, "weight_kib": 1.0, "fits": True,
+           "fps": 10.0, "bottleneck": "conv", "lut": 1, "ff": 2, "dsp": 3, "bram18": 4, "physical_limit_fps": 99.0,
+           "utilization": {"lut": 0.1, "ff": 0.1, "dsp": 0.1, "bram18": 0.1}, "dpu_fps": None}
+    text = compare.compare_text([row], "table")
     assert f"LUT {band_text('lut')}" in text and f"BRAM18 {band_text('bram18')}" in text

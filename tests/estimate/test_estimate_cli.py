@@ -78,16 +78,19 @@ def test_report_formats_embed_charts(capsys, tmp_path, fmt, monkeypatch):
 
 
 def test_compare_lists_the_networks_and_the_dpu(capsys, monkeypatch):
-    from hw.estimate import cli
+    from hw.estimate import compare
 
-    monkeypatch.setattr(cli, "COMPARED", ("attendnet-tiny",))
-    status, out, _ = run(capsys, "compare", "--board", "kv260", "--format", "json")
+    monkeypatch.setattr(compare, "COMPARED", ("attendnet-tiny",))
+    status, out, _ = run(capsys, "compare", "--board", "kv260", "pynq-z2", "--format", "json")
     rows = json.loads(out)
-    assert status == 0 and [r["model"] for r in rows] == ["attendnet-tiny"] and rows[0]["dpu_fps"] is None
-    assert rows[0]["fits"] and rows[0]["fps"] > 0 and rows[0]["macs"] > 0
-    dpu = {"single": 290.6, "multi": 336.8, "source": cli.DPU_SOURCE, "config": "1xB4096F @300 MHz"}
-    text = cli._compare_text([{**rows[0], "model": "mobilenet-v2", "dpu_fps": dpu}], "kv260", "table")
-    assert "291 / 337" in text and "Vitis AI 2.5" in text
+    assert status == 0 and [(r["board"], r["model"]) for r in rows] == [("kv260", "attendnet-tiny"),
+                                                                        ("pynq-z2", "attendnet-tiny")]
+    assert all(r["fits"] and r["fps"] > 0 and r["macs"] > 0 and r["dpu_fps"] is None for r in rows)
+    assert all(r["fps"] <= r["physical_limit_fps"] for r in rows)   # no plan beats what the board can multiply
+    dpu = {"single": 290.6, "multi": 336.8, "source": compare.DPU_SOURCE, "config": "1xB4096F @300 MHz"}
+    text = compare.compare_text([{**rows[0], "model": "mobilenet-v2", "dpu_fps": dpu}], "table")
+    assert "291 / 337" in text and "Vitis AI 2.5" in text and rows[0]["bottleneck"] in text
+    assert text.count("\n") >= 2 and "physical limit" in text
 
 
 def test_synthesized_figures_beside_the_estimate():
