@@ -125,7 +125,8 @@ def per_layer(record: dict, est) -> dict:
     """Per layer: [estimated, HLS-reported] cycles and DSPs (HLS's per-layer figures are its own
     estimates; only the totals have a post-synthesis counterpart)."""
     ours = {layer.name: layer for layer in est.layers}
-    return {name: {"cycles": [ours[name].cycles, hls["latency_cycles"]], "dsp": [round(ours[name].cost.dsp), hls["dsp"]]}
+    return {name: {"cycles": [ours[name].cycles, hls["latency_cycles"]],
+                   "dsp": [round(ours[name].cost.dsp), hls["dsp"]]}
             for name, hls in record["hls_layers"].items() if name in ours}
 
 
@@ -201,16 +202,19 @@ def load_errors() -> dict:
     return strict_yaml.load(ERRORS_FILE) if ERRORS_FILE.exists() else {}
 
 
-def band(resource: str, data: dict = None):
-    """The measured error band of an estimated resource: the worst leave-one-out |error| against
-    post-synthesis over the calibration designs (None when no design measured it)."""
-    row = (load_errors() if data is None else data).get("leave_one_out", {}).get(resource)
+def band(figure: str, data: dict = None):
+    """The measured error band of an estimated figure: for a resource the worst leave-one-out |error|
+    against post-synthesis, for latency_cycles / interval_cycles the worst |error| against HLS
+    csynth, over the calibration designs (None when no design measured it)."""
+    table = "hls_csynth" if figure in CYCLES else "leave_one_out"
+    row = (load_errors() if data is None else data).get(table, {}).get(figure)
     return abs(row["worst"]) if row else None
 
 
 def bands(data: dict = None) -> dict:
+    """{figure: band} of every resource and of latency and interval cycles."""
     data = load_errors() if data is None else data
-    return {k: band(k, data) for k in RESOURCES}
+    return {k: band(k, data) for k in (*RESOURCES, "latency_cycles", "interval_cycles")}
 
 
 def margin_budget(budget: float, data: dict = None) -> dict:
@@ -221,9 +225,9 @@ def margin_budget(budget: float, data: dict = None) -> dict:
     return {k: budget if band(k, data) is None else round(budget / (1 + band(k, data)), 4) for k in RESOURCES}
 
 
-def band_text(resource: str, data: dict = None) -> str:
-    """``±12%`` (the measured band of ``resource``), ``±?`` when no design measured it."""
-    b = band(resource, data)
+def band_text(figure: str, data: dict = None) -> str:
+    """``±12%`` (the measured band of ``figure``), ``±?`` when no design measured it."""
+    b = band(figure, data)
     return "±?" if b is None else f"±{b:.0%}"
 
 

@@ -51,7 +51,7 @@ def summary_line(est) -> str:
     edge = max(upper_edge(est).items(), key=lambda kv: kv[1])
     return (f"estimated: {fit}; {banded_totals(est)}; at the bands' upper edge {edge[0]} {edge[1]:.0%}; "
             f"{d['fps']:.1f} images/s at {1000 / d['clock_ns']:.0f} MHz "
-            f"(interval {d['interval_cycles']} cycles, bottleneck {d['bottleneck']}); "
+            f"(interval {d['interval_cycles']} cycles {band_text('interval_cycles')}, bottleneck {d['bottleneck']}); "
             f"{d['fps'] / d['physical_limit_fps']:.0%} of the physical limit {d['physical_limit_fps']:.0f}/s")
 
 
@@ -117,8 +117,10 @@ def _summary(est, synth) -> list:
     lines = [f"board: {d['board']} ({est.family}), clock {d['clock_ns']} ns; {'; '.join(est.notes)}",
              f"utilization (estimated): {util}",
              summary_line(est),
-             f"latency {d['latency_cycles']} cycles ({d['latency_cycles'] * d['clock_ns'] / 1e3:.1f} us), interval "
-             f"{d['interval_cycles']} cycles, {d['fps']:.1f} images/s (estimated)",
+             f"latency {d['latency_cycles']} cycles {band_text('latency_cycles')} "
+             f"({d['latency_cycles'] * d['clock_ns'] / 1e3:.1f} us), interval {d['interval_cycles']} cycles "
+             f"{band_text('interval_cycles')}, {d['fps']:.1f} images/s (estimated; the cycles' bands are against "
+             "HLS csynth)",
              f"physical limit: {_multipliers(d)} x {1000 / d['clock_ns']:.0f} MHz / {d['macs'] / 1e6:.1f}M "
              f"mult-adds = {d['physical_limit_fps']:.0f} images/s; this design reaches "
              f"{d['ratio_to_physical_limit']:.1%} of it"]

@@ -1,37 +1,22 @@
 """Vendor-report parsers against public reports (tests/estimate/fixtures, sources in SOURCE.md),
-broken variants of them, project layouts, and the calibration data copied from the same reports."""
+broken variants of them, and project layouts.  The calibration records' agreement with the same
+reports is tests/estimate/test_calibration_records.py."""
 from __future__ import annotations
 
-import functools
 import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from hw.estimate.calibration import CalibrationError, load_calibration
 from hw.estimate.vendor_reports import (ReportError, layer_names, load_reports, parse_csynth_rpt,
                                         parse_csynth_xml, parse_timing_summary, parse_utilization)
 
-FIX = Path(__file__).parent / "fixtures"
-P16, Q6 = FIX / "svhn_pruned_16bit", FIX / "svhn_quantized_6bit"
+from report_fixtures import FIX, P16, Q6, calibration, hls4ml_project
+
 VITIS_MODULE = FIX / "vitis_hls_2022_module" / \
     "conv_2d_cl_array_ap_fixed_3u_array_ap_fixed_16_6_5_3_0_16u_config2_s_csynth.xml"
 TIMING = FIX / "vivado_timing" / "timing_summary_place.rpt"
 VITIS_DATAFLOW = FIX / "vitis_hls_2022_dataflow" / "dataflow_in_loop_VITIS_LOOP_36_1_csynth.rpt"
-AUTOENCODER = FIX / "autoencoder_vivado_hls_2019"
-FIXTURE_OF = {"svhn_cnn_16bit_pruned": P16, "svhn_cnn_6bit_qkeras_pruned": Q6,
-              "autoencoder_pynqz2_32bit_resource": AUTOENCODER,
-              "dnd_mlp_6bit_qkeras": FIX / "dnd_mlp_6bit", "ece226_har_conv1d": FIX / "ece226_har_conv1d",
-              "hls4ml_tutorial_part1_mlp": FIX / "hls4ml_tutorial_part1_mlp",
-              "berk_encoder_conv1d": FIX / "berk_encoder_conv1d",
-              "hector_tutorial_2019_mlp": FIX / "hector_tutorial_mlp",
-              "hector_tutorial_2019_mlp_qkeras6": FIX / "hector_tutorial_mlp_qkeras6",
-              "hector_tutorial_2019_mlp_reuse2": FIX / "hector_tutorial_mlp_reuse2",
-              "nrp_tutorial_2022_mlp": FIX / "nrp_tutorial_mlp",
-              **{f"hls4ml_tutorial_{year}_mlp{variant}": FIX / f"tutorial{year}_mlp{variant}"
-                 for year, variant in (("2019", ""), ("2019", "_reuse2"), ("2019", "_pruned"), ("2019", "_qkeras6"),
-                                       ("2024", ""), ("2024", "_pruned"), ("2024", "_qkeras6"))}}
 
 
 # ------------------------------------------------------------ the published numbers, exactly
@@ -250,95 +235,6 @@ def test_broken_vivado_reports(tmp_path, parse, make, message):
 
 # ------------------------------------------------------------ project layouts
 
-def _firmware_cpp(record: dict, top: str = "myproject") -> str:
-    """A firmware/<name>.cpp in hls4ml's format: one call per layer, its name in a comment."""
-    lines = [f"void {top}(hls::stream<input_t> &in, hls::stream<result_t> &out) {{"]
-    for layer in record["network"]["layers"]:
-        n = layer["hls_index"]
-        lines.append(f"    nnet::op<layer{n - 1}_t, layer{n}_t, config{n}>(layer{n - 1}_out, layer{n}_out); "
-                     f"// {layer['name']}")
-    return "\n".join(lines + ["}"]) + "\n"
-
-
-@functools.lru_cache(maxsize=None)
-def _records() -> tuple:
-    return tuple(load_calibration(include_hls_only=True))
-
-
-def _calibration(name: str) -> dict:
-    return next(r for r in _records() if r["name"] == name)
-
-
-def _csynth(fixture: Path) -> Path:
-    """The fixture's top-level csynth.rpt (<project name>_csynth.rpt)."""
-    return next(fixture.glob("*_csynth.rpt"))
-
-
-def _hls4ml_project(tmp_path: Path, fixture: Path, record: dict) -> Path:
-    project = tmp_path / "proj"
-    csynth = _csynth(fixture)
-    top = csynth.name[:-len("_csynth.rpt")]
-    report = project / f"{top}_prj" / "solution1" / "syn" / "report"
-    report.mkdir(parents=True)
-    shutil.copy(csynth, report)
-    if (fixture / "vivado_synth.rpt").exists():
-        shutil.copy(fixture / "vivado_synth.rpt", project)        # where hls4ml's vsynth writes it
-    (project / "firmware").mkdir()
-    (project / "firmware" / f"{top}.cpp").write_text(_firmware_cpp(record, top))
-    (project / "attendnets.yaml").write_text(yaml.safe_dump({"project_name": top}))
-    return project
-
-
-# per record: the stage the totals come from, and the HLS instances no layer name maps to
-LAYOUT = {
-    "svhn_cnn_16bit_pruned": ("Vivado 2020.1 post-synthesis", {"Block_proc_U0"}),  # 2020.1's constant-output process
-    "svhn_cnn_6bit_qkeras_pruned": ("Vivado 2020.1 post-synthesis", {"Block_proc_U0"}),
-    "autoencoder_pynqz2_32bit_resource": ("Vivado HLS 2019.2.1 csynth", set()),
-    # io_parallel: the first dense's instance name carries no configN to map it by
-    "dnd_mlp_6bit_qkeras": ("Vivado 2020.1 post-synthesis",
-                            {"grp_dense_latency_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_0_fu_77"}),
-    "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
-    "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
-    "berk_encoder_conv1d": ("Vivado 2020.1 post-synthesis", set()),
-    "nrp_tutorial_2022_mlp": ("Vitis HLS 2022.2 csynth", set()),
-    **{f"hector_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
-        f"grp_dense_latency_{'0_' * 33}{k}" for k in ("fu_171", "1_fu_97", "s_fu_165")}) for v in ("", "_reuse2")},
-    "hector_tutorial_2019_mlp_qkeras6": ("Vivado HLS 2019.2 csynth", {
-        f"call_ret{n}_dense_latency_{'0_' * 33}{k}" for n, k in (("4", "fu_165"), ("2", "1_fu_97"), ("", "s_fu_159"))}),
-    **{f"hls4ml_tutorial_2024_mlp{v}": ("Vitis HLS 2024.1 csynth", set()) for v in ("", "_pruned", "_qkeras6")},
-    # Vivado HLS 2019.2 names io_parallel dense instances by template arguments, not configN
-    **{f"hls4ml_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
-        f"grp_dense_latency_{'0_' * 23}{k}" for k in ks})
-       for v, ks in (("", ("1_fu_215", "2_fu_283", "s_fu_289")), ("_reuse2", ("1_fu_207", "2_fu_275", "s_fu_281")),
-                     ("_pruned", ("1_fu_207", "2_fu_275", "s_fu_281")),
-                     ("_qkeras6", ("1_fu_215", "2_fu_319", "s_fu_283")))},
-}
-
-
-@pytest.mark.parametrize("name", sorted(FIXTURE_OF))
-def test_load_reports_hls4ml_layout(tmp_path, name):
-    record = _calibration(name)
-    reports = load_reports(_hls4ml_project(tmp_path, FIXTURE_OF[name], record))
-    synthesized = "post_synthesis" in record["totals"]
-    stage, glue = LAYOUT[name]
-    assert reports.source == f"synthesized: {stage}"
-    assert (reports.part, reports.clock_ns) == (record["part"], record["clock_ns"])
-    assert reports.totals_from == (stage.split()[-1] if synthesized else "HLS estimate")
-    assert reports.totals == record["totals"]["post_synthesis" if synthesized else "hls"]
-    assert reports.hls_totals == record["totals"]["hls"]
-    assert reports.layers_from == f"{' '.join(record['tool']['hls'].split()[:3])} csynth"
-    assert (reports.latency_cycles, reports.interval_cycles) == (record["latency_cycles"], record["interval_cycles"])
-    assert sorted(reports.unmapped) == sorted(glue)
-    keys = ("lut", "ff", "dsp", "bram18", "uram", "latency_cycles", "interval_cycles")
-    mapped = {layer: figures for layer, figures in record["hls_layers"].items() if figures["instance"] not in glue}
-    for layer, figures in mapped.items():
-        got = reports.layers[layer]
-        assert got["instances"] == [figures["instance"]]
-        assert {k: got[k] for k in keys} == {k: figures[k] for k in keys}
-    assert set(reports.layers) == set(mapped) | glue
-    assert yaml.safe_load(yaml.safe_dump(reports.to_dict()))["totals"] == reports.totals
-
-
 def test_load_reports_reports_folder_without_firmware(tmp_path):
     (tmp_path / "reports").mkdir()
     shutil.copy(Q6 / "myproject_csynth.rpt", tmp_path / "reports")
@@ -366,7 +262,7 @@ def test_load_reports_timing_only_and_nothing(tmp_path):
 def test_load_reports_axi_wrapper_and_furthest_stage(tmp_path):
     """The network inside an AXI wrapper: totals from the top's report, layers from the network's;
     of two utilization reports the placed one wins (a copy of the synthesized one, state edited)."""
-    project = _hls4ml_project(tmp_path, P16, _calibration("svhn_cnn_16bit_pruned"))
+    project = hls4ml_project(tmp_path, P16, calibration("svhn_cnn_16bit_pruned"))
     report = project / "myproject_prj" / "solution1" / "syn" / "report"
     text = (report / "myproject_csynth.rpt").read_text()
     wrapper = text.replace("Report for 'myproject'", "Report for 'myproject_axi'")
@@ -424,57 +320,3 @@ def test_layer_names_from_parameters_h(tmp_path):
         "// conv_0\nstruct config2_mult : nnet::dense_config {\n};\nstruct config2 : nnet::conv2d_config {\n};\n"
         "// conv_act_0\nstruct relu_config5 : nnet::activ_config {\n};\n")
     assert layer_names(tmp_path) == {2: "conv_0", 5: "conv_act_0"}
-
-
-# ------------------------------------------------------------ calibration data = the reports
-
-@pytest.mark.parametrize("name", sorted(FIXTURE_OF))
-def test_calibration_matches_reports(name):
-    record, fixture = _calibration(name), FIXTURE_OF[name]
-    hls = parse_csynth_rpt(_csynth(fixture))
-    assert record["totals"]["hls"] == hls.totals.as_dict()
-    if "post_synthesis" in record["totals"]:
-        synth = parse_utilization(fixture / "vivado_synth.rpt").totals.as_dict()
-        assert record["totals"]["post_synthesis"] == synth
-    assert (record["latency_cycles"], record["interval_cycles"], record["part"], record["clock_ns"]) == \
-        (hls.latency_max, hls.interval_max, hls.part, hls.clock_ns)
-    by_instance = {i.instance: i for i in hls.instances}
-    for figures in record["hls_layers"].values():
-        inst = by_instance[figures["instance"]]
-        assert {k: figures[k] for k in ("lut", "ff", "dsp", "bram18", "uram")} == inst.resources.as_dict()
-        assert (figures["latency_cycles"], figures["interval_cycles"]) == (inst.latency_max, inst.interval_max)
-    # Vivado HLS: one FIFO per channel, layerN_out_V_data_<c>_V_U; Vitis HLS: one per stream, layerN_out_U
-    first_rows = {f["name"].split("_V_data_")[0].removesuffix("_U"): f for f in hls.fifos}
-    assert set(first_rows) == {f["stream"] for f in record["hls_fifos"]}
-    for fifo in record["hls_fifos"]:
-        row = first_rows[fifo["stream"]]
-        assert (row["depth"], row["bits"], row["bram18"], row["ff"]) == \
-            (fifo["depth"], fifo["bits"], fifo["bram18"], fifo["ff"])
-    assert sum(f["count"] * f["bram18"] for f in record["hls_fifos"]) == record["hls_fifo_totals"]["bram18"]
-    assert sum(f["count"] * f["ff"] for f in record["hls_fifos"]) == record["hls_fifo_totals"]["ff"]
-
-
-def test_calibration_headline_numbers_from_reference():
-    """The figures REFERENCE.md quotes for the hls4ml tutorial's SVHN CNN."""
-    q6, p16 = _calibration("svhn_cnn_6bit_qkeras_pruned"), _calibration("svhn_cnn_16bit_pruned")
-    assert q6["totals"]["hls"] == {"dsp": 340, "lut": 263280, "ff": 43847, "bram18": 100, "uram": 0}
-    for record, (dsp, lut, ff, bram36) in ((q6, (353, 118931, 30702, 34)), (p16, (5386, 123948, 43435, 42))):
-        synth = record["totals"]["post_synthesis"]
-        assert (synth["dsp"], synth["lut"], synth["ff"]) == (dsp, lut, ff)
-        assert record["post_synthesis_detail"]["bram36_tiles"] == bram36 and synth["bram18"] == 2 * bram36
-
-
-def test_calibration_default_is_post_synthesis_records():
-    assert [r["name"] for r in load_calibration()] == ["berk_encoder_conv1d", "dnd_mlp_6bit_qkeras", "ece226_har_conv1d",
-                                                       "hls4ml_tutorial_part1_mlp", "svhn_cnn_16bit_pruned",
-                                                       "svhn_cnn_6bit_qkeras_pruned"]
-    assert "autoencoder_pynqz2_32bit_resource" in [r["name"] for r in load_calibration(include_hls_only=True)]
-
-
-def test_calibration_loader_rejects_bad_files(tmp_path):
-    (tmp_path / "bad.yaml").write_text("name: x\n")
-    with pytest.raises(CalibrationError, match="bad.yaml: missing field"):
-        load_calibration(tmp_path)
-    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(CalibrationError, match="bad.yaml: not valid YAML"):
-        load_calibration(tmp_path)
