@@ -10,12 +10,14 @@ from hw.estimate.calibration_fit import (CYCLES, band, distribution, errors, est
                                          hls_errors, load_errors, rebuildable, run, table_markdown, with_band)
 
 # measured worst |error| per figure, rounded up to the next 5% (hw/README.md, "Calibration")
-BOUND = {"leave_one_out": {"dsp": 0.60, "lut": 0.70, "ff": 1.70, "bram18": 1.0},
-         "hls_csynth": {"dsp": 3.05, "latency_cycles": 0.65, "interval_cycles": 0.70, "layer_cycles": 0.70}}
+BOUND = {"leave_one_out": {"dsp": 1.0, "lut": 1.60, "ff": 2.40, "bram18": 5.40},
+         "hls_csynth": {"dsp": 3.05, "latency_cycles": 0.85, "interval_cycles": 0.85, "layer_cycles": 0.90}}
 # per-layer cycles of the io_stream designs within the 5% target, but for the layers HLS could not
 # pipeline at II 1 (the model assumes II = reuse factor); each with the report that says so
 NOT_II_1 = {("ece226_har_conv1d", "conv1"): "ReadInputWidth loop: II achieved 3, target 1",
-            ("berk_encoder_conv1d", "q_conv1d_16"): "ReadInputWidth loop: II achieved 2, target 1"}
+            ("berk_encoder_conv1d", "q_conv1d_16"): "ReadInputWidth loop: II achieved 2, target 1",
+            **{("berk_encoder_conv1d_resource", f"q_conv1d_{n}"): "ReadInputWidth loop not pipelined"
+               for n in (4, 5, 6, 7)}}
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ LAYOUT = {
     "ece226_har_conv1d": ("Vivado 2024.1 optimized", set()),     # synth_design + opt_design
     "hls4ml_tutorial_part1_mlp": ("Vivado 2024.1 optimized", set()),
     "berk_encoder_conv1d": ("Vivado 2020.1 post-synthesis", set()),
+    "berk_encoder_conv1d_resource": ("Vivado 2020.1 post-synthesis", set()),
     "nrp_tutorial_2022_mlp": ("Vitis HLS 2022.2 csynth", set()),
     **{f"hector_tutorial_2019_mlp{v}": ("Vivado HLS 2019.2 csynth", {
         f"grp_dense_latency_{'0_' * 33}{k}" for k in ("fu_171", "1_fu_97", "s_fu_165")}) for v in ("", "_reuse2")},
@@ -99,7 +100,8 @@ def test_calibration_headline_numbers_from_reference():
 
 
 def test_calibration_default_is_post_synthesis_records():
-    assert [r["name"] for r in load_calibration()] == ["berk_encoder_conv1d", "dnd_mlp_6bit_qkeras",
+    assert [r["name"] for r in load_calibration()] == ["berk_encoder_conv1d", "berk_encoder_conv1d_resource",
+                                                       "dnd_mlp_6bit_qkeras",
                                                        "ece226_har_conv1d",
                                                        "hls4ml_tutorial_part1_mlp", "svhn_cnn_16bit_pruned",
                                                        "svhn_cnn_6bit_qkeras_pruned"]
