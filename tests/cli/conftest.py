@@ -156,6 +156,10 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
                           ["format: '", "'"]), 1),
                       "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1)}.items():
         (copy(f"prj_{name}") / "accelerator.yaml").write_text(acc)
+    (copy("prj_xml_bomb") / "reports").mkdir()   # a billion laughs where report reads csynth.xml
+    (ws / "prj_xml_bomb" / "reports" / "csynth.xml").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE r [\n<!ENTITY e0 "lol">\n' + "".join(
+            f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">\n' for i in range(1, 10)) + ']>\n<profile>&e9;</profile>\n')
     shutil.copytree(prj, ws / "prj_edited")
     _damaged_tb_data(ws, prj)
 

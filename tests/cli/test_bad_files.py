@@ -51,6 +51,7 @@ CASES = [
     ("models {ws}/fifo.yaml", 2, ["fifo.yaml", "not a regular file"]),
     ("generate --config {ws}/big.yaml --out {out}/p", 2, ["big.yaml", "16 MiB"]),
     ("plan {ws}/big.yaml --board zcu104", 2, ["big.yaml", "16 MiB"]),
+    ("report {ws}/prj_xml_bomb", 2, ["prj_xml_bomb/reports/csynth.xml", "amplification"]),
     # ---------------------------------------------------------------- one fixed-point type reader (issue 18)
     ("generate --config {ws}/cfg_prec_bogus_round.yaml --out {out}/p", 2, [
         "layers.s00_conv.precision.result", "rounding mode 'AP_BOGUS'", "AP_RND_CONV", "AP_TRN"]),
