@@ -31,3 +31,17 @@ def test_fusion_saves_what_the_activation_cost(monkeypatch):
     assert [layer.name for layer in off.layers if layer.name not in {x.name for x in on.layers}] == ["relu"]
     assert on.totals["lut"] < off.totals["lut"] and on.totals["ff"] < off.totals["ff"]
     assert on.interval_cycles == off.interval_cycles   # fusion changes area, not the pipeline's pace
+
+
+def test_lut_floor_names_where_the_least_lut_goes(monkeypatch):
+    from hw.estimate.floor import lut_floor
+    from hw.estimate.plan import plan
+
+    model = small_model()
+    monkeypatch.setattr("qmodels.build.build_model", lambda *a, **k: model)
+    design = from_config(BuildConfig(model="small", board="zcu104"))
+    floor = lut_floor(design)
+    assert floor["output rounding/saturation"] > 0 and floor["fifos"] > 0     # the conv writes its ReLU's format
+    assert {"fixed activation", "fixed pad"} <= set(floor) and "fixed relu" not in floor
+    # no plan, at any budget, uses fewer LUTs than the floor
+    assert plan(design, 1.0).estimate.totals["lut"] >= round(sum(floor.values())) - 1

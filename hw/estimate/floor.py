@@ -1,0 +1,60 @@
+"""Where a network's LUT floor goes: the LUTs it needs at every layer's cheapest setting (estimated).
+
+``python -m hw.estimate.floor attendnet-b --board zcu104`` splits the least LUT the planner can
+reach into what no reuse factor shares: per-pixel layers and FIFOs (fixed), and, for the layers
+with a reuse factor at their cheapest option, the multiply-accumulate, the line buffers, the
+rounding and saturation of every output channel (fused activations), and control.  When a plan
+says "does not fit at any reuse factor", this says which part of the hardware to fold.
+"""
+from __future__ import annotations
+
+import argparse
+
+from hw.estimate import plan as P
+from hw.estimate.layers import CONTROL, LayerSetting, buffers, estimate_layer, matrix_layer, pixel_layer
+from hw.estimate.network import coefficients, stream_cost
+from hw.estimate.geometry import MATRIX_KINDS
+
+
+def lut_floor(design) -> dict:
+    """{part: LUTs} of the cheapest-LUT configuration of ``design`` (all scaled as the estimate is)."""
+    scales = coefficients()
+    scale = scales["lut_scale"]
+    floor = {"fifos": stream_cost(design.streams).lut}
+    for g in design.geoms:
+        if g.kind not in P.TUNABLE:
+            est = estimate_layer(g, design.settings.get(g.name, LayerSetting()), design.board.family, scales)
+            floor[f"fixed {g.kind}"] = floor.get(f"fixed {g.kind}", 0.0) + est.cost.lut
+            continue
+        cheapest = min(P.layer_settings(g, design.board.family),
+                       key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
+        mac = (matrix_layer(g, cheapest, design.board.family)[1] if g.kind in MATRIX_KINDS
+               else pixel_layer(g, cheapest, design.board.family)[1])
+        parts = {"multiply-accumulate": mac.lut, "line buffers": buffers(g, cheapest).lut,
+                 "output rounding/saturation": g.channels * g.accum_bits if g.fused else 0.0,
+                 "control": CONTROL.lut}
+        for name, lut in parts.items():
+            floor[name] = floor.get(name, 0.0) + lut * scale
+    return floor
+
+
+def main(argv=None) -> int:
+    from hw.config import BuildConfig
+    from hw.estimate.source import from_config
+
+    parser = argparse.ArgumentParser(prog="python -m hw.estimate.floor", description=__doc__.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--board", default="zcu104")
+    args = parser.parse_args(argv)
+    design = from_config(BuildConfig(model=args.model, board=args.board))
+    floor = lut_floor(design)
+    total = sum(floor.values())
+    capacity = design.estimate().capacity["lut"]
+    for name, lut in sorted(floor.items(), key=lambda kv: -kv[1]):
+        print(f"{name:30s} {lut:10.0f}  {lut / total:6.1%}")
+    print(f"{'LUT floor (estimated)':30s} {total:10.0f}  of {capacity} on {args.board} ({total / capacity:.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
