@@ -23,7 +23,7 @@ from qmodels import strict_yaml
 from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
-from hw.config import BuildConfig, ConfigError
+from hw.config import IDENTIFIER_RE, BuildConfig, ConfigError
 from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, forced_strategy, setting_changes, valid_reuse
 from hw.hls.fuse import fused_pairs, unfused_reasons
 from hw.hls.layers.fuse_quantizer import CONFIG_KEY as FUSE_KEY
@@ -367,6 +367,8 @@ def _check_resolved(path: Path, data) -> None:
     for key, kind in expected.items():
         if not isinstance(data.get(key), kind):
             fail(f"field '{key}' must be a {kind.__name__}, got {data.get(key)!r:.60}")
+    if not IDENTIFIER_RE.match(data["project_name"]):   # it names files and the top function: no paths
+        fail(f"field 'project_name' must be a C identifier of at most 64 characters, got {data['project_name']!r:.60}")
     for section, keys in (("software_model", ("weights", "input_shape", "classes")),
                           ("testbench", ("samples", "output_lsb"))):
         missing = [k for k in keys if k not in data[section]]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from qmodels import strict_yaml
 from host.hls_types import FormatError, parse_type
+from hw.config import IDENTIFIER_RE
+from qmodels import strict_yaml
 
 LANES = (8, 16, 32, 64)
 STREAM_WIDTHS = (32, 64, 128)  # AXI DMA stream widths an HP port carries without a width converter
@@ -135,7 +136,14 @@ class AcceleratorConfig:
         return cfg
 
     def check(self, where: str = CONFIG_FILE) -> None:
-        """The geometry must be self-consistent: a driver sizes its DMA buffers from it."""
+        """Names that are Tcl objects and C functions, and a self-consistent geometry: a driver sizes its DMA
+        buffers from it."""
+        for name in ("project", "top", "ip_vendor", "ip_library", "dma_instance", "accelerator_instance"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and IDENTIFIER_RE.match(value)):
+                raise AcceleratorConfigError(f"{where}: field '{name}': expected a C identifier (letters, digits, "
+                                             f"'_', at most 64 characters; it names Tcl objects and functions), "
+                                             f"got {value!r:.60}")
         if self.dma_width not in STREAM_WIDTHS:
             raise AcceleratorConfigError(f"{where}: field 'dma_width': expected one of {STREAM_WIDTHS}, "
                                          f"got {self.dma_width!r}")

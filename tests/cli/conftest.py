@@ -154,8 +154,10 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
                       "acc_bomb": accelerator + BOMB.replace("a:", "x:", 1),
                       "acc_mode": accelerator.replace(f"format: {fmt}", fmt.replace(">", ",AP_BOGUS>").join(
                           ["format: '", "'"]), 1),
-                      "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1)}.items():
+                      "acc_int": accelerator.replace(f"format: {fmt}", "format: ap_uint<8>", 1),
+                      "acc_top": accelerator.replace("\nproject: ", "\nproject: 'x; exec rm -rf ~'  # ", 1)}.items():
         (copy(f"prj_{name}") / "accelerator.yaml").write_text(acc)
+    (copy("prj_badname") / "attendnets.yaml").write_text(text.replace("project_name: ", "project_name: ../../", 1))
     (copy("prj_xml_bomb") / "reports").mkdir()   # a billion laughs where report reads csynth.xml
     (ws / "prj_xml_bomb" / "reports" / "csynth.xml").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE r [\n<!ENTITY e0 "lol">\n' + "".join(
