@@ -354,7 +354,9 @@ def _next_shape(stage, where, h, w, c, flat):
         h, w = _spatial(where, h, w, stage.kernel, stage.stride)
         return h, w, c * stage.multiplier, flat
     if isinstance(stage, VAC):
-        _require(min(h, w) >= 2, where, "mix", f"a VAC pools 2x2 and needs at least a 2x2 input, got {h}x{w}")
+        if min(h, w) < 2:
+            raise SpecError(f"{where}: its input is {h}x{w}; a VAC pools 2x2 and needs at least 2x2 (a larger "
+                            "'input_shape', or fewer strides before it)")
         _require(stage.mix % stage.groups == 0, where, "groups", f"{stage.groups} does not divide mix={stage.mix}")
         _require(stage.embed % stage.groups == 0, where, "groups", f"{stage.groups} does not divide embed={stage.embed}")
         return h, w, stage.out or c, flat
