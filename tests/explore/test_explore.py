@@ -156,3 +156,21 @@ def test_a_candidate_the_estimator_cannot_price_fails_its_trial_and_three_in_a_r
         search._start_one()
     states = [(t.state.name, t.user_attrs["error"]) for t in study.trials]
     assert len(states) == 3 and all(s == "FAIL" and "KeyError: 's03_pepe_dw'" in e for s, e in states)
+
+
+def test_a_candidate_that_breaks_a_constraint_is_pruned_before_training(tmp_path, monkeypatch):
+    import io
+
+    from hw.explore import study as S
+
+    monkeypatch.setattr(S, "price", lambda path, constraints: {"params": 99, "macs": 9, "weight_kib": 0.1,
+                                                               "violation": "99 params > --max-params 50"})
+    req = Request("fashion-mnist", Constraints("pynq-z2", max_params=50), trials=1, out=tmp_path)
+    study, storage = open_study(req)
+    log = io.StringIO()
+    search = S.Search(req, study, storage, client=None, log=log)  # no client: a pruned trial never reaches one
+    search._start_one()
+    (trial,) = study.trials
+    assert trial.state.name == "PRUNED" and trial.user_attrs["violation"] == "99 params > --max-params 50"
+    assert search._complete() == 0 and not search.inflight  # not trained, not counted
+    assert "trial 0 pruned before training: 99 params > --max-params 50" in log.getvalue()
