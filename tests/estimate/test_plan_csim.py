@@ -1,6 +1,7 @@
 """A planned recipe generates, stays bit-exact in C simulation, and its project reports as planned."""
 import json
 
+import pytest
 import yaml
 
 from hw.config import BuildConfig
@@ -50,3 +51,23 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     assert printed["fits"] is True and printed["board"] == "pynq-z2" and printed["source"] == "estimated"
     assert set(printed["totals"]) == {"dsp", "lut", "ff", "bram18", "uram"}
 
+
+
+@pytest.mark.slow
+def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path):
+    """The full-size ZCU104 plan of AttendNet-B (fused, DSP and packed-DSP layers, shared
+    multipliers) regenerated at 64x64 and C-simulated against both software models."""
+    p = plan(from_config(BuildConfig(model="attendnet-b", board="zcu104")), 1.0)
+    cfg = recipe(p, "attendnet-b", input_shape=[64, 64, 3])
+    cfg.samples = 4
+    kinds = {s.multiplier for s in cfg.layers.values()}
+    assert {"dsp", "packed"} <= kinds, kinds
+    out, _ = generate(cfg, tmp_path / "b64")
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.05, report["liveness"]
+    resolved = yaml.safe_load((out / "attendnets.yaml").read_text())
+    assert resolved["fused_activations"]["fused"]
+    classes = {v["class"] for v in resolved["layers"].values()}
+    assert {"HGroupConv2D", "DspPointwiseConv2D"} <= classes, classes
