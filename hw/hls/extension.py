@@ -41,6 +41,7 @@ def register() -> None:
     dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
     for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
         dsp_product.register(get_backend(name))
-        get_backend(name).register_source(HEADER_DIR / dsp_product.HEADER)
+        for header in (dsp_product.HEADER, "nnet_dsp_pack.h"):  # the first includes the second
+            get_backend(name).register_source(HEADER_DIR / header)
     get_backend("Vivado").register_pass(dsp_product.PASS_NAME, dsp_product.UseDspProduct, flow=dsp_product.FLOW)
     _done = True
