@@ -95,9 +95,11 @@ def check_multiplier(layer: str, multiplier) -> str:
 def mul_ops(layer_geometry, multiplier: str = "lut") -> int:
     """Multiplications the hardware does per output pixel: ``multiplications``, except that packed
     pairs the output channels of a group (one multiplication per pair, one per odd channel left)."""
+    if multiplier not in MULTIPLIERS:
+        raise ValueError(f"multiplier must be one of {', '.join(MULTIPLIERS)}, got {multiplier!r}")
     g = R.geometry(layer_geometry, REUSE_KEYS)
     per_group = g["n_filt"] // g["n_groups"]
-    channels = per_group // 2 + per_group % 2 if check_multiplier("?", multiplier) == "packed" else per_group
+    channels = per_group // 2 + per_group % 2 if multiplier == "packed" else per_group
     return g["n_groups"] * channels * g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
 
 
