@@ -216,6 +216,13 @@ def write_chart(rows: list, path: Path, dataset: str) -> "Path | None":
     ax.set_xlabel("mult-adds per image (millions)")
     ax.set_ylabel("top-1 (%)")
     ax.set_title(f"{dataset}: 8-bit (filled) and float (open) top-1, mean ± std over seeds")
+    return _finish_chart(fig, ax, path)
+
+
+def _finish_chart(fig, ax, path: Path) -> Path:
+    """Grid, legend and layout of a Table 1 chart, written whole (a partial file renamed into place)."""
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -245,14 +252,7 @@ def write_curve_chart(rows: list, path: Path, dataset: str) -> "Path | None":
     ax.set_xlabel("epoch (float phase, then QAT after the thin vertical line)")
     ax.set_ylabel("val top-1 (%)")
     ax.set_title(f"{dataset}: learning curves (float network, then the 8-bit network)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".partial.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return _finish_chart(fig, ax, path)
 
 
 def write_results(out: Path, rows: list, recipe: Recipe, dataset: str) -> dict:
