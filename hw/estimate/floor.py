@@ -39,14 +39,18 @@ def lut_floor(design) -> dict:
 
 
 def main(argv=None) -> int:
+    from hw.boards import board_names
     from hw.config import BuildConfig
     from hw.estimate.source import from_config
 
     parser = argparse.ArgumentParser(prog="python -m hw.estimate.floor", description=__doc__.splitlines()[0])
-    parser.add_argument("model")
-    parser.add_argument("--board", default="zcu104")
+    parser.add_argument("model", help="built-in model name or spec file")
+    parser.add_argument("--board", default="zcu104", choices=board_names())
     args = parser.parse_args(argv)
-    design = from_config(BuildConfig(model=args.model, board=args.board))
+    try:
+        design = from_config(BuildConfig(model=args.model, board=args.board))
+    except ValueError as err:  # SpecError, ConfigError, EstimateError: bad input, said in one line
+        parser.error(str(err))
     floor = lut_floor(design)
     total = sum(floor.values())
     capacity = design.estimate().capacity["lut"]

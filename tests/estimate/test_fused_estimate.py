@@ -1,4 +1,6 @@
 """The estimator sees the fusion generation does (hw.hls.fuse): no activation process, narrow streams."""
+import pytest
+
 from hw.config import BuildConfig
 from hw.estimate import geometry
 from hw.estimate.source import from_config, fused_streams, streams_for
@@ -45,3 +47,14 @@ def test_lut_floor_names_where_the_least_lut_goes(monkeypatch):
     assert {"fixed activation", "fixed pad"} <= set(floor) and "fixed relu" not in floor
     # no plan, at any budget, uses fewer LUTs than the floor
     assert plan(design, 1.0).estimate.totals["lut"] >= round(sum(floor.values())) - 1
+
+
+@pytest.mark.parametrize("argv,words", [(["nosuch"], "unknown model 'nosuch'"),
+                                        (["attendnet-tiny", "--board", "zc706"], "invalid choice: 'zc706'")])
+def test_lut_floor_refuses_bad_input_in_one_line(capsys, argv, words):
+    from hw.estimate.floor import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and words in err and "Traceback" not in err
