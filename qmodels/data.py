@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from qmodels import idx
+from qmodels.data_error import DataError  # noqa: F401 (D.DataError: what every reader here raises)
 from qmodels.augment import AUGMENT, SHIFT, eval_image, fit_array_image, train_image  # noqa: F401
 
 # tf.io.decode_image (TF 2.15) reads exactly these; a cheap header check names a bad file up front.
@@ -32,10 +33,6 @@ DIGITS_VERSION = "attendnets digits v1: 8x8 -> 32x32 bilinear, RGB PNG, stratifi
 DIGITS_MARKER = ".complete"
 FASHION = idx.NAME
 DATASETS = (DIGITS, FASHION)
-
-
-class DataError(ValueError):
-    """Unusable data; the message names the file or folder."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +251,7 @@ def _source(source, input_shape=None, crop_fraction=None):
     """(ImageFolder, Preprocess for evaluation) of a checkpoint directory, a dataset name or a data folder."""
     source_path = Path(str(source)).expanduser()
     if (source_path / "checkpoint.yaml").is_file():
-        from qmodels.train import read_info
+        from qmodels.checkpoint import read_info
         info = read_info(source_path)
         folder = folder_from_info(info["dataset"])
         input_shape = info["input_shape"]

@@ -9,7 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
-from qmodels.data import DataError
+from qmodels.data_error import DataError
 
 _WNID = re.compile(r"^n\d{8}$")
 
