@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-from pathlib import Path
 
 import numpy as np
 import yaml
@@ -25,9 +24,7 @@ import yaml
 from qmodels import strict_yaml
 
 from hw.estimate.calibration.rebuild import rebuild
-from hw.estimate.network import RESOURCES, UNSCALED, Stream, estimate_network
-
-ERRORS_FILE = Path(__file__).with_name("calibration_errors.yaml")
+from hw.estimate.network import ERRORS_FILE, RESOURCES, UNSCALED, Stream, estimate_network, load_errors  # noqa: F401
 FITTED = ("lut", "ff")
 CYCLES = ("latency_cycles", "interval_cycles", "layer_cycles")
 TARGETS = {"post_synthesis": "Vivado post-synthesis utilization (totals), leave-one-out",
@@ -195,11 +192,6 @@ def run() -> dict:
             "targets": TARGETS, "coefficients": fit(records),
             "leave_one_out": distribution(table, "post_synthesis"), "hls_csynth": distribution(hls, "hls_csynth"),
             "records": table, "hls_records": hls}
-
-
-def load_errors() -> dict:
-    """The measured calibration errors (ERRORS_FILE); {} when it has not been written."""
-    return strict_yaml.load(ERRORS_FILE) if ERRORS_FILE.exists() else {}
 
 
 def band(figure: str, data: dict = None):

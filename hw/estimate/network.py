@@ -7,18 +7,26 @@ All figures are estimated: post-synthesis (Vivado) resources, HLS cycles.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from qmodels import strict_yaml
+
+from hw.estimate import RESOURCES  # noqa: F401 (re-exported: the resources of an Estimate)
 from hw.estimate import costs as C
 from hw.estimate.layers import LayerEstimate, LayerSetting, estimate_layer
 
-RESOURCES = ("dsp", "lut", "ff", "bram18", "uram")
 UNSCALED = {"lut_scale": 1.0, "ff_scale": 1.0}
+# Written by hw.estimate.calibration_fit (which prices its designs with this module), read here
+ERRORS_FILE = Path(__file__).with_name("calibration_errors.yaml")
+
+
+def load_errors() -> dict:
+    """The measured calibration errors (ERRORS_FILE); {} when it has not been written."""
+    return strict_yaml.load(ERRORS_FILE) if ERRORS_FILE.exists() else {}
 
 
 def coefficients() -> dict:
     """The LUT and FF scales fitted by hw.estimate.calibration_fit (calibration_errors.yaml)."""
-    from hw.estimate.calibration_fit import load_errors
-
     return {**UNSCALED, **load_errors().get("coefficients", {})}
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
-RESOURCES = ("lut", "ff", "dsp", "bram18", "uram")
+from hw.estimate import RESOURCES  # noqa: F401 (re-exported for the report loader)
 
 
 class ReportError(ValueError):
@@ -32,10 +32,10 @@ class Resources:
     uram: int = 0
 
     def __add__(self, other: "Resources") -> "Resources":
-        return Resources(*(getattr(self, r) + getattr(other, r) for r in RESOURCES))
+        return Resources(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
-    def as_dict(self) -> dict:
-        return {r: getattr(self, r) for r in RESOURCES}
+    def as_dict(self) -> dict:   # in the order the vendor reports list them
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass

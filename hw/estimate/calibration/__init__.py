@@ -12,8 +12,9 @@ import yaml
 
 from qmodels import strict_yaml
 
+from hw.estimate import RESOURCES
+
 HERE = Path(__file__).resolve().parent
-RESOURCES = ("lut", "ff", "dsp", "bram18", "uram")
 REQUIRED = ("name", "source", "tool", "part", "clock_ns", "network", "hls_layers",
             "latency_cycles", "interval_cycles", "totals")
 
