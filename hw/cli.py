@@ -31,7 +31,7 @@ THIRD_PARTY_LOGGERS = ("tensorflow", "absl", "keras", "tf_keras", "qkeras", "hls
 SUBCOMMAND_MODULES = (
     "qmodels.train",        # train, eval
     "qmodels.table1",       # table1
-    "hw.sim.csim",          # csim
+    "hw.sim.csim_cli",      # csim
     "hw.sim.bench",         # bench
     "hw.estimate.cli",      # report, plan, compare
     "hw.sim.sweep",         # sweep

@@ -12,7 +12,6 @@ as Keras runs it (float32, hw.sim.software).  Emulation and test bench run the i
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import subprocess
@@ -27,41 +26,10 @@ from hw.hls import testbench
 from hw.hls.convert import load_resolved
 from hw.sim import parallel
 from hw.sim.firmware import check_weights
+from hw.sim.toolchain import BASE_FLAGS, CXX, CXXFLAGS, OPT, CsimError, gxx, source_hash  # noqa: F401 (re-exported)
 
 MODES = ("emulation", "testbench", "vendor")
-CXX = "g++"
-# Chosen by measurement (hw/sim/flags.py, AttendNet-B 224x224, figures in its docstring): -O2 and
-# -O3 run no faster than -O1, which compiles in a quarter less time.  No -march=native: the
-# binaries and the figures must hold on any x86-64 machine (CI's too).
-OPT = "-O1"
-# -fno-gnu-unique: template statics would otherwise be bound process-wide across every emulation
-# library loaded into one Python process (hls4ml's build_lib.sh uses it for the same reason)
-BASE_FLAGS = ["-std=c++14", "-fno-gnu-unique", "-Ifirmware/ap_types", "-Ifirmware", "-I."]
-CXXFLAGS = [OPT, *BASE_FLAGS]
 VENDOR_TOOLS = {"vitis": ("vitis-run", "vitis_hls"), "vivado": ("vivado_hls",)}
-
-
-class CsimError(RuntimeError):
-    pass
-
-
-def _source_hash(project: Path, extra: list) -> str:
-    digest = hashlib.sha256(" ".join(extra).encode())
-    for path in sorted((project / "firmware").rglob("*")) + sorted(project.glob("*.cpp")):
-        if path.is_file() and path.suffix in (".h", ".cpp", ".txt"):
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def gxx(cwd: Path, flags: list, args: list, target: Path) -> float:
-    """One g++ call writing ``target`` atomically (a .part file renamed); its wall time."""
-    tmp = target.with_name(target.name + ".part")
-    start = time.perf_counter()
-    done = subprocess.run([CXX, *flags, *args, "-o", str(tmp)], cwd=cwd, capture_output=True, text=True)
-    if done.returncode:
-        raise CsimError(f"g++ {' '.join(args)} in {cwd} failed:\n{done.stderr[-4000:]}")
-    tmp.rename(target)
-    return time.perf_counter() - start
 
 
 def build(project: Path, name: str, opt: str | None = None, targets=("library", "testbench")) -> dict:
@@ -75,7 +43,7 @@ def build(project: Path, name: str, opt: str | None = None, targets=("library", 
     check_weights(project)
     flags = [opt or OPT, *BASE_FLAGS]
     weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
-    out = project / "build" / _source_hash(project, flags + [weights])
+    out = project / "build" / source_hash(project, flags + [weights])
     out.mkdir(parents=True, exist_ok=True)
     timings = []
     steps = [(out / "firmware.o", ["-fPIC", weights, "-c", f"firmware/{name}.cpp"])]
@@ -376,10 +344,3 @@ def _keras_divergence(model, images, expected, sw) -> dict:
     else:
         trace = {k: v[chosen] for k, v in sw["first_trace"].items()}
     return keras_divergence(model, images[chosen], trace)
-
-
-def add_cli(subparsers) -> None:
-    """Register the 'csim' subcommand (hw.sim.csim_cli: options, table, --fifo-check)."""
-    from hw.sim.csim_cli import add_cli as register
-
-    register(subparsers)

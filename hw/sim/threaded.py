@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from hw.hls import testbench
-from hw.sim import csim as C
+from hw.sim import toolchain as C
 from hw.sim.firmware import check_weights
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -111,7 +111,7 @@ def build(project: Path, name: str, source: str) -> Path:
     header = (TEMPLATES / "bounded_stream" / "hls_stream.h").read_text()
     flags = [C.OPT, "-std=c++14", "-pthread", f"-I{TEMPLATES / 'bounded_stream'}", *C.BASE_FLAGS[2:]]
     weights = f'-DWEIGHTS_DIR="{project / "firmware" / "weights"}"'
-    out = project / "build" / f"threaded-{C._source_hash(project, [source, header, *flags, weights])}"
+    out = project / "build" / f"threaded-{C.source_hash(project, [source, header, *flags, weights])}"
     binary = out / f"{name}_threaded"
     if not binary.exists():
         out.mkdir(parents=True, exist_ok=True)

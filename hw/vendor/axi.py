@@ -112,7 +112,7 @@ def _weights_sources(project: Path, name: str) -> dict:
 def _compile(project: Path, name: str) -> dict:
     """Object files and links of the AXI build in build/axi-<hash>/: the simulated board's library
     and the test bench, with the weights compiled in (no path to the project in either)."""
-    from hw.sim.csim import CXXFLAGS, _source_hash, gxx
+    from hw.sim.toolchain import CXXFLAGS, gxx, source_hash as _source_hash
     from hw.sim.firmware import check_weights
 
     check_weights(project)   # the .txt compiled in must hold the .h initialisers synthesis builds in
