@@ -24,7 +24,7 @@ IO_TYPES = ("stream", "parallel")
 STRATEGIES = ("latency", "resource")
 # how a layer's products are made (hw/hls/nnet_utils/nnet_dsp_pack.h): fabric, one per DSP, two per DSP
 MULTIPLIERS = ("lut", "dsp", "packed")
-LAYER_KEYS = ("reuse", "strategy", "multiplier", "precision")
+LAYER_KEYS = ("reuse", "strategy", "multiplier", "fold", "precision")
 PRECISION_KEYS = ("result", "accum")
 
 
@@ -42,6 +42,8 @@ LIMITS = {
     "clock_ns": Limit(0.5, 1000.0, "0.5 ns is 2 GHz, beyond any FPGA fabric; 1000 ns is 1 MHz"),
     "reuse": Limit(1, 2 ** 20, "a multiplier shared by more than 2^20 products takes over a million clocks per "
                    "output"),
+    "fold": Limit(1, 4096, "output-channel groups computed one after the other; no layer has more than 4096 "
+                  "output channels"),
     "classes": Limit(1, 100_000, "the classifier is one dense layer held on chip; ImageNet-21k has 21,841 classes"),
     "samples": Limit(1, 10_000, "tb_data is text, about 1 MB per 224x224x3 image; csim --samples runs more"),
     "seed": Limit(0, 2 ** 32 - 1, "numpy and TensorFlow take 32-bit seeds"),
@@ -156,6 +158,7 @@ class LayerSettings:
     reuse: Optional[int] = None
     strategy: Optional[str] = None
     multiplier: Optional[str] = None                 # lut (default), dsp or packed: conv layers only
+    fold: Optional[int] = None                       # output-channel groups one after the other (1: none)
     precision: dict = field(default_factory=dict)   # {"result": "ap_fixed<...>", "accum": ...}
 
     def problems(self):
@@ -166,6 +169,8 @@ class LayerSettings:
             yield "strategy", f"expected one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
         if self.multiplier is not None and self.multiplier not in MULTIPLIERS:
             yield "multiplier", f"expected one of {', '.join(MULTIPLIERS)}, got {self.multiplier!r}"
+        if self.fold is not None and range_error("fold", self.fold):
+            yield "fold", range_error("fold", self.fold)
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return

@@ -103,7 +103,8 @@ TEMPLATES = (DspConv2DConfigTemplate, DspPointwiseConv2DConfigTemplate, DspDense
 
 
 def wants_dsp_product(node) -> bool:
-    return node.class_name in ROUTES and node.get_attr("multiplier", "lut") == "dsp"
+    """'dsp' in hls4ml's own kernel: not for a folded conv, which dsp_route puts in ours."""
+    return node.class_name in ROUTES and node.get_attr("multiplier", "lut") == "dsp" and (node.get_attr("fold") or 1) == 1
 
 
 class UseDspProduct(OptimizerPass):

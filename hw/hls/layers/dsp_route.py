@@ -1,4 +1,4 @@
-"""Convolutions with packed DSP products: routed to our grouped convolution (an hls4ml optimizer pass).
+"""Convolutions with packed DSP products or a fold: routed to our grouped convolution (an hls4ml optimizer pass).
 
 hls4ml 1.3's convolution kernels multiply through ``CONFIG_T::product``, chosen by the backend
 from the operand types alone (``FPGABackend.product_type``), and its rule puts every 8-bit
@@ -8,7 +8,9 @@ nnet_dsp_pack.h), and a convolution is the grouped one with one group (a depthwi
 group per channel), so a layer configured with ``Multiplier: dsp`` or ``packed`` is put in its
 place with the same name, geometry, weights, bias, reuse factor and types ('dsp' alone keeps
 hls4ml's kernel for a conv, with a DSP product: hw/hls/layers/dsp_product.py; a depthwise conv
-is routed for 'dsp' too).  It runs in the
+is routed for 'dsp' too).  A layer configured with ``Fold: F`` > 1 is routed whatever its
+multiplier: hls4ml's kernels compute and round every output channel of a pixel at once, ours can
+make them F groups at a time (group_conv.py, "Fold").  It runs in the
 optimize flow after hls4ml's pointwise pass and our activation fusion, for both io types: in
 io_stream hls4ml has already put its zero-padding layer before a 'same' convolution and set the
 convolution's own padding to 0, which our kernel then honours.
@@ -26,19 +28,19 @@ FLOW = "vivado:optimize"
 ROUTED = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D")
 
 
-def wants_dsp(node) -> bool:
-    """'packed' always needs our kernel; 'dsp' only for a depthwise conv (hls4ml's other convs keep
-    their kernel with a DSP product, hw/hls/layers/dsp_product.py)."""
+def wants_our_kernel(node) -> bool:
+    """'packed' and a fold above 1 always need our kernel; 'dsp' only for a depthwise conv
+    (hls4ml's other convs keep their kernel with a DSP product, hw/hls/layers/dsp_product.py)."""
     multiplier = node.get_attr("multiplier", "lut")
-    return node.class_name in ROUTED and (multiplier == "packed" or
+    return node.class_name in ROUTED and (multiplier == "packed" or (node.get_attr("fold") or 1) > 1 or
                                           multiplier == "dsp" and node.class_name == "DepthwiseConv2D")
 
 
 class RouteDspConv(OptimizerPass):
-    """Replace each convolution configured with a DSP multiplier by the equivalent HGroupConv2D."""
+    """Replace each convolution configured for our kernel by the equivalent HGroupConv2D."""
 
     def match(self, node):
-        return wants_dsp(node)
+        return wants_our_kernel(node)
 
     def transform(self, model, node):
         kh, kw, n_filt = node.get_attr("filt_height"), node.get_attr("filt_width"), node.get_attr("n_filt")
@@ -85,13 +87,38 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
     weight = from_qkeras(quantizer) if quantizer is not None else None
     if weight is None:
         raise ConfigError(f"{where}: {layer.name} has no quantized kernel, so its product width is unknown")
-    channels = int(layer.input_shape[-1])
-    groups = channels if depthwise else int(getattr(layer, "groups", 1))
-    geometry = {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
-                "filt_height": 1, "filt_width": 1}
+    geometry = _keras_geometry(layer)
+    groups = geometry["n_groups"]
     family = dsp_family(part)
     valid = valid_multipliers(geometry, family, (data_format.width, data_format.signed), (weight.width, weight.signed))
     if multiplier not in valid:
         raise ConfigError(f"{where}: 'packed' is not possible for {layer.name} ({data_format} data x {weight} "
                           f"weights, {groups} group(s) of {geometry['n_filt'] // groups} output channel(s), part "
                           f"{part}, DSP {family or 'unknown'}); it takes {', '.join(valid)}")
+
+
+def _keras_geometry(layer) -> dict:
+    """What group_conv's rules read of a Keras conv (the window does not matter to them)."""
+    channels = int(layer.input_shape[-1])
+    groups = channels if type(layer).__name__ == "QDepthwiseConv2D" else int(getattr(layer, "groups", 1))
+    return {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
+            "filt_height": 1, "filt_width": 1}
+
+
+def check_fold(layer, fold: int, reuse: int, multiplier: str) -> None:
+    """Refuse, naming the layer and the folds it takes, a fold it cannot have: folds exist for the
+    convolutions only (our grouped conv computes them) and must divide the output channels and
+    the reuse factor (group_conv.valid_folds)."""
+    from hw.config import ConfigError
+    from hw.hls.layers.group_conv import check_fold as check
+
+    kind = type(layer).__name__
+    where = f"field 'layers.{layer.name}.fold'"
+    if fold == 1:
+        return
+    if kind not in KERAS_CONVS:
+        raise ConfigError(f"{where}: a fold is for convolutions ({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
+    try:
+        check(layer.name, _keras_geometry(layer), reuse, multiplier, fold)
+    except ValueError as err:
+        raise ConfigError(f"{where}: {err}") from None

@@ -13,6 +13,12 @@ hls4ml config; nnet_dsp_pack.h): ``lut`` products in fabric, ``dsp`` one per DSP
 output channels of a group (same input value) per DSP multiplication, where ``packing_exact``
 holds for the part's DSP (``dsp_family``).  ``valid_multipliers`` and ``dsp_count`` are what the
 estimator and planner read.
+
+Fold F (``fold`` attribute, ``Fold: F``; FINN's PE idea on the output channels): a pixel's
+n_filt output channels are computed F groups of n_filt / F one after the other, each in R / F
+clocks, so the adders of the accumulators, the rounding and saturation of the outputs and the
+multipliers all scale with n_filt / F instead of n_filt; the throughput is that of R.
+``valid_folds`` says which F a layer takes (F divides n_filt and R; a packed pair never split).
 """
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras.convolution import parse_conv2d_layer
@@ -125,6 +131,42 @@ def multipliers(layer_geometry, reuse: int, multiplier: str = "lut") -> int:
     return R.copies(mul_ops(layer_geometry, multiplier), reuse)
 
 
+def valid_folds(layer_geometry, reuse: int, multiplier: str = "lut") -> tuple:
+    """Folds F the layer takes at reuse factor R: F divides n_filt (every group of channels the
+    same size) and R (each group gets R / F clocks); with 'packed', every fold holds whole pairs
+    and the same number of multiplications (whole groups, or an even fold of even groups), so
+    that ceil(mul_ops / R) multipliers keep the II."""
+    g = R.geometry(layer_geometry, REUSE_KEYS)
+    n_filt, per_group = g["n_filt"], g["n_filt"] // g["n_groups"]
+    folds = []
+    for fold in range(1, min(n_filt, reuse) + 1):
+        if n_filt % fold or reuse % fold:
+            continue
+        width = n_filt // fold
+        if multiplier == "packed" and fold > 1 and not (width % per_group == 0 or
+                                                        per_group % 2 == 0 and width % 2 == 0):
+            continue
+        folds.append(fold)
+    return tuple(folds)
+
+
+def largest_fold(layer_geometry, reuse: int, multiplier: str = "lut") -> int:
+    """The deepest fold at R: the fewest adders and output casts for the same clocks per pixel."""
+    return valid_folds(layer_geometry, reuse, multiplier)[-1]
+
+
+def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold) -> int:
+    """``fold`` if ``layer`` takes it at ``reuse`` with ``multiplier``, else a ValueError naming
+    the layer, the value and the folds it does take."""
+    valid = valid_folds(layer_geometry, reuse, multiplier)
+    if not isinstance(fold, int) or isinstance(fold, bool) or fold not in valid:
+        n_filt = R.geometry(layer_geometry, REUSE_KEYS)["n_filt"]
+        raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {n_filt} output channels at reuse "
+                         f"factor {reuse} ({multiplier}); a fold divides both (whole packed pairs per fold): "
+                         f"{', '.join(map(str, valid))}")
+    return fold
+
+
 def parse(keras_layer, input_names, input_shapes, data_reader):
     renamed = {**keras_layer, "class_name": "Conv2D"}  # hls4ml's conv parser reads the geometry
     layer, output_shape = parse_conv2d_layer(renamed, input_names, input_shapes, data_reader)
@@ -141,7 +183,8 @@ def parse(keras_layer, input_names, input_shapes, data_reader):
 class HGroupConv2D(Layer):
     _expected_attributes = [Attribute(name) for name in GEOMETRY] + [
         WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("weight"), TypeAttribute("bias"),
-        TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut")]
+        TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut"),
+        Attribute("fold", value_type=int, default=1)]
 
     def initialize(self):
         shape = [self.attributes["out_height"], self.attributes["out_width"], self.attributes["n_filt"]]
@@ -160,6 +203,8 @@ class HGroupConv2D(Layer):
 CONFIG = "struct config{index} : nnet::group_conv2d_config {{\n" + "".join(
     f"    static const unsigned {name} = {{{name}}};\n" for name in GEOMETRY) + """    static const unsigned reuse_factor = {reuse};
     static const unsigned multiplier_limit = {multiplier_limit};
+    static const unsigned fold = {fold};
+    static const unsigned fold_interval = {fold_interval};
     static const unsigned multiplier = nnet::mult_impl::{multiplier};
     typedef nnet::{dsp_family} dsp_family;
     typedef {accum_t.name} accum_t;
@@ -176,8 +221,10 @@ class ConfigTemplate(LayerConfigTemplate):
     def format(self, node):
         params = self._default_config_params(node)
         multiplier = check_multiplier(node.name, node.get_attr("multiplier", "lut"))
-        params["multiplier_limit"] = multipliers(node, R.check_reuse(node.name, node.get_attr("reuse_factor")),
-                                                 multiplier)
+        reuse = R.check_reuse(node.name, node.get_attr("reuse_factor"))
+        params["multiplier_limit"] = multipliers(node, reuse, multiplier)
+        params["fold"] = check_fold(node.name, node, reuse, multiplier, node.get_attr("fold", 1))
+        params["fold_interval"] = reuse // params["fold"]
         params["multiplier"] = multiplier
         params["dsp_family"] = _packing_family(node) if multiplier == "packed" else "dsp48e2"
         return self.template.format(**params)

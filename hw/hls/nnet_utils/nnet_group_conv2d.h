@@ -34,6 +34,12 @@ struct group_conv2d_config {
     // Any R >= 1 is accepted; hw/hls/layers/group_conv.py valid_reuse_factors lists the useful ones.
     static const unsigned reuse_factor = 1;
     static const unsigned multiplier_limit = 72;   // ceil(4 * 3 * 3 * 2 / 1)
+    // Fold F (FINN's PE on the output channels): a pixel's n_filt outputs are made in F steps of
+    // n_filt / F channels, one step every fold_interval = R / F clocks, so adders, output casts
+    // and multipliers exist for n_filt / F channels only.  F divides n_filt and R, and a packed
+    // pair never straddles two steps (group_conv.py valid_folds); F = 1 is the unfolded kernel.
+    static const unsigned fold = 1;
+    static const unsigned fold_interval = 1;       // reuse_factor / fold: the pipeline's II
     // How the products are made (nnet_dsp_pack.h): mult_impl::lut (fabric), dsp (one product per
     // DSP) or packed (two output channels of a group, which see the same input value, in one DSP
     // multiplication; with an odd filt_per_group the last channel of each group takes a DSP of
@@ -52,6 +58,7 @@ struct group_conv2d_config {
 template <typename CONFIG_T> struct group_conv2d_dims {
     static const unsigned chan_per_group = CONFIG_T::n_chan / CONFIG_T::n_groups;
     static const unsigned filt_per_group = CONFIG_T::n_filt / CONFIG_T::n_groups;
+    static const unsigned filt_per_fold = CONFIG_T::n_filt / CONFIG_T::fold;
     static const unsigned padded_height = CONFIG_T::in_height + CONFIG_T::pad_top + CONFIG_T::pad_bottom;
     static const unsigned padded_width = CONFIG_T::in_width + CONFIG_T::pad_left + CONFIG_T::pad_right;
 };
@@ -89,8 +96,9 @@ template <> struct group_conv2d_pair<true> {
     }
 };
 
-// One output pixel from its filt_height x filt_width window: the multiply-accumulate both io
-// types share, so they cannot compute differently.  It is inlined (HLS INLINE) into the
+// Fold step ``step`` of one output pixel (its channels step * filt_per_fold ..
+// (step + 1) * filt_per_fold - 1) from its filt_height x filt_width window: the
+// multiply-accumulate both io types share, so they cannot compute differently.  It is inlined (HLS INLINE) into the
 // caller's pipelined pixel loop, where its loops sit exactly as if written there: that PIPELINE
 // unrolls them and that ALLOCATION limits their multipliers.  Each caller keeps only what
 // differs, how its window is filled (gathered from the array, or shifted in from the stream).
@@ -98,14 +106,15 @@ template <> struct group_conv2d_pair<true> {
 // are exact (accum_t), so every implementation gives the same bits.
 template <class elem_T, class res_T, typename CONFIG_T>
 void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
-                         typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases) {
+                         typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases, unsigned step) {
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
     typedef group_conv2d_single<CONFIG_T::multiplier> single;
     const bool packed = CONFIG_T::multiplier == mult_impl::packed;
     typedef group_conv2d_pair<CONFIG_T::multiplier == mult_impl::packed> pair;
 GConvFilt:
-    for (unsigned o = 0; o < CONFIG_T::n_filt; o++) {
+    for (unsigned f = 0; f < dims::filt_per_fold; f++) {
+        const unsigned o = step * dims::filt_per_fold + f;
         const unsigned k = o % dims::filt_per_group;
         if (packed && k % 2 == 1)
             continue;  // computed with channel o - 1
@@ -136,7 +145,8 @@ GConvFilt:
     }
 }
 
-// io_parallel: each output pixel gathers its window from the array (zeros outside the image).
+// io_parallel: each output pixel gathers its window from the array (zeros outside the image) at
+// its first fold step; every step writes its own channels of the pixel.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
                       res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
@@ -149,20 +159,60 @@ GConvOutRows:
     for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
     GConvOutCols:
         for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
-            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-            #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-        GConvGather:
-            for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-                for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
-                    const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
-                    const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
-                    const bool inside = ih >= 0 && iw >= 0 && ih < int(CONFIG_T::in_height) && iw < int(CONFIG_T::in_width);
-                    for (unsigned k = 0; k < CONFIG_T::n_chan; k++)
-                        window[i][j][k] = inside ? data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + k] : data_T(0);
+        GConvSteps:
+            for (unsigned step = 0; step < CONFIG_T::fold; step++) {
+                #pragma HLS PIPELINE II=CONFIG_T::fold_interval
+                #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+                if (step == 0) {
+                GConvGather:
+                    for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+                        for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
+                            const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
+                            const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
+                            const bool inside =
+                                ih >= 0 && iw >= 0 && ih < int(CONFIG_T::in_height) && iw < int(CONFIG_T::in_width);
+                            for (unsigned k = 0; k < CONFIG_T::n_chan; k++)
+                                window[i][j][k] = inside ? data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + k]
+                                                         : data_T(0);
+                        }
+                    }
                 }
+                res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
+                group_conv2d_window<data_T, res_T *, CONFIG_T>(window, out, weights, biases, step);
             }
-            res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
-            group_conv2d_window<data_T, res_T *, CONFIG_T>(window, out, weights, biases);
+        }
+    }
+}
+
+// One clock of the padded walk: read the pixel when (pr, pc) is inside the image (zero when it is
+// padding), shift the window left one column and feed its right column from the line buffers.
+template <class data_T, typename CONFIG_T>
+void group_conv2d_shift(hls::stream<data_T> &data,
+                        typename data_T::value_type lines[CONFIG_T::filt_height][group_conv2d_dims<CONFIG_T>::padded_width]
+                                                         [CONFIG_T::n_chan],
+                        typename data_T::value_type window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan],
+                        unsigned pr, unsigned pc) {
+    #pragma HLS INLINE
+    typedef typename data_T::value_type elem_T;
+    const bool inside = pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height &&
+                        pc >= CONFIG_T::pad_left && pc < CONFIG_T::pad_left + CONFIG_T::in_width;
+    data_T pixel;
+    if (inside) {
+        pixel = data.read();
+    }
+GConvShift:
+    for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+        #pragma HLS UNROLL
+        // window row i is padded row pr + 1 - filt_height + i, kept in line buffer (pr + 1 + i) % filt_height
+        const unsigned line = (pr + 1 + i) % CONFIG_T::filt_height;
+        for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+            #pragma HLS UNROLL
+            for (unsigned j = 0; j + 1 < CONFIG_T::filt_width; j++)
+                window[i][j][k] = window[i][j + 1][k];
+            const elem_T fresh = inside ? pixel[k] : elem_T(0);
+            window[i][CONFIG_T::filt_width - 1][k] = (i + 1 == CONFIG_T::filt_height) ? fresh : lines[line][pc][k];
+            if (i + 1 == CONFIG_T::filt_height)
+                lines[pr % CONFIG_T::filt_height][pc][k] = fresh;
         }
     }
 }
@@ -171,7 +221,9 @@ GConvOutRows:
 // padded image and reads the stream only inside it.  Line buffers keep the filt_height - 1 rows
 // above (one read per row per clock, each row its own memory); a register window of
 // filt_height x filt_width pixels shifts left one column per clock, so the multiplications read
-// registers only.  An output pixel leaves as soon as its window is complete.
+// registers only.  Each padded pixel takes F fold steps: the first reads and shifts, every step
+// computes its channels into the output word, and the last writes it once the window is complete.
+// The step loop is the innermost of a perfect nest, which HLS flattens into one pipeline.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
                       typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
@@ -184,43 +236,29 @@ void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
     elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    res_T out;
+    PRAGMA_DATA_PACK(out)
 
 GConvPaddedRows:
     for (unsigned pr = 0; pr < dims::padded_height; pr++) {
     GConvPaddedCols:
         for (unsigned pc = 0; pc < dims::padded_width; pc++) {
-            #pragma HLS PIPELINE II=CONFIG_T::reuse_factor
-            #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-            const bool inside = pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height &&
-                                pc >= CONFIG_T::pad_left && pc < CONFIG_T::pad_left + CONFIG_T::in_width;
-            data_T pixel;
-            if (inside) {
-                pixel = data.read();
-            }
-        GConvShift:
-            for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-                #pragma HLS UNROLL
-                // window row i is padded row pr + 1 - filt_height + i, kept in line buffer (pr + 1 + i) % filt_height
-                const unsigned line = (pr + 1 + i) % CONFIG_T::filt_height;
-                for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
-                    #pragma HLS UNROLL
-                    for (unsigned j = 0; j + 1 < CONFIG_T::filt_width; j++)
-                        window[i][j][k] = window[i][j + 1][k];
-                    const elem_T fresh = inside ? pixel[k] : elem_T(0);
-                    window[i][CONFIG_T::filt_width - 1][k] = (i + 1 == CONFIG_T::filt_height) ? fresh : lines[line][pc][k];
-                    if (i + 1 == CONFIG_T::filt_height)
-                        lines[pr % CONFIG_T::filt_height][pc][k] = fresh;
+        GConvSteps:
+            for (unsigned step = 0; step < CONFIG_T::fold; step++) {
+                #pragma HLS PIPELINE II=CONFIG_T::fold_interval
+                #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+                if (step == 0)
+                    group_conv2d_shift<data_T, CONFIG_T>(data, lines, window, pr, pc);
+                const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
+                const unsigned left = pc + 1 - CONFIG_T::filt_width;
+                if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width &&
+                    top % CONFIG_T::stride_height == 0 && left % CONFIG_T::stride_width == 0 &&
+                    top / CONFIG_T::stride_height < CONFIG_T::out_height &&
+                    left / CONFIG_T::stride_width < CONFIG_T::out_width) {
+                    group_conv2d_window<elem_T, res_T, CONFIG_T>(window, out, weights, biases, step);
+                    if (step + 1 == CONFIG_T::fold)
+                        res.write(out);
                 }
-            }
-            const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
-            const unsigned left = pc + 1 - CONFIG_T::filt_width;
-            if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width && top % CONFIG_T::stride_height == 0 &&
-                left % CONFIG_T::stride_width == 0 && top / CONFIG_T::stride_height < CONFIG_T::out_height &&
-                left / CONFIG_T::stride_width < CONFIG_T::out_width) {
-                res_T out;
-                PRAGMA_DATA_PACK(out)
-                group_conv2d_window<elem_T, res_T, CONFIG_T>(window, out, weights, biases);
-                res.write(out);
             }
         }
     }

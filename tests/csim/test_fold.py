@@ -1,0 +1,92 @@
+"""Folded convolutions (``layers.NAME.fold: F``): a pixel's output channels made F groups at a
+time in our grouped conv (nnet_group_conv2d.h), hls4ml's convs routed to it
+(hw/hls/layers/dsp_route.py).  The C++ stays bit-exact against both software models, with every
+multiplier, on both backends and io types, on live data; bad folds are refused by name."""
+import pytest
+import tensorflow as tf
+import yaml
+from qkeras import QActivation, QDepthwiseConv2D
+
+import hw.hls.convert
+from conftest import B8, INPUT, RELU, W8, _in_memory, _qconv
+from hw.config import BuildConfig, ConfigError, LayerSettings
+from hw.hls.convert import RESOLVED, generate
+from hw.hls.layers.group_conv import check_fold, largest_fold, valid_folds
+from hw.sim.csim import csim
+from qmodels.reference import calibrate
+
+
+def fold_model(seed=0) -> tf.keras.Model:
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((7, 6, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3, strides=2))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 12, "pw"))
+    dw = QDepthwiseConv2D(3, padding="same", name="dw", depthwise_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())
+    x = QActivation(RELU.qkeras(relu=True), name="dw_act")(dw(x))
+    x = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(x, 24, "g", kernel=3, groups=6))
+    model = tf.keras.Model(inputs, x, name="t_fold")
+    calibrate(model, seed=seed)
+    return model
+
+
+# (reuse, fold) per layer: folds that fill R (fold = R) and that leave an interval (fold < R)
+SETTINGS = {"stem": (4, 4, "lut"), "pw": (6, 3, "packed"), "dw": (4, 4, "dsp"), "g": (8, 4, "packed")}
+
+
+@pytest.fixture
+def generate_fold(tmp_path, monkeypatch):
+    def run(model, backend, io, settings):
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
+        layers = {name: LayerSettings(reuse=r, fold=f, multiplier=m) for name, (r, f, m) in settings.items()}
+        cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=3, layers=layers)
+        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}")
+        return out, yaml.safe_load((out / RESOLVED).read_text())
+
+    return run
+
+
+@pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])
+def test_folded_layers_are_exact(generate_fold, backend, io):
+    out, resolved = generate_fold(fold_model(), backend, io, SETTINGS)
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    params = (out / "firmware" / "parameters.h").read_text()
+    for name, (reuse, fold, multiplier) in SETTINGS.items():
+        layer = resolved["layers"][name]
+        assert (layer["class"], layer["reuse_factor"], layer.get("fold")) == ("HGroupConv2D", reuse, fold), layer
+        assert f"static const unsigned fold = {fold};\n    static const unsigned fold_interval = {reuse // fold};" \
+            in params
+
+
+def test_fold_1_leaves_hls4mls_kernel(generate_fold):
+    _, resolved = generate_fold(fold_model(), "vitis", "stream", {"pw": (2, 1, "lut")})
+    assert resolved["layers"]["pw"]["class"] == "PointwiseConv2D" and "fold" not in resolved["layers"]["pw"]
+
+
+@pytest.mark.parametrize("layer,setting,words", [
+    ("pw", (6, 4, "lut"), "fold 4 is not possible with 12 output channels at reuse factor 6 .*: 1, 2, 3, 6"),
+    ("g", (8, 8, "packed"), "fold 8 is not possible with 24 output channels"),   # 3 channels: a pair split
+    ("input_q", (1, 2, "lut"), "a fold is for convolutions"),
+])
+def test_impossible_folds_are_refused_by_name(generate_fold, layer, setting, words):
+    with pytest.raises(ConfigError, match=f"field 'layers.{layer}.fold': .*{words}"):
+        generate_fold(fold_model(), "vitis", "stream", {layer: setting})
+
+
+def test_fold_field_is_checked():
+    with pytest.raises(ConfigError, match="layers.pw.fold': expected an integer from 1 to 4096"):
+        BuildConfig.from_dict({"model": "attendnet-tiny", "layers": {"pw": {"fold": 0}}})
+
+
+def test_valid_folds_rules():
+    g = {"n_chan": 12, "n_filt": 24, "n_groups": 6, "filt_height": 3, "filt_width": 3}   # 4 channels a group
+    assert valid_folds(g, 12, "lut") == (1, 2, 3, 4, 6, 12)
+    assert valid_folds(g, 12, "packed") == (1, 2, 3, 4, 6, 12)   # even folds of even groups keep the pairs
+    assert largest_fold(g, 7, "lut") == 1 and largest_fold(g, 8, "lut") == 8
+    odd = {"n_chan": 7, "n_filt": 21, "n_groups": 7, "filt_height": 1, "filt_width": 1}  # 3 a group: 1 pair + 1
+    assert valid_folds(odd, 21, "packed") == (1, 7)               # whole groups only
+    with pytest.raises(ValueError, match="layer x: fold 3 is not possible"):
+        check_fold("x", odd, 21, "packed", 3)
