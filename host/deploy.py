@@ -13,6 +13,7 @@ scores are compared bit for bit with the expected ones.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shlex
 import socket
@@ -146,15 +147,16 @@ def deploy_sim(project, library, labels=None, out=None) -> int:
                       f"{done.stderr.strip()[-800:]}")
 
 
-def _library(project, sim: bool):
+def _library(project, sim: bool, build_library):
     if not sim:
         return None
-    from hw.vendor.axi import build_library   # g++; only the development machine has the C++ sources
-
+    if build_library is None:   # host knows nothing of the C++: the command line (hw.cli) passes the builder
+        raise DeployError("--sim needs the project's C++ compiled into the simulated board's library; "
+                          "run 'attendnets deploy', which builds it")
     return build_library(Path(project))
 
 
-def _deploy_cli(args) -> int:
+def _deploy_cli(args, build_library=None) -> int:
     if not args.board_host and not args.sim:
         print("attendnets deploy: error: give --board-host HOST (a PYNQ board) or --sim (the simulated board)",
               file=sys.stderr)
@@ -164,10 +166,10 @@ def _deploy_cli(args) -> int:
         if not args.board_host:
             if args.dry_run:
                 raise PackageError("--dry-run needs --board-host: a --sim deploy without a host runs only here")
-            return deploy_sim(args.project, _library(args.project, True), args.labels)
+            return deploy_sim(args.project, _library(args.project, True, build_library), args.labels)
         target = Target(args.board_host, args.user, args.port, args.identity, args.known_hosts, args.remote_dir,
                         args.board_python)
-        library = None if args.dry_run else _library(args.project, args.sim)
+        library = None if args.dry_run else _library(args.project, args.sim, build_library)
         return deploy_board(args.project, target, args.sim, library, args.labels, args.dry_run)
     except (DeployError, ArchiveError) as err:
         print(f"attendnets deploy: error: {err}", file=sys.stderr)
@@ -185,8 +187,9 @@ def _port(text: str) -> int:
     return port
 
 
-def add_cli(subparsers) -> None:
-    """Register the 'deploy' subcommand."""
+def add_cli(subparsers, build_library=None) -> None:
+    """Register the 'deploy' subcommand.  ``build_library(project) -> path``: the simulated board's library
+    (g++ on the project's C++, development machine only), which --sim needs; hw.cli passes it."""
     p = subparsers.add_parser("deploy", help="package a project and run it on a PYNQ board (or the simulated board)")
     p.add_argument("project")
     p.add_argument("--board-host", help="the board's host name or address")
@@ -200,4 +203,4 @@ def add_cli(subparsers) -> None:
     p.add_argument("--labels", help="class labels, one per line (default: the project's, or class_<i>)")
     p.add_argument("--sim", action="store_true", help="the simulated board (the project's compiled C++)")
     p.add_argument("--dry-run", action="store_true", help="print every step, run none")
-    p.set_defaults(func=_deploy_cli)
+    p.set_defaults(func=functools.partial(_deploy_cli, build_library=build_library))

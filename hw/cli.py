@@ -37,8 +37,7 @@ SUBCOMMAND_MODULES = (
     "hw.sim.sweep",         # sweep
     "hw.explore.cli",       # explore
     "hw.vendor.build",      # build
-    "host.deploy",          # deploy
-)
+)   # then deploy (host.deploy), given the simulated board's builder by _add_deploy: host imports nothing of hw
 
 
 def _models(args) -> int:
@@ -178,6 +177,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _sim_library(project):
+    """The simulated board's hardware for 'deploy --sim': the project's AXI top and network, g++."""
+    from hw.vendor.axi import build_library
+
+    return build_library(project)
+
+
+def _add_deploy(sub) -> None:
+    from host.deploy import add_cli
+
+    add_cli(sub, _sim_library)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="attendnets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_options(parser, False)
@@ -189,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_hw(sub)
     for module in SUBCOMMAND_MODULES:
         importlib.import_module(module).add_cli(sub)
+    _add_deploy(sub)
     for command in sub.choices.values():  # also after the command, where users type them
         _common_options(command, argparse.SUPPRESS)
     parser.set_defaults(commands=sub.choices)
