@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from hw.estimate import plan as P
-from hw.estimate.layers import CONTROL, LayerSetting, buffers, estimate_layer, matrix_layer, pixel_layer
+from hw.estimate.layers import (CONTROL, LayerSetting, buffers, estimate_layer, matrix_layer, output_casts,
+                                pixel_layer)
 from hw.estimate.network import coefficients, stream_cost
 from hw.estimate.geometry import MATRIX_KINDS
 
@@ -31,7 +32,7 @@ def lut_floor(design) -> dict:
         mac = (matrix_layer(g, cheapest, design.board.family)[1] if g.kind in MATRIX_KINDS
                else pixel_layer(g, cheapest, design.board.family)[1])
         parts = {"multiply-accumulate": mac.lut, "line buffers": buffers(g, cheapest).lut,
-                 "output rounding/saturation": g.channels * g.accum_bits if g.fused else 0.0,
+                 "output rounding/saturation": output_casts(g, cheapest) * g.accum_bits if g.fused else 0.0,
                  "control": CONTROL.lut}
         for name, lut in parts.items():
             floor[name] = floor.get(name, 0.0) + lut * scale

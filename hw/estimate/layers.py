@@ -33,6 +33,7 @@ class LayerSetting:
     reuse: int = 1
     strategy: str = "latency"
     multiplier: str = "lut"      # lut, dsp, packed: how the products are made (hw.config.MULTIPLIERS)
+    fold: int = 1                # output-channel groups made one after the other (our grouped conv)
 
 
 @dataclass
@@ -117,21 +118,25 @@ def group_geometry(g: LayerGeom) -> dict:
 
 
 def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
-    """(multipliers, Cost, storage) of a conv whose products are in DSPs (our grouped conv; hls4ml's
-    convs are routed to it, hw/hls/layers/dsp_route.py): ceil(multiplications / R) DSP
-    multiplications, each DSP of a packed layer making two products that share the input value
-    (group_conv.mul_ops).  Every product feeds an accumulator; the constant weights are muxed
-    into the DSP's port as in the latency strategy (two per packed DSP); the packing's
-    correction is the accumulator's carry-in, no extra logic."""
+    """(multipliers, Cost, storage) of a conv in our grouped conv (hls4ml's convs are routed to it
+    for packed DSPs or a fold, hw/hls/layers/dsp_route.py): ceil(multiplications / R)
+    multipliers, in DSPs for 'dsp' and 'packed' (each DSP of a packed layer making two products
+    that share the input value, group_conv.mul_ops), else LUT multipliers.  Every product feeds
+    an accumulator; the constant weights are muxed into the multiplier as in the latency strategy
+    (two per packed DSP); the packing's correction is the accumulator's carry-in, no extra logic.
+    A fold F > 1 holds the output word in registers while its F steps fill it."""
     from hw.hls.layers import group_conv
 
     geometry = group_geometry(g)
     mults = group_conv.multipliers(geometry, s.reuse, s.multiplier)
-    dsp = mults * C.dsp_slices(g.data_bits, g.weight_bits, family)
+    in_lut = s.multiplier == "lut"
+    dsp = 0 if in_lut else mults * C.dsp_slices(g.data_bits, g.weight_bits, family)
     products = math.ceil(g.products_per_pixel / s.reuse)
     weights_per_dsp = 2 if s.multiplier == "packed" else 1
     lut = products * g.accum_bits + mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
-    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits), "registers"
+    lut += mults * C.lut_multiplier(g.data_bits, g.weight_bits) if in_lut else 0
+    held = g.channels * g.result_bits if s.fold > 1 else 0
+    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits + held), "registers"
 
 
 def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
@@ -140,7 +145,7 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     rule) or in DSPs (multiplier 'dsp', hw/hls/layers/dsp_product.py)."""
     from hw.estimate.reuse import in_our_kernel
 
-    if in_our_kernel(g, s.multiplier):
+    if in_our_kernel(g, s.multiplier, s.fold):
         return dsp_products(g, s, family)
     in_dsp = s.multiplier == "dsp"
     nz = g.nonzero
@@ -213,6 +218,11 @@ def pixel_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     return 0, C.Cost()          # pad, flatten, clone: wiring and control only
 
 
+def output_casts(g: LayerGeom, s: LayerSetting) -> int:
+    """Output channels rounded and saturated in one clock: all of them, or one fold step's."""
+    return math.ceil(g.channels / s.fold)
+
+
 def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = None) -> LayerEstimate:
     """``scales``: {"lut_scale", "ff_scale"} fitted by hw.estimate.calibration_fit (1 when None)."""
     storage = "none"
@@ -222,7 +232,7 @@ def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = No
         mults, cost = pixel_layer(g, s, family)
     cost = cost + buffers(g, s) + CONTROL
     if g.fused:      # the activation's rounding and saturation, now at the producer's output
-        cost = cost + C.Cost(lut=g.channels * g.accum_bits)
+        cost = cost + C.Cost(lut=output_casts(g, s) * g.accum_bits)
     if scales:
         cost = C.Cost(cost.dsp, cost.lut * scales["lut_scale"], cost.ff * scales["ff_scale"], cost.bram18, cost.uram)
     ii = s.reuse if g.kind in MATRIX_KINDS + ("attention",) else 1

@@ -19,8 +19,8 @@ import numpy as np
 
 from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
-from hw.estimate.reuse import (HLS4ML_MATRIX, dsp_reuse_factors, in_our_kernel, multipliers, strategies,
-                               valid_reuse_factors)
+from hw.estimate.reuse import (HLS4ML_MATRIX, OUR_KERNEL_KINDS, dsp_reuse_factors, in_our_kernel, largest_fold,
+                               multipliers, our_kernel_unrolls, strategies, valid_reuse_factors)
 from hw.estimate.source import EstimateError
 
 TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
@@ -52,22 +52,40 @@ def _options(design) -> dict:
         for setting in layer_settings(g, family):
             est = estimate_layer(g, setting, family, scales)
             rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], setting))
-        rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier)))
+        rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
+                                 r[2].fold))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
     return out
 
 
 def layer_settings(g, family: str) -> list:
-    """Every (strategy, reuse factor, multiplier) the layer accepts: hls4ml's strategies and factors
-    with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier puts the
-    layer there (packed DSPs; DSPs for depthwise and grouped convs)."""
+    """Every (strategy, reuse factor, multiplier, fold) the layer accepts: hls4ml's strategies and
+    factors with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier
+    puts the layer there (packed DSPs; DSPs for depthwise and grouped convs) or a fold does."""
     out = []
     for multiplier in multipliers(g, family):
         if in_our_kernel(g, multiplier):
-            out += [LayerSetting(rf, "latency", multiplier) for rf in dsp_reuse_factors(g, multiplier)]
-        else:
-            out += [LayerSetting(rf, strategy, multiplier) for strategy in strategies(g)
-                    for rf in valid_reuse_factors(g, strategy)]
+            out += our_kernel_settings(g, multiplier, folded_only=False)
+            continue
+        out += [LayerSetting(rf, strategy, multiplier) for strategy in strategies(g)
+                for rf in valid_reuse_factors(g, strategy)]
+        if g.kind in OUR_KERNEL_KINDS:       # the same products in our kernel, folded
+            out += our_kernel_settings(g, multiplier, folded_only=True)
+    return out
+
+
+def our_kernel_settings(g, multiplier: str, folded_only: bool) -> list:
+    """Our grouped conv at each useful reuse factor with its deepest fold (the same clocks for the
+    fewest adders and output casts), where a fold step's products stay within the unroll limit
+    (the limit binds packed layers and folds; unfolded non-packed layers keep today's rule)."""
+    out = []
+    for rf in dsp_reuse_factors(g, multiplier):
+        fold = largest_fold(g, rf, multiplier)
+        if folded_only and fold == 1:
+            continue
+        if (fold > 1 or multiplier == "packed") and not our_kernel_unrolls(g, fold):
+            continue
+        out.append(LayerSetting(rf, "latency", multiplier, fold))
     return out
 
 
@@ -198,7 +216,8 @@ def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
     layers = {g.name: LayerSettings(reuse=p.settings[g.name].reuse,
                                     strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None,
                                     multiplier=None if p.settings[g.name].multiplier == "lut"
-                                    else p.settings[g.name].multiplier)
+                                    else p.settings[g.name].multiplier,
+                                    fold=p.settings[g.name].fold if p.settings[g.name].fold > 1 else None)
               for g in p.design.geoms if g.kind in TUNABLE}
     return BuildConfig(model=model, board=p.design.board.name, backend=backend, io="stream",
                        clock_ns=p.design.clock_ns, reuse=1, strategy="latency",

@@ -75,13 +75,14 @@ def streams_for(geoms: list, model) -> list:
     return streams
 
 
-def _setting(g, reuse: int, strategy: str, multiplier: str = None) -> LayerSetting:
+def _setting(g, reuse: int, strategy: str, multiplier: str = None, fold: int = None) -> LayerSetting:
     """Only hls4ml's matrix layers have a strategy; our layers and the per-pixel ones ignore it,
-    and only matrix layers and our grouped conv / attention take a reuse factor.  A conv with DSP
-    products runs our grouped conv (hw/hls/layers/dsp_route.py): latency-like, any reuse factor."""
-    multiplier = multiplier or "lut"
-    if in_our_kernel(g, multiplier):
-        return LayerSetting(reuse, "latency", multiplier)
+    and only matrix layers and our grouped conv / attention take a reuse factor.  A conv with
+    packed DSP products or a fold runs our grouped conv (hw/hls/layers/dsp_route.py):
+    latency-like, any reuse factor."""
+    multiplier, fold = multiplier or "lut", int(fold or 1)
+    if in_our_kernel(g, multiplier, fold):
+        return LayerSetting(reuse, "latency", multiplier, fold)
     if g.kind in HLS4ML_MATRIX:
         return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency", multiplier)
     return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency", multiplier)
@@ -93,10 +94,11 @@ def settings_for(geoms: list, cfg) -> dict:
     out = {}
     for g in geoms:
         rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
-        multiplier = getattr(cfg.layers.get(g.name), "multiplier", None)
-        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut"):
+        override = cfg.layers.get(g.name)
+        multiplier, fold = getattr(override, "multiplier", None), getattr(override, "fold", None)
+        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut", fold or 1):
             rf = closest(valid_reuse_factors(g, "resource"), rf)
-        out[g.name] = _setting(g, rf, st, multiplier)
+        out[g.name] = _setting(g, rf, st, multiplier, fold)
     return out
 
 
@@ -179,7 +181,8 @@ def from_project(project) -> Design:
         if "accum_t" in types:
             g.accum_bits = _width(types["accum_t"])
         strategy = str(entry.get("strategy") or "latency").lower()
-        settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"))
+        settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"),
+                                    entry.get("fold"))
     return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
 

@@ -44,7 +44,9 @@ def test_which_layers_may_use_dsps():
                           weight_bits=8)
     assert multipliers(depthwise, FAMILY) == ("lut", "dsp")                  # one channel a group: no pair
     big = pointwise(cin=64, cout=128)
-    assert big.products_per_pixel > LATENCY_UNROLL_LIMIT and multipliers(big, FAMILY) == ("lut", "dsp")
+    assert big.products_per_pixel > LATENCY_UNROLL_LIMIT and multipliers(big, FAMILY) == ("lut", "dsp", "packed")
+    packed = [s for s in layer_settings(big, FAMILY) if s.multiplier == "packed"]   # unrolled a step at a time
+    assert packed and all(s.fold > 1 and big.products_per_pixel / s.fold <= LATENCY_UNROLL_LIMIT for s in packed)
     assert dsp_family("zynq7000") == "dsp48e1" and multipliers(pointwise(), "zynq7000")[-1] == "packed"
     assert multipliers(pointwise(data_bits=12, data_signed=False), FAMILY) == ("lut", "dsp")  # 12x8 not exact
     assert multipliers(LayerGeom("a", "attention", (4, 4, 8), (4, 4, 8), 8, 8), FAMILY) == ("lut",)

@@ -23,13 +23,14 @@ SPEC = {"name": "plan-check", "input_shape": [12, 12, 3], "classes": 4,
 def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, capsys):
     spec = tmp_path / "plan-check.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
-    p = plan(from_config(BuildConfig(model=str(spec), board="pynq-z2")), 0.12)   # small budget: shared multipliers
+    p = plan(from_config(BuildConfig(model=str(spec), board="pynq-z2")), 0.08)   # small budget: shared multipliers
     cfg = recipe(p, str(spec))
     cfg.samples = 2
     shared = [g.name for g in p.design.geoms if p.settings[g.name].reuse > 1]
     assert shared, "the plan must share multipliers somewhere for this test to mean anything"
     in_dsps = [g.name for g in p.design.geoms if p.settings[g.name].multiplier != "lut"]
     assert in_dsps, "the plan must put some products in DSPs for this test to cover them"
+    assert any(s.fold > 1 for s in p.settings.values()), "the plan must fold some layer for this test to cover it"
     path = tmp_path / "plan.yaml"
     path.write_text(cfg.to_yaml())
     out, _ = generate(BuildConfig.load(path), tmp_path / "planned")
@@ -38,8 +39,8 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
 
     again = from_project(out)
-    assert {n: (s.reuse, s.strategy, s.multiplier) for n, s in again.settings.items()} == {
-        n: (s.reuse, s.strategy, s.multiplier) for n, s in p.settings.items()}
+    assert {n: (s.reuse, s.strategy, s.multiplier, s.fold) for n, s in again.settings.items()} == {
+        n: (s.reuse, s.strategy, s.multiplier, s.fold) for n, s in p.settings.items()}
     fused = yaml.safe_load((out / "attendnets.yaml").read_text())["fused_activations"]["fused"]
     assert fused and not set(fused) & set(again.settings), "fused activations are in neither the plan nor the project"
     est = again.estimate().as_dict()

@@ -5,7 +5,9 @@ import pytest
 from hw.config import BuildConfig
 from hw.estimate.network import RESOURCES, board_capacity
 from hw.estimate.plan import PlanError, plan, recipe
-from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, valid_reuse_factors
+from hw.estimate.layers import group_geometry
+from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, in_our_kernel, valid_reuse_factors
+from hw.hls.layers.group_conv import check_fold
 from hw.estimate.source import from_config
 
 BUDGETS = (0.35, 0.5, 0.65, 0.8, 1.0)
@@ -41,8 +43,11 @@ def test_only_valid_reuse_factors_and_strategies(tiny):
     for g in p.design.geoms:
         s = p.settings[g.name]
         if g.kind in HLS4ML_MATRIX + ("group_conv", "attention"):
-            valid = valid_reuse_factors(g, s.strategy) if s.multiplier == "lut" else dsp_reuse_factors(g, s.multiplier)
+            ours = in_our_kernel(g, s.multiplier, s.fold) or g.kind == "group_conv"
+            valid = dsp_reuse_factors(g, s.multiplier) if ours else valid_reuse_factors(g, s.strategy)
             assert s.reuse in valid, (g.name, s)
+            if ours:     # the fold generation accepts (the same rule the C++ config is checked with)
+                assert check_fold(g.name, group_geometry(g), s.reuse, s.multiplier, s.fold) == s.fold
             changed += s.reuse > 1
         else:
             assert (s.reuse, s.strategy) == (1, "latency"), g.name

@@ -1,0 +1,45 @@
+"""Folds in the estimator and planner (layers.NAME.fold), counted by hand."""
+import pytest
+
+from hw.estimate.geometry import LayerGeom
+from hw.estimate.layers import LayerSetting, estimate_layer, output_casts
+from hw.estimate.plan import layer_settings
+from hw.estimate.reuse import in_our_kernel
+
+FAMILY = "zynq_ultrascale_plus"
+
+
+def fused_pointwise(cin=8, cout=16) -> LayerGeom:
+    return LayerGeom("pw", "pointwise", (10, 10, cin), (10, 10, cout), 8, 8, accum_bits=20, weight_bits=8,
+                     fused="pw_act")
+
+
+def test_folded_pointwise_by_hand():
+    g = fused_pointwise()                  # 128 products a pixel, 16 channels rounded and saturated
+    est = estimate_layer(g, LayerSetting(4, "latency", "lut", fold=4), FAMILY)
+    assert est.multipliers == 32 and est.cost.dsp == 0            # ceil(128 / 4) LUT multipliers
+    adders, weight_mux, multiply, casts = 32 * 20, 32 * 8, 32 * 8 * 8, 4 * 20   # 16 / 4 channels cast a clock
+    assert est.cost.lut == pytest.approx(adders + weight_mux + multiply + 40 + casts)
+    assert est.cost.ff == pytest.approx(32 * 20 + 16 * 8 + 40)   # accumulators, the output word held, control
+    assert est.ii == 4 and est.cycles == 100 * 4 + est.depth     # the clocks of R, whatever the fold
+    unfolded = estimate_layer(g, LayerSetting(4, "latency", "lut", fold=1), FAMILY)
+    assert unfolded.cost.lut - est.cost.lut == pytest.approx((16 - 4) * 20)
+
+
+def test_output_casts_and_routing():
+    g = fused_pointwise()
+    assert [output_casts(g, LayerSetting(8, fold=f)) for f in (1, 2, 16)] == [16, 8, 1]
+    assert in_our_kernel(g, "lut", 2) and not in_our_kernel(g, "lut", 1) and not in_our_kernel(g, "dsp", 1)
+    dense = LayerGeom("fc", "dense", (1, 1, 8), (1, 1, 4), 8, 8)
+    assert not in_our_kernel(dense, "lut", 2)
+
+
+def test_planner_offers_the_deepest_fold_of_each_reuse_factor():
+    g = fused_pointwise()
+    folded = [s for s in layer_settings(g, FAMILY) if s.fold > 1]
+    assert {s.multiplier for s in folded} == {"lut", "dsp", "packed"}
+    for s in folded:     # the deepest fold dividing both 16 channels and R (packed: whole pairs a step)
+        assert s.fold == max(f for f in range(1, 17) if 16 % f == 0 and s.reuse % f == 0
+                             and (s.multiplier != "packed" or 16 // f % 2 == 0)), s
+        assert s.strategy == "latency"
+    assert not any(s.fold > 1 and s.reuse == 1 for s in layer_settings(g, FAMILY))
