@@ -49,13 +49,16 @@ def case_config(case: dict, spec: Path, index: int):
     from qmodels.build import build_model
 
     build = dict(case["build"])
-    policy = build.pop("multipliers", "lut")
+    policy, folds = build.pop("multipliers", "lut"), build.pop("folds", False)
     cfg = BuildConfig(model=str(spec), seed=index % 2 ** 32, samples=4, **{"board": "zcu104", **build})
-    if policy != "lut":
-        model = build_model(str(spec), seed=cfg.seed, calibrate=False)
-        chosen = sweep_cases.multipliers_for(model, policy, load_board(cfg.board).part, derive(model),
-                                             case["seed"], index)
-        cfg.layers = {name: LayerSettings(multiplier=m) for name, m in chosen.items()}
+    if policy == "lut" and not folds:
+        return cfg
+    model = build_model(str(spec), seed=cfg.seed, calibrate=False)
+    chosen = {} if policy == "lut" else sweep_cases.multipliers_for(model, policy, load_board(cfg.board).part,
+                                                                    derive(model), case["seed"], index)
+    cfg.layers = {name: LayerSettings(multiplier=m) for name, m in chosen.items()}
+    for name, (reuse, fold) in (sweep_cases.folds_for(model, chosen, case["seed"], index) if folds else {}).items():
+        cfg.layers[name] = LayerSettings(reuse=reuse, strategy="latency", multiplier=chosen.get(name), fold=fold)
     return cfg
 
 
@@ -96,7 +99,8 @@ def run_case(seed: int, index: int, out: Path) -> dict:
     stage, cfg = "generate-error", None
     try:
         cfg = case_config({**case, "seed": seed}, spec, index)
-        row["layer_multipliers"] = {name: s.multiplier for name, s in cfg.layers.items()}
+        row["layer_multipliers"] = {name: s.multiplier for name, s in cfg.layers.items() if s.multiplier}
+        row["layer_folds"] = {name: [s.reuse, s.fold] for name, s in cfg.layers.items() if s.fold}
         generate(cfg, case_dir / "project")
         stage = "csim-error"
         row.update(_compare(case_dir / "project"))

@@ -120,7 +120,8 @@ def random_build(rng) -> dict:
             "strategy": strategy, "reuse": int(rng.integers(1, 9)) if strategy == "resource" else 1,
             "board": str(rng.choice(["zcu104", "pynq-z2"], p=[0.75, 0.25])),   # DSP48E2 and DSP48E1 packing
             "fuse_activations": bool(rng.random() < 0.8),
-            "multipliers": str(rng.choice(MULTIPLIER_POLICIES, p=[0.4, 0.2, 0.2, 0.2]))}
+            "multipliers": str(rng.choice(MULTIPLIER_POLICIES, p=[0.4, 0.2, 0.2, 0.2])),
+            "folds": bool(rng.random() < 0.4)}     # drawn last: the fields above stay as older sweeps drew them
 
 
 def multipliers_for(model, policy: str, part: str, types: dict, seed: int, index: int) -> dict:
@@ -149,6 +150,27 @@ def multipliers_for(model, policy: str, part: str, types: dict, seed: int, index
             pick = policy if policy in valid else valid[0]
         if pick != "lut":
             chosen[layer.name] = pick
+    return chosen
+
+
+def folds_for(model, multipliers: dict, seed: int, index: int) -> dict:
+    """{layer: (reuse, fold)} for about two convolutions in three: a fold F from 2 to 8 that
+    generation accepts with the layer's multiplier at R = F or 2F (group_conv.valid_folds: F
+    divides the channels and R, whole packed pairs a step), so some steps take one clock and some two."""
+    from hw.hls.layers.dsp_route import KERAS_CONVS, keras_geometry
+    from hw.hls.layers.group_conv import valid_folds
+
+    rng = np.random.default_rng([int(seed), int(index), 11])
+    chosen = {}
+    for layer in model.layers:
+        if type(layer).__name__ not in KERAS_CONVS or rng.random() < 0.35:
+            continue
+        per_step = int(rng.integers(1, 3))
+        geometry, multiplier = keras_geometry(layer), multipliers.get(layer.name, "lut")
+        folds = [f for f in range(2, 9) if f in valid_folds(geometry, f * per_step, multiplier)]
+        if folds:
+            fold = int(rng.choice(folds))
+            chosen[layer.name] = (fold * per_step, fold)
     return chosen
 
 

@@ -33,6 +33,7 @@ def test_cases_are_reproducible_and_valid_and_cover_the_space():
     assert {c["build"]["multipliers"] for c in cases} == {"lut", "dsp", "packed", "mixed"}
     assert {c["build"]["board"] for c in cases} == {"zcu104", "pynq-z2"}
     assert {c["build"]["fuse_activations"] for c in cases} == {True, False}
+    assert {c["build"]["folds"] for c in cases} == {True, False}
 
 
 def test_multiplier_policies_resolve_to_valid_layer_choices(tmp_path):
@@ -48,6 +49,28 @@ def test_multiplier_policies_resolve_to_valid_layer_choices(tmp_path):
     assert "packed" in chosen.values(), chosen
     dw = [name for name in chosen if name.endswith("_dw")]
     assert all(chosen[name] == "dsp" for name in dw), chosen       # one channel a group: never packed
+    cfg.validate()
+
+
+def test_folds_resolve_to_folds_generation_accepts(tmp_path):
+    """A case drawn with folds gets, on some convolutions, a reuse factor and a fold above 1 that
+    divide each other and the layer's channels, with the layer's multiplier (whole packed pairs)."""
+    from hw.hls.layers.dsp_route import keras_geometry
+    from hw.hls.layers.group_conv import check_fold
+    from qmodels.build import build_model
+
+    index = next(i for i in range(300) if random_case(5, i)["build"]["folds"]
+                 and random_case(5, i)["build"]["multipliers"] != "lut")
+    case = random_case(5, index)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(case["spec"]))
+    cfg = sweep.case_config({**case, "seed": 5}, spec, index)
+    folded = {name: s for name, s in cfg.layers.items() if s.fold}
+    assert folded, cfg.layers
+    model = build_model(str(spec), seed=cfg.seed, calibrate=False)
+    for name, s in folded.items():
+        assert s.fold > 1 and s.strategy == "latency"
+        check_fold(name, keras_geometry(model.get_layer(name)), s.reuse, s.multiplier or "lut", s.fold)
     cfg.validate()
 
 

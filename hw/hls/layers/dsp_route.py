@@ -87,7 +87,7 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
     weight = from_qkeras(quantizer) if quantizer is not None else None
     if weight is None:
         raise ConfigError(f"{where}: {layer.name} has no quantized kernel, so its product width is unknown")
-    geometry = _keras_geometry(layer)
+    geometry = keras_geometry(layer)
     groups = geometry["n_groups"]
     family = dsp_family(part)
     valid = valid_multipliers(geometry, family, (data_format.width, data_format.signed), (weight.width, weight.signed))
@@ -97,7 +97,7 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
                           f"{part}, DSP {family or 'unknown'}); it takes {', '.join(valid)}")
 
 
-def _keras_geometry(layer) -> dict:
+def keras_geometry(layer) -> dict:
     """What group_conv's rules read of a Keras conv (the window does not matter to them)."""
     channels = int(layer.input_shape[-1])
     groups = channels if type(layer).__name__ == "QDepthwiseConv2D" else int(getattr(layer, "groups", 1))
@@ -119,6 +119,6 @@ def check_fold(layer, fold: int, reuse: int, multiplier: str) -> None:
     if kind not in KERAS_CONVS:
         raise ConfigError(f"{where}: a fold is for convolutions ({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
     try:
-        check(layer.name, _keras_geometry(layer), reuse, multiplier, fold)
+        check(layer.name, keras_geometry(layer), reuse, multiplier, fold)
     except ValueError as err:
         raise ConfigError(f"{where}: {err}") from None
