@@ -24,7 +24,9 @@ IO_TYPES = ("stream", "parallel")
 STRATEGIES = ("latency", "resource")
 # how a layer's products are made (hw/hls/nnet_utils/nnet_dsp_pack.h): fabric, one per DSP, two per DSP
 MULTIPLIERS = ("lut", "dsp", "packed")
-LAYER_KEYS = ("reuse", "strategy", "multiplier", "fold", "precision")
+# where a conv's weights live in our grouped conv (hw/hls/layers/group_conv.py STORAGES): logic, or a ROM
+STORAGES = ("registers", "bram", "lutram")
+LAYER_KEYS = ("reuse", "strategy", "multiplier", "fold", "storage", "precision")
 PRECISION_KEYS = ("result", "accum")
 
 
@@ -159,6 +161,7 @@ class LayerSettings:
     strategy: Optional[str] = None
     multiplier: Optional[str] = None                 # lut (default), dsp or packed: conv layers only
     fold: Optional[int] = None                       # output-channel groups one after the other (1: none)
+    storage: Optional[str] = None                    # the weights: registers (default), bram or lutram
     precision: dict = field(default_factory=dict)   # {"result": "ap_fixed<...>", "accum": ...}
 
     def problems(self):
@@ -171,6 +174,8 @@ class LayerSettings:
             yield "multiplier", f"expected one of {', '.join(MULTIPLIERS)}, got {self.multiplier!r}"
         if self.fold is not None and range_error("fold", self.fold):
             yield "fold", range_error("fold", self.fold)
+        if self.storage is not None and self.storage not in STORAGES:
+            yield "storage", f"expected one of {', '.join(STORAGES)}, got {self.storage!r}"
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return

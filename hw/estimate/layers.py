@@ -34,6 +34,7 @@ class LayerSetting:
     strategy: str = "latency"
     multiplier: str = "lut"      # lut, dsp, packed: how the products are made (hw.config.MULTIPLIERS)
     fold: int = 1                # output-channel groups made one after the other (our grouped conv)
+    storage: str = "registers"   # our grouped conv's weights: registers (constants), bram or lutram (a ROM)
 
 
 @dataclass
@@ -124,7 +125,10 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     that share the input value, group_conv.mul_ops), else LUT multipliers.  Every product feeds
     an accumulator; the constant weights are muxed into the multiplier as in the latency strategy
     (two per packed DSP); the packing's correction is the accumulator's carry-in, no extra logic.
-    A fold F > 1 holds the output word in registers while its F steps fill it."""
+    A fold F > 1 holds the output word in registers while its F steps fill it.  Weights in a ROM
+    (bram, lutram): no constants muxed, a memory of R rows of the P/R weights a clock reads, and
+    each input lane picks its tap among the S = R/F a step walks (an S:1 mux, a LUT6 per 3 inputs
+    and bit)."""
     from hw.hls.layers import group_conv
 
     geometry = group_geometry(g)
@@ -133,10 +137,23 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     dsp = 0 if in_lut else mults * C.dsp_slices(g.data_bits, g.weight_bits, family)
     products = math.ceil(g.products_per_pixel / s.reuse)
     weights_per_dsp = 2 if s.multiplier == "packed" else 1
-    lut = products * g.accum_bits + mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
-    lut += mults * C.lut_multiplier(g.data_bits, g.weight_bits) if in_lut else 0
-    held = g.channels * g.result_bits if s.fold > 1 else 0
-    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits + held), "registers"
+    lut = products * g.accum_bits + (mults * C.lut_multiplier(g.data_bits, g.weight_bits) if in_lut else 0)
+    held = C.Cost(ff=g.channels * g.result_bits if s.fold > 1 else 0)
+    if s.storage == "registers":
+        lut += mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
+    else:
+        held = held + C.memory(s.reuse, products * g.weight_bits, s.storage) + C.Cost(lut=_tap_select(g, s))
+    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + held, s.storage
+
+
+def _tap_select(g: LayerGeom, s: LayerSetting) -> float:
+    """LUTs of the muxes that give each input lane of a ROM-fed step its tap (S = R / F taps)."""
+    in_steps = s.reuse // s.fold
+    geometry = group_geometry(g)
+    taps = geometry["filt_height"] * geometry["filt_width"] * geometry["n_chan"] // geometry["n_groups"]
+    per_group = geometry["n_filt"] // geometry["n_groups"]
+    lanes = taps // in_steps * max(1, math.ceil(geometry["n_filt"] // s.fold / per_group))
+    return lanes * g.data_bits * math.ceil((in_steps - 1) / 3)
 
 
 def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
@@ -145,7 +162,7 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     rule) or in DSPs (multiplier 'dsp', hw/hls/layers/dsp_product.py)."""
     from hw.estimate.reuse import in_our_kernel
 
-    if in_our_kernel(g, s.multiplier, s.fold):
+    if in_our_kernel(g, s.multiplier, s.fold, s.storage):
         return dsp_products(g, s, family)
     in_dsp = s.multiplier == "dsp"
     nz = g.nonzero

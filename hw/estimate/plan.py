@@ -19,8 +19,9 @@ import numpy as np
 
 from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
-from hw.estimate.reuse import (HLS4ML_MATRIX, OUR_KERNEL_KINDS, dsp_reuse_factors, in_our_kernel, largest_fold,
-                               multipliers, our_kernel_unrolls, strategies, valid_reuse_factors)
+from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_KINDS, dsp_reuse_factors,
+                               in_our_kernel, largest_fold, multipliers, strategies, valid_reuse_factors)
+from hw.config import STORAGES
 from hw.estimate.source import EstimateError
 
 TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
@@ -53,13 +54,13 @@ def _options(design) -> dict:
             est = estimate_layer(g, setting, family, scales)
             rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], setting))
         rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
-                                 r[2].fold))
+                                 r[2].fold, STORAGES.index(r[2].storage)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
     return out
 
 
 def layer_settings(g, family: str) -> list:
-    """Every (strategy, reuse factor, multiplier, fold) the layer accepts: hls4ml's strategies and
+    """Every (strategy, reuse factor, multiplier, fold, storage) the layer accepts: hls4ml's strategies and
     factors with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier
     puts the layer there (packed DSPs; DSPs for depthwise and grouped convs) or a fold does."""
     out = []
@@ -75,17 +76,22 @@ def layer_settings(g, family: str) -> list:
 
 
 def our_kernel_settings(g, multiplier: str, folded_only: bool) -> list:
-    """Our grouped conv at each useful reuse factor with its deepest fold (the same clocks for the
-    fewest adders and output casts), where a fold step's products stay within the unroll limit
-    (the limit binds packed layers and folds; unfolded non-packed layers keep today's rule)."""
+    """Our grouped conv at each useful reuse factor, with its weights as constants or in a ROM
+    (bram, lutram), each with its deepest fold (the same clocks for the fewest adders and output
+    casts), where a fold step's products stay within the unroll limit (the limit binds packed
+    layers, folds and ROM-fed steps; unfolded non-packed layers keep today's rule).
+    ``folded_only``: only what differs from hls4ml's kernel (a fold, or a ROM)."""
     out = []
-    for rf in dsp_reuse_factors(g, multiplier):
-        fold = largest_fold(g, rf, multiplier)
-        if folded_only and fold == 1:
-            continue
-        if (fold > 1 or multiplier == "packed") and not our_kernel_unrolls(g, fold):
-            continue
-        out.append(LayerSetting(rf, "latency", multiplier, fold))
+    for storage in STORAGES:
+        for rf in dsp_reuse_factors(g, multiplier):
+            fold = largest_fold(g, rf, multiplier, storage)
+            if fold is None or folded_only and fold == 1 and storage == "registers":
+                continue
+            step_products = math.ceil(g.products_per_pixel / fold) if storage == "registers" else \
+                math.ceil(g.products_per_pixel / rf)
+            if (fold > 1 or multiplier == "packed" or storage != "registers") and step_products > LATENCY_UNROLL_LIMIT:
+                continue
+            out.append(LayerSetting(rf, "latency", multiplier, fold, storage))
     return out
 
 
@@ -217,7 +223,9 @@ def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
                                     strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None,
                                     multiplier=None if p.settings[g.name].multiplier == "lut"
                                     else p.settings[g.name].multiplier,
-                                    fold=p.settings[g.name].fold if p.settings[g.name].fold > 1 else None)
+                                    fold=p.settings[g.name].fold if p.settings[g.name].fold > 1 else None,
+                                    storage=None if p.settings[g.name].storage == "registers"
+                                    else p.settings[g.name].storage)
               for g in p.design.geoms if g.kind in TUNABLE}
     return BuildConfig(model=model, board=p.design.board.name, backend=backend, io="stream",
                        clock_ns=p.design.clock_ns, reuse=1, strategy="latency",

@@ -83,17 +83,18 @@ def multipliers(g: LayerGeom, board_family: str) -> tuple:
     layers in their own kernels (any strategy), and for depthwise and grouped convs in ours;
     'packed' where exact (hw/hls/layers/group_conv.valid_multipliers) in our grouped conv, which
     unrolls a fold step's products like hls4ml's latency strategy, so only within the same limit
-    (``our_kernel_unrolls``: the planner keeps the settings that meet it)."""
+    (hw/estimate/plan.py ``our_kernel_settings`` keeps the settings that meet it)."""
     out = ["lut"] + (["dsp"] if g.kind in DSP_PRODUCT_KINDS else [])
     if g.kind in OUR_KERNEL_KINDS:
         out += [m for m in our_kernel_multipliers(g, board_family) if m not in out]
     return tuple(out)
 
 
-def in_our_kernel(g: LayerGeom, multiplier: str, fold: int = 1) -> bool:
-    """Whether ``multiplier`` or a fold puts this layer in our grouped conv (hw/hls/layers/dsp_route.py)."""
+def in_our_kernel(g: LayerGeom, multiplier: str, fold: int = 1, storage: str = "registers") -> bool:
+    """Whether ``multiplier``, a fold or weights in a memory put this layer in our grouped conv
+    (hw/hls/layers/dsp_route.py)."""
     return (multiplier == "packed" or multiplier == "dsp" and g.kind in ("depthwise", "group_conv")
-            or fold > 1 and g.kind in OUR_KERNEL_KINDS)
+            or (fold > 1 or storage != "registers") and g.kind in OUR_KERNEL_KINDS)
 
 
 def our_kernel_multipliers(g: LayerGeom, board_family: str) -> tuple:
@@ -104,18 +105,13 @@ def our_kernel_multipliers(g: LayerGeom, board_family: str) -> tuple:
                                         (g.weight_bits, g.weight_signed))[1:]
 
 
-def largest_fold(g: LayerGeom, reuse: int, multiplier: str) -> int:
+def largest_fold(g: LayerGeom, reuse: int, multiplier: str, storage: str = "registers"):
     """The deepest fold our grouped conv takes at ``reuse``: the fewest adders and output casts for
-    the same clocks (hw/hls/layers/group_conv.py valid_folds)."""
+    the same clocks (hw/hls/layers/group_conv.py valid_folds; None: none with that storage)."""
     from hw.estimate.layers import group_geometry
     from hw.hls.layers import group_conv
 
-    return group_conv.largest_fold(group_geometry(g), reuse, multiplier)
-
-
-def our_kernel_unrolls(g: LayerGeom, fold: int) -> bool:
-    """Whether one fold step's products stay within the unroll limit (our kernel unrolls a step)."""
-    return math.ceil(g.products_per_pixel / fold) <= LATENCY_UNROLL_LIMIT
+    return group_conv.largest_fold(group_geometry(g), reuse, multiplier, storage)
 
 
 def dsp_reuse_factors(g: LayerGeom, multiplier: str) -> tuple:

@@ -75,14 +75,15 @@ def streams_for(geoms: list, model) -> list:
     return streams
 
 
-def _setting(g, reuse: int, strategy: str, multiplier: str = None, fold: int = None) -> LayerSetting:
+def _setting(g, reuse: int, strategy: str, multiplier: str = None, fold: int = None,
+             storage: str = None) -> LayerSetting:
     """Only hls4ml's matrix layers have a strategy; our layers and the per-pixel ones ignore it,
     and only matrix layers and our grouped conv / attention take a reuse factor.  A conv with
-    packed DSP products or a fold runs our grouped conv (hw/hls/layers/dsp_route.py):
-    latency-like, any reuse factor."""
-    multiplier, fold = multiplier or "lut", int(fold or 1)
-    if in_our_kernel(g, multiplier, fold):
-        return LayerSetting(reuse, "latency", multiplier, fold)
+    packed DSP products, a fold or its weights in a ROM runs our grouped conv
+    (hw/hls/layers/dsp_route.py): latency-like, any reuse factor."""
+    multiplier, fold, storage = multiplier or "lut", int(fold or 1), storage or "registers"
+    if in_our_kernel(g, multiplier, fold, storage):
+        return LayerSetting(reuse, "latency", multiplier, fold, storage)
     if g.kind in HLS4ML_MATRIX:
         return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency", multiplier)
     return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency", multiplier)
@@ -96,9 +97,11 @@ def settings_for(geoms: list, cfg) -> dict:
         rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
         override = cfg.layers.get(g.name)
         multiplier, fold = getattr(override, "multiplier", None), getattr(override, "fold", None)
-        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut", fold or 1):
+        storage = getattr(override, "storage", None)
+        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut", fold or 1,
+                                                                            storage or "registers"):
             rf = closest(valid_reuse_factors(g, "resource"), rf)
-        out[g.name] = _setting(g, rf, st, multiplier, fold)
+        out[g.name] = _setting(g, rf, st, multiplier, fold, storage)
     return out
 
 
@@ -182,7 +185,7 @@ def from_project(project) -> Design:
             g.accum_bits = _width(types["accum_t"])
         strategy = str(entry.get("strategy") or "latency").lower()
         settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"),
-                                    entry.get("fold"))
+                                    entry.get("fold"), entry.get("storage"))
     return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
 

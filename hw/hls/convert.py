@@ -159,11 +159,12 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
             check_multiplier(layer, override.multiplier, types[input_layer_names(layer)[0]]["result"][0],
                              load_board(cfg.board).part)
             entry["Multiplier"] = override.multiplier  # hw/hls/layers/dsp_route.py, group_conv.py
-        if override and override.fold and override.fold > 1:
+        if override and (override.fold or 1) > 1 or override and (override.storage or "registers") != "registers":
             from hw.hls.layers.dsp_route import check_fold  # imports hls4ml
 
-            check_fold(layer, override.fold, entry["ReuseFactor"], override.multiplier or "lut")
-            entry["Fold"] = override.fold  # our grouped conv computes it (hw/hls/layers/group_conv.py)
+            storage = override.storage or "registers"
+            check_fold(layer, override.fold or 1, entry["ReuseFactor"], override.multiplier or "lut", storage)
+            entry.update(Fold=override.fold or 1, WeightStorage=storage)  # our grouped conv (layers/group_conv.py)
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again
@@ -311,6 +312,8 @@ def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name:
                            "strategy": layer.get_attr("strategy"),
                            **({"multiplier": layer.get_attr("multiplier")} if layer.get_attr("multiplier") else {}),
                            **({"fold": layer.get_attr("fold")} if (layer.get_attr("fold") or 1) > 1 else {}),
+                           **({"storage": layer.get_attr("weight_storage")}
+                              if layer.get_attr("weight_storage") not in (None, "registers") else {}),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}
               for layer in hls_model.get_layers()}
     io = {"input_type": str(hls_model.get_input_variables()[0].type.precision),

@@ -10,8 +10,10 @@ def register() -> None:
     """Register every custom layer's parser, layer class, templates and header with hls4ml, and
     the pass that routes the depthwise convolutions hls4ml streams wrongly to our grouped one, and
     the pass that fuses quantized activations into their producers (hw/hls/fuse.py), and the pass
-    that routes convolutions asking for packed DSP multipliers to our grouped one (layers/dsp_route.py),
-    and hls4ml's convs and dense layers with their products in DSPs (layers/dsp_product.py).
+    that routes convolutions asking for packed DSP multipliers or a fold to our grouped one
+    (layers/dsp_route.py), the pass that lays out in rows the weights our grouped conv keeps in a
+    memory (layers/weight_rows.py), and hls4ml's convs and dense layers with their products in
+    DSPs (layers/dsp_product.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -23,7 +25,7 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_product, dsp_route, fuse_quantizer
+    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_product, dsp_route, fuse_quantizer, weight_rows
 
     for module in LAYER_MODULES:
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -39,6 +41,7 @@ def register() -> None:
     depthwise_route.register(get_backend("Vivado"))
     fuse_quantizer.register(get_backend("Vivado"))
     dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
+    weight_rows.register(get_backend("Vivado"))  # weights in a memory: one row a clock
     for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
         dsp_product.register(get_backend(name))
         for header in (dsp_product.HEADER, "nnet_dsp_pack.h"):  # the first includes the second

@@ -1,7 +1,9 @@
 """Folded convolutions (``layers.NAME.fold: F``): a pixel's output channels made F groups at a
 time in our grouped conv (nnet_group_conv2d.h), hls4ml's convs routed to it
-(hw/hls/layers/dsp_route.py).  The C++ stays bit-exact against both software models, with every
-multiplier, on both backends and io types, on live data; bad folds are refused by name."""
+(hw/hls/layers/dsp_route.py); with ``storage: bram|lutram`` the weights are a ROM read one row a
+clock (hw/hls/layers/weight_rows.py).  The C++ stays bit-exact against both software models, with
+every multiplier and storage, on both backends and io types, on live data; bad folds are refused
+by name."""
 import pytest
 import tensorflow as tf
 import yaml
@@ -30,15 +32,19 @@ def fold_model(seed=0) -> tf.keras.Model:
     return model
 
 
-# (reuse, fold) per layer: folds that fill R (fold = R) and that leave an interval (fold < R)
+# (reuse, fold, multiplier) per layer: folds that fill R (fold = R) and that leave an interval
+# (fold < R), and (with a storage) R / fold window taps a clock from a ROM row
 SETTINGS = {"stem": (4, 4, "lut"), "pw": (6, 3, "packed"), "dw": (4, 4, "dsp"), "g": (8, 4, "packed")}
+IN_ROWS = {"stem": (12, 4, "lut", "bram"), "pw": (6, 3, "packed", "bram"), "dw": (12, 4, "dsp", "lutram"),
+           "g": (8, 4, "packed", "bram")}
 
 
 @pytest.fixture
 def generate_fold(tmp_path, monkeypatch):
     def run(model, backend, io, settings):
         monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
-        layers = {name: LayerSettings(reuse=r, fold=f, multiplier=m) for name, (r, f, m) in settings.items()}
+        layers = {name: LayerSettings(reuse=r, fold=f, multiplier=m, storage=(rest or [None])[0])
+                  for name, (r, f, m, *rest) in settings.items()}
         cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=3, layers=layers)
         out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}")
         return out, yaml.safe_load((out / RESOLVED).read_text())
@@ -57,8 +63,24 @@ def test_folded_layers_are_exact(generate_fold, backend, io):
     for name, (reuse, fold, multiplier) in SETTINGS.items():
         layer = resolved["layers"][name]
         assert (layer["class"], layer["reuse_factor"], layer.get("fold")) == ("HGroupConv2D", reuse, fold), layer
-        assert f"static const unsigned fold = {fold};\n    static const unsigned fold_interval = {reuse // fold};" \
-            in params
+        assert (f"static const unsigned fold = {fold};\n    static const unsigned in_steps = 1;\n"
+                f"    static const unsigned fold_interval = {reuse // fold};") in params
+
+
+@pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "parallel")])
+def test_weights_in_rows_are_exact(generate_fold, backend, io):
+    out, resolved = generate_fold(fold_model(), backend, io, IN_ROWS)
+    report = csim(out, modes=("emulation",))
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    firmware = "".join(p.read_text() for p in (out / "firmware").glob("*.cpp"))
+    params = (out / "firmware" / "parameters.h").read_text()
+    for name, (reuse, fold, _, storage) in IN_ROWS.items():
+        assert resolved["layers"][name].get("storage") == storage, resolved["layers"][name]
+        assert (f"static const unsigned in_steps = {reuse // fold};\n    static const unsigned fold_interval = 1;\n"
+                f"    static const bool weights_in_rows = true;") in params
+    assert firmware.count("nnet::group_conv_2d_bram_cl<") == 3 and firmware.count("nnet::group_conv_2d_lutram_cl<") == 1
 
 
 def test_fold_1_leaves_hls4mls_kernel(generate_fold):
@@ -74,6 +96,13 @@ def test_fold_1_leaves_hls4mls_kernel(generate_fold):
 def test_impossible_folds_are_refused_by_name(generate_fold, layer, setting, words):
     with pytest.raises(ConfigError, match=f"field 'layers.{layer}.fold': .*{words}"):
         generate_fold(fold_model(), "vitis", "stream", {layer: setting})
+
+
+def test_rows_need_the_taps_divided(generate_fold):
+    with pytest.raises(ConfigError, match="field 'layers.stem.fold': .*R / fold must divide the 27 window taps"):
+        generate_fold(fold_model(), "vitis", "stream", {"stem": (8, 4, "lut", "bram")})   # 2 does not divide 27
+    with pytest.raises(ConfigError, match="field 'layers.input_q.storage': a weight storage is for convolutions"):
+        generate_fold(fold_model(), "vitis", "stream", {"input_q": (1, 1, "lut", "bram")})
 
 
 def test_fold_field_is_checked():

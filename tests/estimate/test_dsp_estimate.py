@@ -57,7 +57,7 @@ def test_planner_options_include_every_multiplier_at_its_reuse_factors():
     kinds = {(s.multiplier, s.strategy) for s in options}
     assert kinds == {("lut", "latency"), ("lut", "resource"), ("dsp", "latency"), ("dsp", "resource"),
                      ("packed", "latency")}
-    packed = sorted(s.reuse for s in options if s.multiplier == "packed")
+    packed = sorted(s.reuse for s in options if s.multiplier == "packed" and s.storage == "registers")
     assert packed[0] == 1 and packed[-1] == 64 and all(s.strategy == "latency" for s in options if s.multiplier == "packed")
     # each packed factor buys a distinct DSP count (the useful ones only)
     counts = [math.ceil(64 / r) for r in packed]

@@ -1,6 +1,7 @@
-"""Folds in the estimator and planner (layers.NAME.fold), counted by hand."""
+"""Folds and weights in a ROM in the estimator and planner (layers.NAME.fold, .storage), counted by hand."""
 import pytest
 
+from hw.estimate import costs as C
 from hw.estimate.geometry import LayerGeom
 from hw.estimate.layers import LayerSetting, estimate_layer, output_casts
 from hw.estimate.plan import layer_settings
@@ -43,3 +44,27 @@ def test_planner_offers_the_deepest_fold_of_each_reuse_factor():
                              and (s.multiplier != "packed" or 16 // f % 2 == 0)), s
         assert s.strategy == "latency"
     assert not any(s.fold > 1 and s.reuse == 1 for s in layer_settings(g, FAMILY))
+
+
+def test_weights_in_a_rom_by_hand():
+    g = fused_pointwise()                  # 8 taps (1x1, 8 channels), 16 channels
+    rom = estimate_layer(g, LayerSetting(8, "latency", "dsp", fold=4, storage="bram"), FAMILY)
+    # R 8 = 4 fold steps x 2 in-steps of 4 taps: 16 products a clock in 16 DSPs, 8 rows of 16 x 8 bits
+    assert rom.multipliers == 16 and rom.cost.dsp == 16 and rom.storage == "bram"
+    assert rom.cost.bram18 == C.memory(8, 16 * 8, "bram").bram18
+    tap_select = 4 * 8 * 1                 # 4 input lanes (one group), 8 bits, a 2:1 mux each
+    assert rom.cost.lut == pytest.approx(16 * 20 + tap_select + 40 + 4 * 20)   # no weight constants muxed
+    registers = estimate_layer(g, LayerSetting(8, "latency", "dsp", fold=8), FAMILY)
+    assert registers.storage == "registers" and registers.cost.bram18 == 0
+    lutram = estimate_layer(g, LayerSetting(8, "latency", "dsp", fold=4, storage="lutram"), FAMILY)
+    assert lutram.cost.bram18 == 0 and lutram.cost.lut > rom.cost.lut
+
+
+def test_planner_offers_roms_only_where_the_taps_divide():
+    g = fused_pointwise()
+    roms = [s for s in layer_settings(g, FAMILY) if s.storage != "registers"]
+    assert {s.storage for s in roms} == {"bram", "lutram"}
+    for s in roms:                         # R / F in-steps divide the 8 taps
+        assert s.reuse % s.fold == 0 and 8 % (s.reuse // s.fold) == 0, s
+    assert max(s.reuse for s in roms if s.multiplier == "lut") == 16 * 8       # one product a clock
+    assert max(s.reuse for s in roms if s.multiplier == "packed") == 16 * 8 // 2   # one packed pair a clock

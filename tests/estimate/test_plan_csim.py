@@ -39,8 +39,8 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
 
     again = from_project(out)
-    assert {n: (s.reuse, s.strategy, s.multiplier, s.fold) for n, s in again.settings.items()} == {
-        n: (s.reuse, s.strategy, s.multiplier, s.fold) for n, s in p.settings.items()}
+    assert {n: (s.reuse, s.strategy, s.multiplier, s.fold, s.storage) for n, s in again.settings.items()} == {
+        n: (s.reuse, s.strategy, s.multiplier, s.fold, s.storage) for n, s in p.settings.items()}
     fused = yaml.safe_load((out / "attendnets.yaml").read_text())["fused_activations"]["fused"]
     assert fused and not set(fused) & set(again.settings), "fused activations are in neither the plan nor the project"
     est = again.estimate().as_dict()
@@ -56,8 +56,8 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
 
 @pytest.mark.slow
 def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path):
-    """The full-size ZCU104 plan of AttendNet-B (fused, DSP and packed-DSP layers, folds, shared
-    multipliers) regenerated at 64x64 and C-simulated against both software models."""
+    """The full-size ZCU104 plan of AttendNet-B (fused, DSP and packed-DSP layers, folds, weights in
+    BRAM, shared multipliers) regenerated at 64x64 and C-simulated against both software models."""
     p = plan(from_config(BuildConfig(model="attendnet-b", board="zcu104")), 1.0)
     cfg = recipe(p, "attendnet-b", input_shape=[64, 64, 3])
     cfg.samples = 4
@@ -73,3 +73,4 @@ def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path):
     classes = {v["class"] for v in resolved["layers"].values()}
     assert "HGroupConv2D" in classes and any("Dsp" in c for c in classes), classes
     assert any(v.get("fold", 1) > 1 for v in resolved["layers"].values()), "no folded layer"
+    assert any(v.get("storage") == "bram" for v in resolved["layers"].values()), "no layer with its weights in BRAM"

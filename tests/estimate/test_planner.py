@@ -43,11 +43,11 @@ def test_only_valid_reuse_factors_and_strategies(tiny):
     for g in p.design.geoms:
         s = p.settings[g.name]
         if g.kind in HLS4ML_MATRIX + ("group_conv", "attention"):
-            ours = in_our_kernel(g, s.multiplier, s.fold) or g.kind == "group_conv"
+            ours = in_our_kernel(g, s.multiplier, s.fold, s.storage) or g.kind == "group_conv"
             valid = dsp_reuse_factors(g, s.multiplier) if ours else valid_reuse_factors(g, s.strategy)
             assert s.reuse in valid, (g.name, s)
             if ours:     # the fold generation accepts (the same rule the C++ config is checked with)
-                assert check_fold(g.name, group_geometry(g), s.reuse, s.multiplier, s.fold) == s.fold
+                assert check_fold(g.name, group_geometry(g), s.reuse, s.multiplier, s.fold, s.storage) == s.fold
             changed += s.reuse > 1
         else:
             assert (s.reuse, s.strategy) == (1, "latency"), g.name

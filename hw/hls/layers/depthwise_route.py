@@ -54,7 +54,7 @@ def replace_with_group_conv(model, node, n_groups: int, weight_data, weight_quan
     # the configuration by name gives it the layer's reuse, strategy, trace, multiplier and types
     new = model.make_node("HGroupConv2D", node.name, attrs, node.inputs.copy(), outputs=node.outputs.copy())
     new.set_attr("reuse_factor", node.get_attr("reuse_factor"))  # as hls4ml settled it, if it changed it
-    for name in ("multiplier", "fold", "fused_activation"):
+    for name in ("multiplier", "fold", "weight_storage", "fused_activation"):
         if node.get_attr(name) is not None:
             new.set_attr(name, node.get_attr(name))
     keep_types(node, new)

@@ -29,10 +29,11 @@ ROUTED = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D")
 
 
 def wants_our_kernel(node) -> bool:
-    """'packed' and a fold above 1 always need our kernel; 'dsp' only for a depthwise conv
+    """'packed', a fold above 1 and weights in a memory always need our kernel; 'dsp' only for a depthwise conv
     (hls4ml's other convs keep their kernel with a DSP product, hw/hls/layers/dsp_product.py)."""
     multiplier = node.get_attr("multiplier", "lut")
     return node.class_name in ROUTED and (multiplier == "packed" or (node.get_attr("fold") or 1) > 1 or
+                                          node.get_attr("weight_storage", "registers") != "registers" or
                                           multiplier == "dsp" and node.class_name == "DepthwiseConv2D")
 
 
@@ -98,27 +99,31 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
 
 
 def keras_geometry(layer) -> dict:
-    """What group_conv's rules read of a Keras conv (the window does not matter to them)."""
+    """What group_conv's rules read of a Keras conv: channels, groups and window."""
     channels = int(layer.input_shape[-1])
     groups = channels if type(layer).__name__ == "QDepthwiseConv2D" else int(getattr(layer, "groups", 1))
+    kh, kw = layer.kernel_size
     return {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
-            "filt_height": 1, "filt_width": 1}
+            "filt_height": int(kh), "filt_width": int(kw)}
 
 
-def check_fold(layer, fold: int, reuse: int, multiplier: str) -> None:
-    """Refuse, naming the layer and the folds it takes, a fold it cannot have: folds exist for the
-    convolutions only (our grouped conv computes them) and must divide the output channels and
-    the reuse factor (group_conv.valid_folds)."""
+def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "registers") -> None:
+    """Refuse, naming the layer and the folds it takes, a fold or weight storage it cannot have:
+    both exist for the convolutions only (our grouped conv computes them); a fold must divide the
+    output channels and the reuse factor, and with the weights in a memory R / fold must divide
+    the window's taps (group_conv.valid_folds)."""
     from hw.config import ConfigError
     from hw.hls.layers.group_conv import check_fold as check
 
     kind = type(layer).__name__
-    where = f"field 'layers.{layer.name}.fold'"
-    if fold == 1:
+    field = "fold" if fold != 1 else "storage"
+    where = f"field 'layers.{layer.name}.{field}'"
+    if fold == 1 and storage == "registers":
         return
     if kind not in KERAS_CONVS:
-        raise ConfigError(f"{where}: a fold is for convolutions ({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
+        raise ConfigError(f"{where}: a {'fold' if fold != 1 else 'weight storage'} is for convolutions "
+                          f"({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
     try:
-        check(layer.name, keras_geometry(layer), reuse, multiplier, fold)
+        check(layer.name, keras_geometry(layer), reuse, multiplier, fold, storage)
     except ValueError as err:
         raise ConfigError(f"{where}: {err}") from None

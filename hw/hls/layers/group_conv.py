@@ -19,6 +19,11 @@ n_filt output channels are computed F groups of n_filt / F one after the other, 
 clocks, so the adders of the accumulators, the rounding and saturation of the outputs and the
 multipliers all scale with n_filt / F instead of n_filt; the throughput is that of R.
 ``valid_folds`` says which F a layer takes (F divides n_filt and R; a packed pair never split).
+
+Weight storage (``weight_storage``: registers, bram, lutram; ``WeightStorage`` in the config):
+constants in logic, shared by ALLOCATION at II = R / F, or a ROM read one row a clock (FINN's
+SIMD: each fold step is R / F iterations at II = 1 over taps / (R / F) window taps each, so R / F
+must divide the taps), rows laid out by hw/hls/layers/weight_rows.py.
 """
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras.convolution import parse_conv2d_layer
@@ -27,6 +32,7 @@ from hls4ml.model.attributes import Attribute, ChoiceAttribute, TypeAttribute, W
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
+from hw.config import STORAGES
 from hw.hls.layers import reuse as R
 from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 
@@ -46,6 +52,7 @@ def keras_geometry(layer) -> dict:
 
 
 MULTIPLIERS = ("lut", "dsp", "packed")
+# where the weights live, STORAGES (hw.config): URAM is not one, it holds no initial contents
 # a DSP's multiplier ports (signed bits; port_a is the pre-adder output) and the packing shift,
 # as nnet_dsp_pack.h's dsp48e2 / dsp48e1 (tests/csim/test_dsp_pack.py checks the two agree)
 DSP_FAMILIES = {"dsp48e2": (27, 18, 18), "dsp48e1": (25, 18, 16)}
@@ -131,13 +138,15 @@ def multipliers(layer_geometry, reuse: int, multiplier: str = "lut") -> int:
     return R.copies(mul_ops(layer_geometry, multiplier), reuse)
 
 
-def valid_folds(layer_geometry, reuse: int, multiplier: str = "lut") -> tuple:
+def valid_folds(layer_geometry, reuse: int, multiplier: str = "lut", storage: str = "registers") -> tuple:
     """Folds F the layer takes at reuse factor R: F divides n_filt (every group of channels the
     same size) and R (each group gets R / F clocks); with 'packed', every fold holds whole pairs
     and the same number of multiplications (whole groups, or an even fold of even groups), so
-    that ceil(mul_ops / R) multipliers keep the II."""
+    that ceil(mul_ops / R) multipliers keep the II; with the weights in a memory, R / F divides
+    the window's taps (a row of taps a clock)."""
     g = R.geometry(layer_geometry, REUSE_KEYS)
     n_filt, per_group = g["n_filt"], g["n_filt"] // g["n_groups"]
+    taps = g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
     folds = []
     for fold in range(1, min(n_filt, reuse) + 1):
         if n_filt % fold or reuse % fold:
@@ -146,24 +155,33 @@ def valid_folds(layer_geometry, reuse: int, multiplier: str = "lut") -> tuple:
         if multiplier == "packed" and fold > 1 and not (width % per_group == 0 or
                                                         per_group % 2 == 0 and width % 2 == 0):
             continue
+        if storage != "registers" and taps % (reuse // fold):
+            continue
         folds.append(fold)
     return tuple(folds)
 
 
-def largest_fold(layer_geometry, reuse: int, multiplier: str = "lut") -> int:
-    """The deepest fold at R: the fewest adders and output casts for the same clocks per pixel."""
-    return valid_folds(layer_geometry, reuse, multiplier)[-1]
+def largest_fold(layer_geometry, reuse: int, multiplier: str = "lut", storage: str = "registers"):
+    """The deepest fold at R: the fewest adders and output casts for the same clocks (None: no fold
+    fits, which happens only with the weights in a memory)."""
+    folds = valid_folds(layer_geometry, reuse, multiplier, storage)
+    return folds[-1] if folds else None
 
 
-def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold) -> int:
-    """``fold`` if ``layer`` takes it at ``reuse`` with ``multiplier``, else a ValueError naming
-    the layer, the value and the folds it does take."""
-    valid = valid_folds(layer_geometry, reuse, multiplier)
+def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold, storage: str = "registers") -> int:
+    """``fold`` if ``layer`` takes it at ``reuse`` with ``multiplier`` and ``storage``, else a
+    ValueError naming the layer, the value and the folds it does take."""
+    if storage not in STORAGES:
+        raise ValueError(f"layer {layer}: weight storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+    valid = valid_folds(layer_geometry, reuse, multiplier, storage)
     if not isinstance(fold, int) or isinstance(fold, bool) or fold not in valid:
-        n_filt = R.geometry(layer_geometry, REUSE_KEYS)["n_filt"]
-        raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {n_filt} output channels at reuse "
-                         f"factor {reuse} ({multiplier}); a fold divides both (whole packed pairs per fold): "
-                         f"{', '.join(map(str, valid))}")
+        g = R.geometry(layer_geometry, REUSE_KEYS)
+        rows = (f"; with the weights in {storage}, R / fold must divide the "
+                f"{g['filt_height'] * g['filt_width'] * (g['n_chan'] // g['n_groups'])} window taps"
+                if storage != "registers" else "")
+        raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {g['n_filt']} output channels at "
+                         f"reuse factor {reuse} ({multiplier}); a fold divides both (whole packed pairs per "
+                         f"fold){rows}: {', '.join(map(str, valid)) or 'none'}")
     return fold
 
 
@@ -184,7 +202,8 @@ class HGroupConv2D(Layer):
     _expected_attributes = [Attribute(name) for name in GEOMETRY] + [
         WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("weight"), TypeAttribute("bias"),
         TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut"),
-        Attribute("fold", value_type=int, default=1)]
+        Attribute("fold", value_type=int, default=1),
+        ChoiceAttribute("weight_storage", list(STORAGES), default="registers")]
 
     def initialize(self):
         shape = [self.attributes["out_height"], self.attributes["out_width"], self.attributes["n_filt"]]
@@ -204,7 +223,10 @@ CONFIG = "struct config{index} : nnet::group_conv2d_config {{\n" + "".join(
     f"    static const unsigned {name} = {{{name}}};\n" for name in GEOMETRY) + """    static const unsigned reuse_factor = {reuse};
     static const unsigned multiplier_limit = {multiplier_limit};
     static const unsigned fold = {fold};
+    static const unsigned in_steps = {in_steps};
     static const unsigned fold_interval = {fold_interval};
+    static const bool weights_in_rows = {weights_in_rows};
+    static const unsigned row_words = {row_words};
     static const unsigned multiplier = nnet::mult_impl::{multiplier};
     typedef nnet::{dsp_family} dsp_family;
     typedef {accum_t.name} accum_t;
@@ -223,8 +245,16 @@ class ConfigTemplate(LayerConfigTemplate):
         multiplier = check_multiplier(node.name, node.get_attr("multiplier", "lut"))
         reuse = R.check_reuse(node.name, node.get_attr("reuse_factor"))
         params["multiplier_limit"] = multipliers(node, reuse, multiplier)
-        params["fold"] = check_fold(node.name, node, reuse, multiplier, node.get_attr("fold", 1))
-        params["fold_interval"] = reuse // params["fold"]
+        storage = node.get_attr("weight_storage", "registers")
+        fold = check_fold(node.name, node, reuse, multiplier, node.get_attr("fold", 1), storage)
+        in_rows = storage != "registers"
+        if in_rows != bool(node.get_attr("weights_in_rows", False)):
+            raise RuntimeError(f"layer {node.name}: weights for {storage} are not laid out in rows (weight_rows pass)")
+        taps = node.get_attr("filt_height") * node.get_attr("filt_width") * (
+            node.get_attr("n_chan") // node.get_attr("n_groups"))
+        params.update(fold=fold, in_steps=reuse // fold if in_rows else 1,
+                      fold_interval=1 if in_rows else reuse // fold, weights_in_rows=str(in_rows).lower(),
+                      row_words=node.get_attr("n_filt") // fold * taps // (reuse // fold if in_rows else 1))
         params["multiplier"] = multiplier
         params["dsp_family"] = _packing_family(node) if multiplier == "packed" else "dsp48e2"
         return self.template.format(**params)
@@ -246,11 +276,13 @@ def _packing_family(node) -> str:
 class FunctionTemplate(FunctionCallTemplate):
     def __init__(self):
         super().__init__(HGroupConv2D, include_header=[f"nnet_utils/{HEADER}"])
-        self.template = "nnet::group_conv_2d_cl<{input_t}, {output_t}, {config}>({input}, {output}, {w}, {b});"
+        self.template = "nnet::{entry}<{input_t}, {output_t}, {config}>({input}, {output}, {w}, {b});"
 
     def format(self, node):
         params = self._default_function_params(node)
-        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name)
+        storage = node.get_attr("weight_storage", "registers")
+        params.update(w=node.get_weights("weight").name, b=node.get_weights("bias").name,
+                      entry="group_conv_2d_cl" if storage == "registers" else f"group_conv_2d_{storage}_cl")
         return self.template.format(**params)
 
 

@@ -11,7 +11,8 @@ namespace nnet {
 // padding layer).  Output channel o belongs to group g = o / (n_filt / n_groups) and sees input
 // channels [g * n_chan / n_groups, (g + 1) * n_chan / n_groups).  A depthwise convolution with
 // a channel multiplier m is the case n_groups = n_chan, n_filt = m * n_chan.
-// Weights keep Keras' layout [filt_height][filt_width][n_chan / n_groups][n_filt].
+// Weights keep Keras' layout [filt_height][filt_width][n_chan / n_groups][n_filt] when they are
+// constants (weights_in_rows false), or come as one row per clock when they live in a memory.
 struct group_conv2d_config {
     static const unsigned in_height = 8;
     static const unsigned in_width = 8;
@@ -35,11 +36,18 @@ struct group_conv2d_config {
     static const unsigned reuse_factor = 1;
     static const unsigned multiplier_limit = 72;   // ceil(4 * 3 * 3 * 2 / 1)
     // Fold F (FINN's PE on the output channels): a pixel's n_filt outputs are made in F steps of
-    // n_filt / F channels, one step every fold_interval = R / F clocks, so adders, output casts
-    // and multipliers exist for n_filt / F channels only.  F divides n_filt and R, and a packed
-    // pair never straddles two steps (group_conv.py valid_folds); F = 1 is the unfolded kernel.
+    // n_filt / F channels, so adders, output casts and multipliers exist for n_filt / F channels
+    // only.  F divides n_filt and R, and a packed pair never straddles two steps (group_conv.py
+    // valid_folds); F = 1 is the unfolded kernel.  Each step takes R / F clocks, either as one
+    // pipeline iteration at II = R / F whose products ALLOCATION shares (weights constants,
+    // in_steps = 1), or as in_steps = R / F iterations at II = 1, each reading one row of
+    // filt_per_fold x taps_per_step weights from a memory (FINN's SIMD on the window's taps,
+    // which in_steps divides: weights_in_rows, the layout group_conv.py rows_layout writes).
     static const unsigned fold = 1;
-    static const unsigned fold_interval = 1;       // reuse_factor / fold: the pipeline's II
+    static const unsigned in_steps = 1;
+    static const unsigned fold_interval = 1;       // the pipeline's II: R / F, or 1 with weights in rows
+    static const bool weights_in_rows = false;
+    static const unsigned row_words = 72;          // weights a memory row holds: n_filt / F x taps / in_steps
     // How the products are made (nnet_dsp_pack.h): mult_impl::lut (fabric), dsp (one product per
     // DSP) or packed (two output channels of a group, which see the same input value, in one DSP
     // multiplication; with an odd filt_per_group the last channel of each group takes a DSP of
@@ -59,13 +67,18 @@ template <typename CONFIG_T> struct group_conv2d_dims {
     static const unsigned chan_per_group = CONFIG_T::n_chan / CONFIG_T::n_groups;
     static const unsigned filt_per_group = CONFIG_T::n_filt / CONFIG_T::n_groups;
     static const unsigned filt_per_fold = CONFIG_T::n_filt / CONFIG_T::fold;
+    static const unsigned taps = CONFIG_T::filt_height * CONFIG_T::filt_width * chan_per_group;
+    static const unsigned taps_per_step = taps / CONFIG_T::in_steps;
     static const unsigned padded_height = CONFIG_T::in_height + CONFIG_T::pad_top + CONFIG_T::pad_bottom;
     static const unsigned padded_width = CONFIG_T::in_width + CONFIG_T::pad_left + CONFIG_T::pad_right;
 };
 
+// Where the weight of tap t (= (i * filt_width + j) * chan_per_group + c) and output channel o is:
+// Keras' layout, or row (step * in_steps + in_step) of the memory, lane f * taps_per_step + s.
 template <typename CONFIG_T>
-unsigned group_conv2d_weight_index(unsigned i, unsigned j, unsigned c, unsigned o) {
-    return ((i * CONFIG_T::filt_width + j) * group_conv2d_dims<CONFIG_T>::chan_per_group + c) * CONFIG_T::n_filt + o;
+unsigned group_conv2d_weight_index(unsigned t, unsigned o, unsigned row, unsigned f, unsigned s) {
+    typedef group_conv2d_dims<CONFIG_T> dims;
+    return CONFIG_T::weights_in_rows ? (row * dims::filt_per_fold + f) * dims::taps_per_step + s : t * CONFIG_T::n_filt + o;
 }
 
 // The product of one data value and one weight, at the config's implementation (the unpaired
@@ -96,22 +109,25 @@ template <> struct group_conv2d_pair<true> {
     }
 };
 
-// Fold step ``step`` of one output pixel (its channels step * filt_per_fold ..
-// (step + 1) * filt_per_fold - 1) from its filt_height x filt_width window: the
-// multiply-accumulate both io types share, so they cannot compute differently.  It is inlined (HLS INLINE) into the
-// caller's pipelined pixel loop, where its loops sit exactly as if written there: that PIPELINE
-// unrolls them and that ALLOCATION limits their multipliers.  Each caller keeps only what
-// differs, how its window is filled (gathered from the array, or shifted in from the stream).
+// One iteration of a pixel: fold step ``step`` (output channels step * filt_per_fold ..
+// (step + 1) * filt_per_fold - 1), taps in_step * taps_per_step .. (in_step + 1) * taps_per_step - 1
+// of the filt_height x filt_width window, added into the step's accumulators; the step's outputs
+// are written at its last in_step.  Both io types share it, so they cannot compute differently.
+// It is inlined (HLS INLINE) into the caller's pipelined loop, where its loops sit exactly as if
+// written there: that PIPELINE unrolls them and that ALLOCATION limits their multipliers.
 // Packed: channel k of a group (k even, k + 1 in the group) is computed with k + 1; the sums
-// are exact (accum_t), so every implementation gives the same bits.
+// are exact (accum_t), so every implementation and every order gives the same bits.
 template <class elem_T, class res_T, typename CONFIG_T>
-void group_conv2d_window(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], res_T &out,
-                         typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases, unsigned step) {
+void group_conv2d_step(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan],
+                       typename CONFIG_T::accum_t acc[group_conv2d_dims<CONFIG_T>::filt_per_fold], res_T &out,
+                       typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases, unsigned step,
+                       unsigned in_step) {
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
     typedef group_conv2d_single<CONFIG_T::multiplier> single;
     const bool packed = CONFIG_T::multiplier == mult_impl::packed;
     typedef group_conv2d_pair<CONFIG_T::multiplier == mult_impl::packed> pair;
+    const unsigned row = step * CONFIG_T::in_steps + in_step;
 GConvFilt:
     for (unsigned f = 0; f < dims::filt_per_fold; f++) {
         const unsigned o = step * dims::filt_per_fold + f;
@@ -120,65 +136,76 @@ GConvFilt:
             continue;  // computed with channel o - 1
         const bool paired = packed && k + 1 < dims::filt_per_group;
         const unsigned first_chan = (o / dims::filt_per_group) * dims::chan_per_group;
-        typename CONFIG_T::accum_t acc = biases[o];
-        typename CONFIG_T::accum_t acc2 = paired ? biases[o + 1] : typename CONFIG_T::bias_t(0);
-    GConvRows:
-        for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-        GConvCols:
-            for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
-            GConvChan:
-                for (unsigned c = 0; c < dims::chan_per_group; c++) {
-                    const elem_T a = window[i][j][first_chan + c];
-                    const typename CONFIG_T::weight_t w = weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o)];
-                    if (paired) {
-                        pair::template mac<typename CONFIG_T::dsp_family>(
-                            a, w, weights[group_conv2d_weight_index<CONFIG_T>(i, j, c, o + 1)], acc, acc2);
-                    } else {
-                        acc += single::mul(a, w);
-                    }
-                }
+        if (in_step == 0) {
+            acc[f] = biases[o];
+            if (paired)
+                acc[f + 1] = biases[o + 1];
+        }
+    GConvTaps:
+        for (unsigned s = 0; s < dims::taps_per_step; s++) {
+            const unsigned t = in_step * dims::taps_per_step + s;
+            const unsigned i = t / (CONFIG_T::filt_width * dims::chan_per_group);
+            const unsigned j = (t / dims::chan_per_group) % CONFIG_T::filt_width;
+            const elem_T a = window[i][j][first_chan + t % dims::chan_per_group];
+            const typename CONFIG_T::weight_t w = weights[group_conv2d_weight_index<CONFIG_T>(t, o, row, f, s)];
+            if (paired) {
+                pair::template mac<typename CONFIG_T::dsp_family>(
+                    a, w, weights[group_conv2d_weight_index<CONFIG_T>(t, o + 1, row, f + 1, s)], acc[f], acc[f + 1]);
+            } else {
+                acc[f] += single::mul(a, w);
             }
         }
-        out[o] = acc;
-        if (paired)
-            out[o + 1] = acc2;
+        if (in_step + 1 == CONFIG_T::in_steps) {
+            out[o] = acc[f];
+            if (paired)
+                out[o + 1] = acc[f + 1];
+        }
+    }
+}
+
+template <class data_T, typename CONFIG_T>
+void group_conv2d_gather(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+                         data_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], unsigned oh,
+                         unsigned ow) {
+    #pragma HLS INLINE
+GConvGather:
+    for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
+        for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
+            const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
+            const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
+            const bool inside = ih >= 0 && iw >= 0 && ih < int(CONFIG_T::in_height) && iw < int(CONFIG_T::in_width);
+            for (unsigned k = 0; k < CONFIG_T::n_chan; k++)
+                window[i][j][k] = inside ? data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + k] : data_T(0);
+        }
     }
 }
 
 // io_parallel: each output pixel gathers its window from the array (zeros outside the image) at
-// its first fold step; every step writes its own channels of the pixel.
+// its first iteration; every iteration adds its taps for its fold step's channels.
 template <class data_T, class res_T, typename CONFIG_T>
-void group_conv_2d_cl(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
-                      res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
-                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
-                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
-                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+void group_conv_2d_body(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
+                        res_T res[CONFIG_T::out_height * CONFIG_T::out_width * CONFIG_T::n_filt],
+                        typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases) {
+    #pragma HLS INLINE
     data_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    typename CONFIG_T::accum_t acc[group_conv2d_dims<CONFIG_T>::filt_per_fold];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
 GConvOutRows:
     for (unsigned oh = 0; oh < CONFIG_T::out_height; oh++) {
     GConvOutCols:
         for (unsigned ow = 0; ow < CONFIG_T::out_width; ow++) {
         GConvSteps:
             for (unsigned step = 0; step < CONFIG_T::fold; step++) {
-                #pragma HLS PIPELINE II=CONFIG_T::fold_interval
-                #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-                if (step == 0) {
-                GConvGather:
-                    for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
-                        for (unsigned j = 0; j < CONFIG_T::filt_width; j++) {
-                            const int ih = int(oh * CONFIG_T::stride_height + i) - int(CONFIG_T::pad_top);
-                            const int iw = int(ow * CONFIG_T::stride_width + j) - int(CONFIG_T::pad_left);
-                            const bool inside =
-                                ih >= 0 && iw >= 0 && ih < int(CONFIG_T::in_height) && iw < int(CONFIG_T::in_width);
-                            for (unsigned k = 0; k < CONFIG_T::n_chan; k++)
-                                window[i][j][k] = inside ? data[(ih * CONFIG_T::in_width + iw) * CONFIG_T::n_chan + k]
-                                                         : data_T(0);
-                        }
-                    }
+            GConvInSteps:
+                for (unsigned in_step = 0; in_step < CONFIG_T::in_steps; in_step++) {
+                    #pragma HLS PIPELINE II=CONFIG_T::fold_interval
+                    #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+                    if (step == 0 && in_step == 0)
+                        group_conv2d_gather<data_T, CONFIG_T>(data, window, oh, ow);
+                    res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
+                    group_conv2d_step<data_T, res_T *, CONFIG_T>(window, acc, out, weights, biases, step, in_step);
                 }
-                res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
-                group_conv2d_window<data_T, res_T *, CONFIG_T>(window, out, weights, biases, step);
             }
         }
     }
@@ -220,15 +247,15 @@ GConvShift:
 // io_stream: pixels arrive row by row; padding pixels are made here, so the loop walks the
 // padded image and reads the stream only inside it.  Line buffers keep the filt_height - 1 rows
 // above (one read per row per clock, each row its own memory); a register window of
-// filt_height x filt_width pixels shifts left one column per clock, so the multiplications read
-// registers only.  Each padded pixel takes F fold steps: the first reads and shifts, every step
-// computes its channels into the output word, and the last writes it once the window is complete.
-// The step loop is the innermost of a perfect nest, which HLS flattens into one pipeline.
+// filt_height x filt_width pixels shifts left one column per padded pixel, so the multiplications
+// read registers only.  Each padded pixel takes fold x in_steps iterations: the first reads and
+// shifts, every one adds its taps for its step's channels, and the last writes the output word
+// once the window is complete.  The step loops are the innermost of a perfect nest, which HLS
+// flattens into one pipeline.
 template <class data_T, class res_T, typename CONFIG_T>
-void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
-                      typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
-                                                          (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
-                      typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, typename CONFIG_T::weight_t *weights,
+                        typename CONFIG_T::bias_t *biases) {
+    #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
     typedef typename data_T::value_type elem_T;
     elem_T lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
@@ -236,6 +263,8 @@ void group_conv_2d_cl(hls::stream<data_T> &data, hls::stream<res_T> &res,
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
     elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    typename CONFIG_T::accum_t acc[dims::filt_per_fold];
+    #pragma HLS ARRAY_PARTITION variable=acc complete
     res_T out;
     PRAGMA_DATA_PACK(out)
 
@@ -245,23 +274,69 @@ GConvPaddedRows:
         for (unsigned pc = 0; pc < dims::padded_width; pc++) {
         GConvSteps:
             for (unsigned step = 0; step < CONFIG_T::fold; step++) {
-                #pragma HLS PIPELINE II=CONFIG_T::fold_interval
-                #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-                if (step == 0)
-                    group_conv2d_shift<data_T, CONFIG_T>(data, lines, window, pr, pc);
-                const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
-                const unsigned left = pc + 1 - CONFIG_T::filt_width;
-                if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width &&
-                    top % CONFIG_T::stride_height == 0 && left % CONFIG_T::stride_width == 0 &&
-                    top / CONFIG_T::stride_height < CONFIG_T::out_height &&
-                    left / CONFIG_T::stride_width < CONFIG_T::out_width) {
-                    group_conv2d_window<elem_T, res_T, CONFIG_T>(window, out, weights, biases, step);
-                    if (step + 1 == CONFIG_T::fold)
-                        res.write(out);
+            GConvInSteps:
+                for (unsigned in_step = 0; in_step < CONFIG_T::in_steps; in_step++) {
+                    #pragma HLS PIPELINE II=CONFIG_T::fold_interval
+                    #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
+                    if (step == 0 && in_step == 0)
+                        group_conv2d_shift<data_T, CONFIG_T>(data, lines, window, pr, pc);
+                    const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
+                    const unsigned left = pc + 1 - CONFIG_T::filt_width;
+                    if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width &&
+                        top % CONFIG_T::stride_height == 0 && left % CONFIG_T::stride_width == 0 &&
+                        top / CONFIG_T::stride_height < CONFIG_T::out_height &&
+                        left / CONFIG_T::stride_width < CONFIG_T::out_width) {
+                        group_conv2d_step<elem_T, res_T, CONFIG_T>(window, acc, out, weights, biases, step, in_step);
+                        if (step + 1 == CONFIG_T::fold && in_step + 1 == CONFIG_T::in_steps)
+                            res.write(out);
+                    }
                 }
             }
         }
     }
+}
+
+// The entry points: the same computation, with the weights as constants (logic) or in a ROM of
+// one row per clock (reshaped so a row is one word; hls4ml's resource kernels do the same), in
+// block RAM or distributed RAM.  Vitis HLS binds with BIND_STORAGE, Vivado HLS with RESOURCE
+// (nnet_dsp_pack.h says how the two are told apart).  URAM is not offered: it powers up as zeros
+// and holds no initial contents (UG901, "Differences between UltraRAM and Block RAM").
+// in_T / out_T: hls::stream<data_T> / hls::stream<res_T> (io_stream) or data_T[...] / res_T[...]
+// (io_parallel), deduced from the call.
+template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
+void group_conv_2d_cl(in_T &data, out_T &res,
+                   typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                       (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                   typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+}
+
+template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
+void group_conv_2d_bram_cl(in_T &data, out_T &res,
+                   typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                       (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                   typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words
+#ifdef __VITIS_HLS__
+    #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+#else
+    #pragma HLS RESOURCE variable=weights core=ROM_1P_BRAM
+#endif
+    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+}
+
+template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
+void group_conv_2d_lutram_cl(in_T &data, out_T &res,
+                   typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                       (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                   typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words
+#ifdef __VITIS_HLS__
+    #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=lutram
+#else
+    #pragma HLS RESOURCE variable=weights core=ROM_1P_LUTRAM
+#endif
+    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
 }
 
 } // namespace nnet
