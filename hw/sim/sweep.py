@@ -57,8 +57,10 @@ def case_config(case: dict, spec: Path, index: int):
     chosen = {} if policy == "lut" else sweep_cases.multipliers_for(model, policy, load_board(cfg.board).part,
                                                                     derive(model), case["seed"], index)
     cfg.layers = {name: LayerSettings(multiplier=m) for name, m in chosen.items()}
-    for name, (reuse, fold) in (sweep_cases.folds_for(model, chosen, case["seed"], index) if folds else {}).items():
-        cfg.layers[name] = LayerSettings(reuse=reuse, strategy="latency", multiplier=chosen.get(name), fold=fold)
+    for name, (reuse, fold, storage) in (sweep_cases.folds_for(model, chosen, case["seed"], index)
+                                         if folds else {}).items():
+        cfg.layers[name] = LayerSettings(reuse=reuse, strategy="latency", multiplier=chosen.get(name), fold=fold,
+                                         storage=None if storage == "registers" else storage)
     return cfg
 
 
@@ -100,7 +102,8 @@ def run_case(seed: int, index: int, out: Path) -> dict:
     try:
         cfg = case_config({**case, "seed": seed}, spec, index)
         row["layer_multipliers"] = {name: s.multiplier for name, s in cfg.layers.items() if s.multiplier}
-        row["layer_folds"] = {name: [s.reuse, s.fold] for name, s in cfg.layers.items() if s.fold}
+        row["layer_folds"] = {name: [s.reuse, s.fold, s.storage or "registers"] for name, s in cfg.layers.items()
+                              if s.fold}
         generate(cfg, case_dir / "project")
         stage = "csim-error"
         row.update(_compare(case_dir / "project"))

@@ -154,9 +154,11 @@ def multipliers_for(model, policy: str, part: str, types: dict, seed: int, index
 
 
 def folds_for(model, multipliers: dict, seed: int, index: int) -> dict:
-    """{layer: (reuse, fold)} for about two convolutions in three: a fold F from 2 to 8 that
-    generation accepts with the layer's multiplier at R = F or 2F (group_conv.valid_folds: F
-    divides the channels and R, whole packed pairs a step), so some steps take one clock and some two."""
+    """{layer: (reuse, fold, storage)} for about two convolutions in three: a fold F from 2 to 8
+    at R = F or 2F (so some steps take one clock and some two), with the weights as constants or
+    in a ROM (bram, lutram: R / F taps a clock), that generation accepts with the layer's
+    multiplier (group_conv.valid_folds); a ROM no fold fits falls back to constants."""
+    from hw.config import STORAGES
     from hw.hls.layers.dsp_route import KERAS_CONVS, keras_geometry
     from hw.hls.layers.group_conv import valid_folds
 
@@ -165,12 +167,14 @@ def folds_for(model, multipliers: dict, seed: int, index: int) -> dict:
     for layer in model.layers:
         if type(layer).__name__ not in KERAS_CONVS or rng.random() < 0.35:
             continue
-        per_step = int(rng.integers(1, 3))
+        per_step, storage = int(rng.integers(1, 3)), str(rng.choice(STORAGES, p=[0.5, 0.3, 0.2]))
         geometry, multiplier = keras_geometry(layer), multipliers.get(layer.name, "lut")
-        folds = [f for f in range(2, 9) if f in valid_folds(geometry, f * per_step, multiplier)]
-        if folds:
-            fold = int(rng.choice(folds))
-            chosen[layer.name] = (fold * per_step, fold)
+        for storage in dict.fromkeys((storage, "registers")):
+            folds = [f for f in range(2, 9) if f in valid_folds(geometry, f * per_step, multiplier, storage)]
+            if folds:
+                fold = int(rng.choice(folds))
+                chosen[layer.name] = (fold * per_step, fold, storage)
+                break
     return chosen
 
 

@@ -54,7 +54,8 @@ def test_multiplier_policies_resolve_to_valid_layer_choices(tmp_path):
 
 def test_folds_resolve_to_folds_generation_accepts(tmp_path):
     """A case drawn with folds gets, on some convolutions, a reuse factor and a fold above 1 that
-    divide each other and the layer's channels, with the layer's multiplier (whole packed pairs)."""
+    divide each other and the layer's channels, with the layer's multiplier (whole packed pairs)
+    and storage (a ROM: R / F divides the taps); over many cases every storage is drawn."""
     from hw.hls.layers.dsp_route import keras_geometry
     from hw.hls.layers.group_conv import check_fold
     from qmodels.build import build_model
@@ -70,8 +71,16 @@ def test_folds_resolve_to_folds_generation_accepts(tmp_path):
     model = build_model(str(spec), seed=cfg.seed, calibrate=False)
     for name, s in folded.items():
         assert s.fold > 1 and s.strategy == "latency"
-        check_fold(name, keras_geometry(model.get_layer(name)), s.reuse, s.multiplier or "lut", s.fold)
+        check_fold(name, keras_geometry(model.get_layer(name)), s.reuse, s.multiplier or "lut", s.fold,
+                   s.storage or "registers")
     cfg.validate()
+    storages = set()
+    for i in range(40):
+        case = random_case(5, i)
+        if case["build"]["folds"]:
+            spec.write_text(yaml.safe_dump(case["spec"]))
+            storages |= {s.storage for s in sweep.case_config({**case, "seed": 5}, spec, i).layers.values() if s.fold}
+    assert storages == {None, "bram", "lutram"}, storages
 
 
 def test_one_case_end_to_end_with_a_reproducible_record(tmp_path):
