@@ -52,13 +52,16 @@ def generate_fold(tmp_path, monkeypatch):
     return run
 
 
-@pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])
-def test_folded_layers_are_exact(generate_fold, backend, io):
-    out, resolved = generate_fold(fold_model(), backend, io, SETTINGS)
-    report = csim(out, modes=("emulation",))
+def assert_exact_and_live(report):
     assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
     assert report["keras_bit_exact_fraction"] == 1.0, report
     assert min(report["liveness"].values()) > 0.2, report["liveness"]
+
+
+@pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])
+def test_folded_layers_are_exact(generate_fold, backend, io):
+    out, resolved = generate_fold(fold_model(), backend, io, SETTINGS)
+    assert_exact_and_live(csim(out, modes=("emulation",)))
     params = (out / "firmware" / "parameters.h").read_text()
     for name, (reuse, fold, multiplier) in SETTINGS.items():
         layer = resolved["layers"][name]
@@ -70,10 +73,7 @@ def test_folded_layers_are_exact(generate_fold, backend, io):
 @pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "parallel")])
 def test_weights_in_rows_are_exact(generate_fold, backend, io):
     out, resolved = generate_fold(fold_model(), backend, io, IN_ROWS)
-    report = csim(out, modes=("emulation",))
-    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
-    assert report["keras_bit_exact_fraction"] == 1.0, report
-    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    assert_exact_and_live(csim(out, modes=("emulation",)))
     firmware = "".join(p.read_text() for p in (out / "firmware").glob("*.cpp"))
     params = (out / "firmware" / "parameters.h").read_text()
     for name, (reuse, fold, _, storage) in IN_ROWS.items():

@@ -311,33 +311,26 @@ void group_conv_2d_cl(in_T &data, out_T &res,
     group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
 }
 
-template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
-void group_conv_2d_bram_cl(in_T &data, out_T &res,
-                   typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
-                                                       (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
-                   typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
-    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words
+#define NNET_GROUP_CONV_PRAGMA(x) _Pragma(#x)
 #ifdef __VITIS_HLS__
-    #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=bram
+#define NNET_GROUP_CONV_ROM(IMPL, CORE) NNET_GROUP_CONV_PRAGMA(HLS BIND_STORAGE variable=weights type=rom_1p impl=IMPL)
 #else
-    #pragma HLS RESOURCE variable=weights core=ROM_1P_BRAM
+#define NNET_GROUP_CONV_ROM(IMPL, CORE) NNET_GROUP_CONV_PRAGMA(HLS RESOURCE variable=weights core=CORE)
 #endif
-    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
-}
+// One entry point per ROM implementation: a pragma's options cannot come from a template argument.
+#define NNET_GROUP_CONV_ROM_ENTRY(NAME, IMPL, CORE)                                                                  \
+    template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>                                 \
+    void NAME(in_T &data, out_T &res,                                                                                \
+              typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *                     \
+                                                  (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],       \
+              typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {                                                  \
+        NNET_GROUP_CONV_PRAGMA(HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words)                 \
+        NNET_GROUP_CONV_ROM(IMPL, CORE)                                                                              \
+        group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);                                     \
+    }
 
-template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
-void group_conv_2d_lutram_cl(in_T &data, out_T &res,
-                   typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
-                                                       (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
-                   typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
-    #pragma HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words
-#ifdef __VITIS_HLS__
-    #pragma HLS BIND_STORAGE variable=weights type=rom_1p impl=lutram
-#else
-    #pragma HLS RESOURCE variable=weights core=ROM_1P_LUTRAM
-#endif
-    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
-}
+NNET_GROUP_CONV_ROM_ENTRY(group_conv_2d_bram_cl, bram, ROM_1P_BRAM)
+NNET_GROUP_CONV_ROM_ENTRY(group_conv_2d_lutram_cl, lutram, ROM_1P_LUTRAM)
 
 } // namespace nnet
 
