@@ -175,7 +175,9 @@ class LayerSettings:
         if self.fold is not None and range_error("fold", self.fold):
             yield "fold", range_error("fold", self.fold)
         if self.storage is not None and self.storage not in STORAGES:
-            yield "storage", f"expected one of {', '.join(STORAGES)}, got {self.storage!r}"
+            why = (" (URAM takes no initial contents from the bitstream, so it cannot hold constant weights)"
+                   if str(self.storage).lower() == "uram" else "")
+            yield "storage", f"expected one of {', '.join(STORAGES)}, got {self.storage!r}{why}"
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return

@@ -105,9 +105,12 @@ def test_rows_need_the_taps_divided(generate_fold):
         generate_fold(fold_model(), "vitis", "stream", {"input_q": (1, 1, "lut", "bram")})
 
 
-def test_fold_field_is_checked():
+def test_fold_and_storage_fields_are_checked():
     with pytest.raises(ConfigError, match="layers.pw.fold': expected an integer from 1 to 4096"):
         BuildConfig.from_dict({"model": "attendnet-tiny", "layers": {"pw": {"fold": 0}}})
+    with pytest.raises(ConfigError, match="layers.pw.storage': expected one of registers, bram, lutram, got 'uram' "
+                                          r"\(URAM takes no initial contents"):
+        BuildConfig.from_dict({"model": "attendnet-tiny", "layers": {"pw": {"storage": "uram"}}})
 
 
 def test_valid_folds_rules():
