@@ -1,8 +1,9 @@
 """Where an estimate's inputs come from: a model and a build recipe, or a generated project.
 
-``from_config(cfg)`` builds the model (no weights calibration, no hls4ml, no g++) and applies the
-recipe's reuse factors and strategies the way generation would (hls4ml's closest valid factor
-for the Resource strategy).  ``from_project(dir)`` reads ``attendnets.yaml`` (every layer's reuse,
+``from_config(cfg)`` builds the model with the seeded, calibrated weights generation gives it (the
+constant products of a layer at reuse 1 cost what their weights' digits cost, so a plan must price
+the weights the project will hold; no hls4ml, no g++) and applies the recipe's reuse factors and
+strategies the way generation would (hls4ml's closest valid factor for the Resource strategy).  ``from_project(dir)`` reads ``attendnets.yaml`` (every layer's reuse,
 strategy and types, the FIFO depths, board, clock) and ``keras/model.h5``.
 """
 from __future__ import annotations
@@ -113,8 +114,7 @@ def from_config(cfg, model=None, types: dict | None = None) -> Design:
 
     board = load_board(cfg.board)
     if model is None:
-        model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed,
-                            calibrate=False)
+        model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed)
     from hw.hls.fuse import fused_pairs
 
     pairs = fused_pairs(model, cfg.fuse_activations)
