@@ -2,7 +2,8 @@
 
 ``<name>/`` inside the archive: ``accelerator.json`` (+ the project's ``accelerator.yaml``),
 ``labels.txt``, ``samples.npz`` (test-bench images as uint8 with their exact expected scores),
-``host/`` (this driver package), ``overlay/<name>.bit`` + ``.hwh`` for a board or
+``host/`` (this driver package) with ``qmodels/hls_types.py`` (the type reader it uses), ``overlay/<name>.bit``
++ ``.hwh`` for a board or
 ``sim/lib<name>_axi.so`` for the simulated board, and ``MANIFEST.sha256`` over all of them.
 Built on the development machine (it reads the project's YAML); checked and run on the board.
 """
@@ -75,6 +76,16 @@ def _checkpoint_class_names(project: Path, resolved: dict):
     return None
 
 
+def _record(project: Path) -> dict:
+    """The project record (attendnets.yaml), checked; PackageError naming the file and field otherwise."""
+    from qmodels.project_record import ProjectRecord, ProjectRecordError  # development side: PyYAML
+
+    try:
+        return ProjectRecord.load(project).to_dict()
+    except ProjectRecordError as err:
+        raise PackageError(str(err)) from None
+
+
 def _read_yaml(path: Path) -> dict:
     from qmodels import strict_yaml  # the development machine's; packages on the board carry JSON
 
@@ -119,21 +130,24 @@ def _rows(path: Path) -> np.ndarray:
                            "regenerate the project") from None
 
 
-def _copy_host(dest: Path) -> None:
-    dest.mkdir()
+def _copy_host(root: Path) -> None:
+    """host/ and the one module of the rest it imports on the board: the fixed-point type reader."""
+    import qmodels.hls_types
+
+    (root / "host").mkdir()
     for path in sorted(HOST_DIR.iterdir()):
         if path.suffix in (".py", ".md"):
-            shutil.copy2(path, dest / path.name)
+            shutil.copy2(path, root / "host" / path.name)
+    (root / "qmodels").mkdir()
+    (root / "qmodels" / "__init__.py").write_text('"""Only the fixed-point type reader the driver needs (hls_types.py)."""\n')
+    shutil.copy2(qmodels.hls_types.__file__, root / "qmodels" / "hls_types.py")
 
 
 def plan(project, sim: bool, labels=None) -> dict:
     """Everything a package needs, checked, without writing anything (also what --dry-run checks)."""
     project = Path(project)
     info = load_info(project)
-    resolved_path = project / "attendnets.yaml"
-    if not resolved_path.exists():
-        raise PackageError(f"{resolved_path}: not found; is {project} a project made by 'attendnets generate'?")
-    resolved = _read_yaml(resolved_path)
+    resolved = _record(project)
     found = None
     if not sim:
         found = find_bitstream(project, info.name)
@@ -161,7 +175,7 @@ def stage(project, sim: bool, library=None, labels=None, dest=None) -> Path:
     shutil.copy2(project / CONFIG_YAML, root / CONFIG_YAML)
     (root / LABELS).write_text("".join(f"{v}\n" for v in parts["labels"]))
     np.savez(root / SAMPLES, **parts["samples"])
-    _copy_host(root / "host")
+    _copy_host(root)
     if sim:
         (root / SIM_DIR).mkdir()
         shutil.copy2(library, root / SIM_DIR / library_name(info))

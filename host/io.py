@@ -7,13 +7,12 @@ models (QKeras) and the firmware (AP_RND_CONV, AP_SAT).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from host.hls_types import parse_type
+from qmodels.hls_types import parse_type
 
 
 
@@ -26,7 +25,7 @@ class Format:
     @classmethod
     def parse(cls, text: str) -> "Format":
         """'fixed<22,9>', 'ufixed<8,0>' or the ap_ spelling, with or without rounding modes
-        (host.hls_types, the package's one type reader); FormatError, a ValueError, otherwise."""
+        (qmodels.hls_types, the package's one type reader); FormatError, a ValueError, otherwise."""
         t = parse_type(text, integers=False)
         return cls(t.width, t.integer, t.signed)
 
@@ -61,23 +60,16 @@ def input_codes(images) -> np.ndarray:
 
 
 def project_formats(project) -> dict:
-    """Input and output formats of a generated project, from its attendnets.yaml.
+    """Input and output formats of a generated project, from its attendnets.yaml (the project record,
+    checked; development side only: it needs PyYAML, and packages carry the formats in accelerator.json)."""
+    from qmodels.project_record import ProjectRecord
 
-    Read as text so the board needs no YAML parser: the two lines are written by hw.hls.convert.
-    """
-    path = Path(project) / "attendnets.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: not found; is {project} a project made by 'attendnets generate'?")
-    found = dict(re.findall(r"^  (input_type|output_type): '?([^'\s]+)'?\s*$", path.read_text(), re.M))
-    missing = {"input_type", "output_type"} - set(found)
-    if missing:
-        raise ValueError(f"{path}: field 'io.{sorted(missing)[0]}' is missing")
-    return {key.split("_")[0]: Format.parse(value) for key, value in found.items()}
+    return {port: Format.parse(text) for port, text in ProjectRecord.load(project).formats.items()}
 
 
 # --- AXI-Stream words ------------------------------------------------------------------------
 # Element k of a transfer sits in word k // (width // lane) at bit offset (k % (width // lane)) * lane,
-# words little-endian, the last word zero-padded (hw.vendor writes the same layout in the AXI top).
+# words little-endian, the last word zero-padded (hw.hls.accelerator writes the same layout in the AXI top).
 # Because lanes and words are both little-endian, the bytes of a transfer are simply the lanes'
 # little-endian integers one after another, then zeros up to a whole word.
 LANES = (8, 16, 32, 64)

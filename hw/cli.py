@@ -36,7 +36,7 @@ SUBCOMMAND_MODULES = (
     "hw.estimate.cli",      # report, plan, compare
     "hw.sim.sweep",         # sweep
     "hw.explore.cli",       # explore
-    "hw.vendor.build",      # build
+    "hw.vivado.build",      # build
 )   # then deploy (host.deploy), given the simulated board's builder by _add_deploy: host imports nothing of hw
 
 
@@ -119,6 +119,7 @@ def _build_config(args):
 def _generate(args) -> int:
     import time
 
+    from hw.estimate.cli import generation_summary  # the estimate is the command's, not generation's
     from hw.hls.convert import generate
 
     cfg = _build_config(args)
@@ -127,8 +128,9 @@ def _generate(args) -> int:
     done = generate(cfg, out, force=args.force)
     print(f"{done[1]}: {done[0]} ({cfg.model or 'from ' + str(cfg.weights)}, {cfg.board}, {cfg.backend}, "
           f"io_{cfg.io}) in {time.perf_counter() - start:.1f} s")
-    if done.summary:
-        print(done.summary)
+    summary = generation_summary(cfg, done.model, done.types)
+    if summary:
+        print(summary)
     kept = done.installed
     if kept.kept:
         print(f"kept (not written by generate): {', '.join(kept.kept)}")
@@ -179,7 +181,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _sim_library(project):
     """The simulated board's hardware for 'deploy --sim': the project's AXI top and network, g++."""
-    from hw.vendor.axi import build_library
+    from hw.vivado.axi import build_library
 
     return build_library(project)
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import yaml
 
 from qmodels import strict_yaml
-from host.hls_types import format_error
+from qmodels.hls_types import format_error
+from qmodels.options import LIMITS  # the one table of ranges (training's and exploration's too)
+from qmodels.project_record import IDENTIFIER_RE  # noqa: F401 (one rule for every name spliced into C++ or Tcl)
 
 BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
@@ -28,40 +29,6 @@ MULTIPLIERS = ("lut", "dsp", "packed")
 STORAGES = ("registers", "bram", "lutram")
 LAYER_KEYS = ("reuse", "strategy", "multiplier", "fold", "storage", "precision")
 PRECISION_KEYS = ("result", "accum")
-
-
-class Limit(NamedTuple):
-    """The range of a numeric field or option: numbers outside are mistakes, not designs."""
-    low: float
-    high: float
-    why: str                # why the bounds (mostly the highest)
-    low_open: bool = False  # ``low`` itself excluded
-
-
-# Every numeric field of a build config and every numeric option of every subcommand, in one place
-# (an int ``low`` makes the value an integer); the options take them through ``option_type``.
-LIMITS = {
-    "clock_ns": Limit(0.5, 1000.0, "0.5 ns is 2 GHz, beyond any FPGA fabric; 1000 ns is 1 MHz"),
-    "reuse": Limit(1, 2 ** 20, "a multiplier shared by more than 2^20 products takes over a million clocks per "
-                   "output"),
-    "fold": Limit(1, 4096, "output-channel groups computed one after the other; no layer has more than 4096 "
-                  "output channels"),
-    "classes": Limit(1, 100_000, "the classifier is one dense layer held on chip; ImageNet-21k has 21,841 classes"),
-    "samples": Limit(1, 10_000, "tb_data is text, about 1 MB per 224x224x3 image; csim --samples runs more"),
-    "seed": Limit(0, 2 ** 32 - 1, "numpy and TensorFlow take 32-bit seeds"),
-    "input_size": Limit(1, 4096, "a 4096-pixel row already needs a line buffer of several BRAMs per channel"),
-    "input_channels": Limit(1, 4096, "4096 channels is far beyond any image input"),
-    # options of csim, bench, sweep and plan
-    "images": Limit(1, 1_000_000, "images simulated in one run; ImageNet's validation split has 50,000"),
-    "jobs": Limit(1, 1024, "parallel processes; more than the machine has cores only slows the run"),
-    "repeat": Limit(1, 100, "timed runs of each phase, the best reported"),
-    "cases": Limit(1, 1_000_000, "random sweep cases; at about 10 s each a million take months on 2 cores"),
-    "watchdog_s": Limit(0.001, 86_400.0, "the watchdog counts whole milliseconds; 86,400 s is a day"),
-    "budget": Limit(0.0, 1.0, "a fraction of every resource of the board", low_open=True),
-    "fps": Limit(0.0, 2e9, "images per second; no design exceeds one image per clock at 2 GHz, the fastest "
-                 "clock_ns 0.5", low_open=True),
-}
-IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 def _relative_to_cwd(path: Path) -> str:
@@ -109,7 +76,7 @@ def shape_error(shape) -> Optional[str]:
 
 
 def precision_error(value) -> Optional[str]:
-    """What is wrong with a per-layer precision override (host.hls_types, the one type reader), or None."""
+    """What is wrong with a per-layer precision override (qmodels.hls_types, the one type reader), or None."""
     return format_error(value)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from host.hls_types import parse_type
+from qmodels.hls_types import parse_type
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Fixed:
 
     @classmethod
     def parse(cls, text: str, field: "str | None" = None) -> "Fixed":
-        """'fixed<8,3>' or 'ufixed<8,2>' (host.hls_types' grammar, without ap_ types or rounding modes:
+        """'fixed<8,3>' or 'ufixed<8,2>' (qmodels.hls_types' grammar, without ap_ types or rounding modes:
         every quantizer here rounds half to even and saturates); FormatError (a ValueError) otherwise."""
         t = parse_type(text, field, integers=False, modes=False, max_width=64)
         return cls(t.width, t.integer, signed=t.signed)

@@ -27,7 +27,7 @@ from qmodels.checkpoint import (CHECKPOINT, FLOAT_WEIGHTS, FORMAT, METRICS, OPTI
 from qmodels.evaluate import (SUMMARY_KEYS, _topk, eval_cli, evaluate, evaluate_checkpoint,  # noqa: F401
                               naming_bad_images, predict, report)
 from qmodels.float_twin import FloatSelectiveAttention, copy_weights, float_twin  # noqa: F401
-from qmodels.options import RANGES, OptionError, TrainOptions, check_range, ranged  # noqa: F401
+from qmodels.options import LIMITS, OptionError, TrainOptions, check_range, ranged  # noqa: F401
 
 METRIC_COLUMNS = ("epoch", "phase", "lr", "loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "seconds")
 
@@ -302,7 +302,7 @@ def add_cli(subparsers) -> None:
     data_args(p, required=True)
     p.add_argument("--out", required=True, metavar="CKPT_DIR", help="checkpoint directory (resumed if present)")
     recipe_args(p)
-    p.add_argument("--input-size", type=ranged("input_size"), help="square input size, 8..1024 (default: the spec's)")
+    p.add_argument("--input-size", type=ranged("train_input_size"), help="square input size, 8..1024 (default: the spec's)")
     p.add_argument("--seed", type=ranged("seed"), default=0, help="weights, shuffling and augmentation seed (default 0)")
     p.add_argument("--restart", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
     p.set_defaults(func=_train_cli)

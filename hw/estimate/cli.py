@@ -1,11 +1,33 @@
-"""``attendnets report``, ``plan`` and ``compare``: the estimator's subcommands (registered by add_cli)."""
+"""``attendnets report``, ``plan`` and ``compare``: the estimator's subcommands (registered by add_cli),
+and the one-line estimate ``attendnets generate`` prints (generation_summary)."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 from hw.estimate.plan import PlanError
 
+
+def generation_summary(cfg, model, types: dict):
+    """The estimate's one line for a project just generated from ``cfg`` (``model`` and ``types``, as
+    hw.hls.convert.Generated carries them), warning when the board looks too small; None for io_parallel
+    (the estimator models io_stream designs only) or a layer the estimator has no model of (a warning:
+    it must not fail a generation that succeeded)."""
+    if cfg.io != "stream":
+        return None
+    from hw.estimate.render import fits_warning, summary_line
+    from hw.estimate.source import from_config
+
+    try:
+        estimate = from_config(cfg, model, types).estimate()
+    except ValueError as err:
+        warnings.warn(f"no resource estimate: {err}")
+        return None
+    warning = fits_warning(estimate)
+    if warning:
+        warnings.warn(warning.removeprefix("warning: "))
+    return summary_line(estimate)
 
 
 def _write(text: str, out) -> None:

@@ -44,7 +44,7 @@ class Design:
 
 
 def _width(type_text: str) -> int:
-    from host.hls_types import FormatError, parse_type  # the one reader of type strings
+    from qmodels.hls_types import FormatError, parse_type  # the one reader of type strings
 
     try:
         return parse_type(type_text).width
@@ -139,23 +139,14 @@ def fused_streams(streams: list, pairs: dict) -> list:
 
 def load_project(project) -> tuple:
     """(resolved config, Keras model) of a generated project, with one clear error otherwise."""
-    import yaml
-
-    from qmodels import strict_yaml
+    from qmodels.project_record import ProjectRecord, ProjectRecordError
 
     project = Path(project)
     resolved = project / RESOLVED
-    if not project.is_dir():
-        raise EstimateError(f"{project}: no such project directory")
-    if not resolved.exists():
-        raise EstimateError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
     try:
-        config = strict_yaml.load(resolved)
-    except yaml.YAMLError as err:
-        raise EstimateError(f"{resolved}: not valid YAML: {err}") from None
-    for key in ("board", "layers", "fifo_depths"):
-        if not isinstance(config, dict) or key not in config:
-            raise EstimateError(f"{resolved}: missing field '{key}'; regenerate the project")
+        config = ProjectRecord.load(project).to_dict()   # checked once, there: file and field named
+    except ProjectRecordError as err:
+        raise EstimateError(str(err)) from None
     io = (config.get("build") or {}).get("io", "stream")
     if io != "stream":
         raise EstimateError(f"{resolved}: build.io is {io!r}; the estimator models io_stream projects only")

@@ -32,6 +32,7 @@ from typing import Optional
 import yaml
 
 from qmodels import strict_yaml
+from qmodels.project_record import ProjectRecord, ProjectRecordError
 
 from hw.estimate.calibration import load_calibration  # noqa: F401  (re-exported for the estimator)
 from hw.estimate.vendor_parsers import (RESOURCES, HlsReport, ReportError, Resources, parse_csynth_rpt,
@@ -135,17 +136,12 @@ def _layers(hls: HlsReport, names: dict) -> tuple:
 
 
 def _project_name(project: Path) -> Optional[str]:
-    recipe = project / "attendnets.yaml"
-    if not recipe.exists():
-        return None
+    """The top function's name from the project record; only that field, since report folders of
+    projects hls4ml made alone (the calibration designs) carry nothing else of it."""
     try:
-        data = strict_yaml.load(recipe) or {}
-    except yaml.YAMLError as err:
-        raise ReportError(f"{recipe}: not valid YAML ({err})") from None
-    name = data.get("project_name") if isinstance(data, dict) else None
-    if name is not None and not isinstance(name, str):
-        raise ReportError(f"{recipe}: project_name should be a string, got {name!r}")
-    return name
+        return ProjectRecord.read_name(project)
+    except ProjectRecordError as err:
+        raise ReportError(str(err)) from None
 
 
 def _hls_report(folder: Path, name: Optional[str]) -> Optional[HlsReport]:

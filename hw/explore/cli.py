@@ -6,18 +6,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from qmodels.options import LIMITS
+
 from hw.explore.price import Constraints
 from hw.explore.proxy import Proxy
 from hw.explore.study import ExploreError, Request
 
-# inclusive ranges of the numeric options
-RANGES = {"trials": (1, 100_000), "target_fps": (1e-3, 1e9), "max_params": (1, 10**12), "max_macs": (1, 10**15),
-          "seed": (0, 2**31 - 1), "workers": (1, 256), "proxy_epochs": (1, 1000), "proxy_float_epochs": (0, 1000),
-          "proxy_images": (1, 10**8), "proxy_val": (1, 10**8), "budget": (0.01, 1.0)}
-
 
 def _ranged(name: str, kind=int):
-    low, high = RANGES[name]
+    low, high = LIMITS[name][:2]   # qmodels.options: the one table of ranges
 
     def convert(text):
         try:
@@ -119,7 +116,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--dataset", required=True, help="digits or fashion-mnist")
     p.add_argument("--data-file", help="folder of Fashion-MNIST's IDX files (default: qmodels.idx's)")
     p.add_argument("--board", required=True, choices=board_names())
-    p.add_argument("--budget", type=_ranged("budget", float), default=0.8,
+    p.add_argument("--budget", type=_ranged("explore_budget", float), default=0.8,
                    help="fraction of every resource a plan may use (default %(default)s)")
     p.add_argument("--target-fps", type=_ranged("target_fps", float), help="prune candidates below this many images/s")
     p.add_argument("--max-params", type=_ranged("max_params"))
@@ -130,7 +127,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--study", default="explore", help="study name in the storage (default %(default)s)")
     p.add_argument("--scheduler", type=scheduler_option, help="Dask scheduler address (default: a local cluster)")
     p.add_argument("--workers", type=_ranged("workers"), default=2, help="local cluster workers (default %(default)s)")
-    p.add_argument("--seed", type=_ranged("seed"), default=0)
+    p.add_argument("--seed", type=_ranged("explore_seed"), default=0)
     p.add_argument("--sampler", choices=("tpe", "nsga2"), default="tpe", help="Optuna sampler (default %(default)s)")
     p.add_argument("--space", help="YAML mapping restricting the search space: lists for some of hw.explore.space."
                                     "Space's fields (e.g. blocks: [2, 3], widths: [8, 16])")

@@ -19,11 +19,11 @@ from typing import Optional
 import numpy as np
 import yaml
 
-from qmodels import strict_yaml
+from qmodels.project_record import FILE as RESOLVED, ProjectRecord, ProjectRecordError
 from hw.hls import project as P
 from hw.hls import testbench
 from hw.boards import load_board
-from hw.config import IDENTIFIER_RE, BuildConfig, ConfigError
+from hw.config import BuildConfig, ConfigError
 from hw.hls.hls4ml_reuse import RESOURCE_MATRIX, forced_strategy, setting_changes, valid_reuse
 from hw.hls.fuse import fused_pairs, unfused_reasons
 from hw.hls.layers.fuse_quantizer import CONFIG_KEY as FUSE_KEY
@@ -31,7 +31,6 @@ from hw.hls.precision import CONV_LIKE, derive, hls_type
 from qmodels.reference import input_layer_names
 
 CANARY = "ap_fixed<3,2>"  # hls4ml's fallback type; no layer may end up with it
-RESOLVED = "attendnets.yaml"
 KERAS_FILE = "keras/model.h5"
 SPEC_FILE = "spec.yaml"  # a copy of the model's spec, so the project stands alone
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -181,9 +180,9 @@ def convert(model, cfg: BuildConfig, output_dir: Path, name: str, trace: bool = 
     ``derive(model)`` when the caller has it already."""
     import hls4ml
 
-    import hw
+    from hw.hls.extension import register
 
-    hw.register()
+    register()
     board = load_board(cfg.board)
     with warnings.catch_warnings():
         # hls4ml 1.3's pointwise pass re-sets 'strategy' only to change its capitalisation
@@ -205,21 +204,22 @@ def output_lsb(hls_model) -> float:
 
 
 class Generated(tuple):
-    """``(path, status)`` of ``generate``; ``installed`` tells what --force kept (hw.hls.project.Installed)."""
+    """``(path, status)`` of ``generate``; ``installed`` tells what --force kept (hw.hls.project.Installed);
+    ``model`` and ``types`` (derive(model)) are what the command's estimate prices (generation itself
+    imports nothing of the later stages: hw.estimate.cli.generation_summary)."""
 
-    def __new__(cls, path: Path, installed: P.Installed, summary: str = None):
+    def __new__(cls, path: Path, installed: P.Installed, model=None, types: dict = None):
         self = super().__new__(cls, (path, installed.status))
         self.installed = installed
-        self.summary = summary  # the estimate's one line (hw.estimate), None for io_parallel
+        self.model, self.types = model, types
         return self
 
 
-def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> str:
-    """The estimate's one-line summary; warns (the project is written anyway: users may synthesize)
-    for every layer whose reuse factor or strategy is not the one requested (``changes``, see
-    hw.hls.hls4ml_reuse.setting_changes),
-    when the board looks too small, and for layers where Keras' float32 model cannot be exact
-    (``types``: derive(model), as the project was generated with)."""
+def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> None:
+    """Warns (the project is written anyway: users may synthesize) for every layer whose reuse factor or
+    strategy is not the one requested (``changes``, see hw.hls.hls4ml_reuse.setting_changes), and for
+    layers where Keras' float32 model cannot be exact (``types``: derive(model), as the project was
+    generated with)."""
     from hw.hls.precision import float32_inexact_layers
 
     for change in changes:
@@ -230,20 +230,6 @@ def design_notes(cfg: BuildConfig, model, types: dict, changes=()) -> str:
         warnings.warn(f"{len(inexact)} layers accumulate more than float32's 24-bit significand ({names}"
                       f"{' ...' if len(inexact) > 4 else ''}): Keras' predict is not exact there; the C++ is "
                       "compared with the exact reference, and csim reports Keras' disagreement")
-    if cfg.io != "stream":
-        return None  # the estimator models io_stream designs only
-    from hw.estimate.render import fits_warning, summary_line
-    from hw.estimate.source import from_config
-
-    try:
-        estimate = from_config(cfg, model, types).estimate()
-    except ValueError as err:  # a layer the estimator has no model of must not stop generation
-        warnings.warn(f"no resource estimate: {err}")
-        return None
-    warning = fits_warning(estimate)
-    if warning:
-        warnings.warn(warning.removeprefix("warning: "))
-    return summary_line(estimate)
 
 
 def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
@@ -270,7 +256,7 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         expected = Reference(sw.model).run(sw.images)
         testbench.write_tb_data(staging, sw.images, expected, sw.labels)
         (staging / f"{name}_test.cpp").write_text(testbench.render(hls_model, name, output_lsb(hls_model)))
-        from hw.vendor.axi import write_accelerator  # AXI-Stream top, bridge, accelerator.yaml, vendor Tcl
+        from hw.hls.accelerator import write_accelerator  # AXI-Stream top, bridge, accelerator.yaml, vendor Tcl
         write_accelerator(staging, hls_model, name, board, cfg)
         (staging / KERAS_FILE).parent.mkdir(exist_ok=True)
         with warnings.catch_warnings():  # HDF5 on purpose: QKeras models do not load from .keras
@@ -279,11 +265,11 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
         if sw.spec_text is not None:
             (staging / SPEC_FILE).write_text(sw.spec_text)
         resolved = resolved_config(cfg, board, sw, hls_model, name, depths)
-        (staging / RESOLVED).write_text(yaml.safe_dump(resolved, sort_keys=False))
+        ProjectRecord.from_dict(resolved, staging / RESOLVED).save(staging)
         P.assert_relocatable(staging, str(staging.resolve()), str(out.resolve()))
         P.write_manifest(staging)
-        summary = design_notes(cfg, sw.model, types, setting_changes(sw.model, hls_model, cfg))
-        return Generated(out, P.install(staging, out, force), summary)
+        design_notes(cfg, sw.model, types, setting_changes(sw.model, hls_model, cfg))
+        return Generated(out, P.install(staging, out, force), sw.model, types)
     finally:
         with P.deferred_interrupt():  # a second Ctrl-C must not stop the clean-up half-way
             shutil.rmtree(staging, ignore_errors=True)
@@ -347,43 +333,17 @@ def fused_activations(hls_model, model, cfg: BuildConfig) -> dict:
 
 
 def load_resolved(project) -> dict:
-    """attendnets.yaml of a project, checked for what every reader needs (and keras/model.h5 for
-    being an HDF5 file at all), so a damaged project fails naming the file, not deep inside."""
+    """attendnets.yaml of a project (qmodels.project_record: the one record, checked on load), its build
+    config checked as a recipe, and keras/model.h5 checked for being an HDF5 file at all, so a damaged
+    project fails naming the file and the field, not deep inside."""
     project = Path(project)
-    path = project / RESOLVED
-    if not project.is_dir():
-        raise ProjectFileError(f"{project}: no such project folder")
-    if not path.is_file():
-        raise ProjectFileError(f"{project}: not an attendnets project (no {RESOLVED}); run 'attendnets generate'")
     try:
-        data = strict_yaml.load(path)
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise ProjectFileError(f"{path}: corrupt, not valid YAML ({' '.join(str(err).split())[:200]}); "
-                               "generate the project again") from None
-    _check_resolved(path, data)
+        record = ProjectRecord.load(project)
+    except ProjectRecordError as err:
+        raise ProjectFileError(str(err)) from None
+    BuildConfig.from_dict(record.build, f"{project / RESOLVED}: build")
     _check_hdf5(project / KERAS_FILE)
-    return data
-
-
-def _check_resolved(path: Path, data) -> None:
-    def fail(what):
-        raise ProjectFileError(f"{path}: {what}; generate the project again")
-
-    if not isinstance(data, dict) or "attendnets_project" not in data:
-        fail("not an attendnets project file (no field 'attendnets_project')")
-    expected = {"project_name": str, "build": dict, "io": dict, "board": dict, "software_model": dict,
-                "testbench": dict, "layers": dict}
-    for key, kind in expected.items():
-        if not isinstance(data.get(key), kind):
-            fail(f"field '{key}' must be a {kind.__name__}, got {data.get(key)!r:.60}")
-    if not IDENTIFIER_RE.match(data["project_name"]):   # it names files and the top function: no paths
-        fail(f"field 'project_name' must be a C identifier of at most 64 characters, got {data['project_name']!r:.60}")
-    for section, keys in (("software_model", ("weights", "input_shape", "classes")),
-                          ("testbench", ("samples", "output_lsb"))):
-        missing = [k for k in keys if k not in data[section]]
-        if missing:
-            fail(f"field '{section}.{missing[0]}' is missing")
-    BuildConfig.from_dict(data["build"], f"{path}: build")
+    return record.to_dict()
 
 
 def _check_hdf5(path: Path) -> None:

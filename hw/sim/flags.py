@@ -24,7 +24,7 @@ The same on attendnet-tiny 32x32 (8 images, same machine and load):
 
 The run time does not depend on the level from -O1 up (within 4% on AttendNet-B, noise); -O1
 compiles in 24% less CPU time than -O2 (22% on the small network, where -O0 would run 25 times
-slower).  csim therefore compiles with -O1 (hw.sim.csim.OPT).  Speed for many images comes from
+slower).  csim therefore compiles with -O1 (hw.sim.toolchain.OPT).  Speed for many images comes from
 running them in parallel processes (csim --jobs), not from the flags.  The CPU seconds per
 image here are inflated by the contention (cache and hyper-thread sharing): `attendnets bench`
 on a quieter machine measured 2.8 s/image for -O2.

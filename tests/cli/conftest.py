@@ -158,6 +158,18 @@ def _damaged_projects(ws: Path, prj: Path) -> None:
                       "acc_top": accelerator.replace("\nproject: ", "\nproject: 'x; exec rm -rf ~'  # ", 1)}.items():
         (copy(f"prj_{name}") / "accelerator.yaml").write_text(acc)
     (copy("prj_badname") / "attendnets.yaml").write_text(text.replace("project_name: ", "project_name: ../../", 1))
+    # the project record's fields (qmodels/project_record.py), each damaged once
+    bad_io = {**resolved["io"], "input_type": resolved["io"]["input_type"].replace(">", ",BOGUS>")}
+    for name, record in {"rec_newer": {**resolved, "attendnets_project": 2},
+                         "rec_version": {**resolved, "attendnets_project": "one"},
+                         "rec_io": {**resolved, "io": bad_io},
+                         "rec_clock": {**resolved, "board": {**resolved["board"], "clock_ns": -5}},
+                         "rec_fifo": {**resolved, "fifo_depths": {"layer2_out": 0}},
+                         "rec_layers": {**resolved, "layers": [1, 2]},
+                         "rec_reuse": {**resolved, "layers": {**resolved["layers"], "s00_conv": {"reuse_factor": "x"}}},
+                         "rec_nofifo": {k: v for k, v in resolved.items() if k != "fifo_depths"},
+                         "rec_tb": {**resolved, "testbench": {"samples": 3}}}.items():
+        (copy(f"prj_{name}") / "attendnets.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     (copy("prj_xml_bomb") / "reports").mkdir()   # a billion laughs where report reads csynth.xml
     (ws / "prj_xml_bomb" / "reports" / "csynth.xml").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE r [\n<!ENTITY e0 "lol">\n' + "".join(

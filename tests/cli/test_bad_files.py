@@ -179,6 +179,18 @@ CASES = [
 ]
 
 
+# The project record (attendnets.yaml, qmodels/project_record.py) damaged one field at a time (conftest's
+# prj_rec_*), given to every command that reads it: one line naming the file and the field, exit 2.
+RECORD_DAMAGE = {"rec_newer": ["format 2", "newer"], "rec_version": ["'attendnets_project'", "'one'"],
+                 "rec_io": ["io.input_type", "BOGUS"], "rec_clock": ["board.clock_ns", "-5"],
+                 "rec_fifo": ["fifo_depths.layer2_out", "positive"], "rec_layers": ["layers should be a mapping"],
+                 "rec_reuse": ["layers.s00_conv.reuse_factor", "'x'"], "rec_nofifo": ["missing field 'fifo_depths'"],
+                 "rec_tb": ["'testbench.output_lsb' is missing"]}
+CASES += [(f"{command} {{ws}}/prj_{name}{options}", 2, [f"prj_{name}/attendnets.yaml", *words])
+          for name, words in RECORD_DAMAGE.items()
+          for command, options in (("report", ""), ("csim", ""), ("build", ""), ("deploy", " --board-host pynq --dry-run"))]
+
+
 @pytest.mark.parametrize("command, status, words", CASES, ids=[case_id(c) for c in CASES])
 def test_bad_file_or_name(command, status, words, workspace, workspace_state, tmp_path, monkeypatch, capsys):
     check_bad_input(command, status, words, workspace, workspace_state, tmp_path, monkeypatch, capsys)

@@ -16,6 +16,13 @@ TOY_CONFIG = {
     "output": {"format": "fixed<12,4>", "shape": [TOY_CLASSES], "lane_bits": 16, "elements": 5, "words": 2},
     "board": "zcu104", "clock_ns": 5.0, "pynq_images": ["3.0", "3.1", "4.0"]}
 
+# the project record (qmodels/project_record.py) a generated toy would carry
+TOY_RECORD = {"attendnets_project": 1, "project_name": "toy",
+              "io": {"input_type": "ufixed<8,0>", "output_type": "fixed<12,4>"}, "build": {"weights": None},
+              "board": {"name": "zcu104", "part": "xczu7ev-ffvc1156-2-e", "clock_ns": 5.0},
+              "software_model": {"weights": "seeded", "input_shape": list(TOY_SHAPE), "classes": TOY_CLASSES},
+              "testbench": {"samples": 6, "output_lsb": 2.0 ** -8}, "fifo_depths": {}, "layers": {}}
+
 
 def toy_scores(images: np.ndarray) -> np.ndarray:
     """The toy accelerator's scores in Python (the reference for the driver's results)."""
@@ -33,8 +40,7 @@ def write_toy_project(root: Path, library_dir: Path) -> tuple:
     """A project folder as 'generate' leaves it, for the toy; returns (project, library)."""
     root.mkdir(parents=True)
     (root / "accelerator.yaml").write_text(json.dumps(TOY_CONFIG))   # JSON is YAML
-    (root / "attendnets.yaml").write_text(json.dumps({"project_name": "toy", "software_model": {"weights": "seeded"},
-                                                      "build": {"weights": None}}))
+    (root / "attendnets.yaml").write_text(json.dumps(TOY_RECORD))   # JSON is YAML
     images = toy_images(6, seed=1)
     (root / "tb_data").mkdir()
     rows = lambda a: "".join(" ".join(f"{v:.17g}" for v in row) + "\n" for row in a)

@@ -15,7 +15,7 @@ from hw.config import BuildConfig
 from hw.hls import testbench
 from hw.hls.convert import generate
 from hw.sim.csim import run_emulation
-from hw.vendor.axi import build_library
+from hw.vivado.axi import build_library
 
 TINY_CHECKPOINT = "qmodels/checkpoints/attendnet-tiny-digits"
 
@@ -32,12 +32,15 @@ def packaged_smoke(project, tmp_path) -> dict:
     code = ("import sys, runpy\n"
             "class Block:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
-            "        if name.split('.')[0] in ('tensorflow', 'qkeras', 'hls4ml', 'keras', 'yaml', 'hw', 'qmodels'):\n"
+            "        if name.split('.')[0] in ('tensorflow', 'qkeras', 'hls4ml', 'keras', 'yaml', 'hw') or "
+            "name.startswith('qmodels.') and name != 'qmodels.hls_types':\n"
             "            raise ImportError('blocked ' + name)\n"
             "sys.meta_path.insert(0, Block())\n"
             "sys.argv = ['host.board', 'smoke', '.', '--backend', 'sim', '--json']\n"
             "runpy.run_module('host.board', run_name='__main__')\n"
-            "import host; assert host.__file__.startswith(sys.path[0] or '.'), host.__file__\n")
+            "import host, qmodels.hls_types as types\n"
+            "assert host.__file__.startswith(sys.path[0] or '.'), host.__file__\n"
+            "assert types.__file__.startswith(sys.path[0] or '.'), types.__file__\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)

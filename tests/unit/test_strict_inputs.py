@@ -1,8 +1,8 @@
-"""The one YAML reader (qmodels.strict_yaml) and the one fixed-point type reader (host.hls_types), issue 18."""
+"""The one YAML reader (qmodels.strict_yaml) and the one fixed-point type reader (qmodels.hls_types), issue 18."""
 import pytest
 import yaml
 
-from host.hls_types import ROUNDING, SATURATION, FormatError, parse_type
+from qmodels.hls_types import ROUNDING, SATURATION, FormatError, parse_type
 from host.io import Format
 from hw.config import BuildConfig, ConfigError
 from qmodels import strict_yaml

@@ -1,4 +1,4 @@
-// AXI4-Stream top of ${name} (io_${io}), written by attendnets from hw/vendor/templates/axi_top.cpp.
+// AXI4-Stream top of ${name} (io_${io}), written by attendnets from hw/hls/templates/axi_top.cpp.
 //
 // ap_ctrl_none: the accelerator has no register interface; it starts on the first input word and
 // produces one output frame per input frame, so the two AXI DMA transfers are the whole protocol

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hw.vendor import build
-from hw.vendor.ports import AcceleratorConfig
+from hw.vivado import build
+from hw.hls.ports import AcceleratorConfig
 
 
 def _cli(argv):

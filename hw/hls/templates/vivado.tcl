@@ -1,5 +1,5 @@
 # Block design, synthesis, implementation and bitstream, written by attendnets from
-# hw/vendor/templates/vivado.tcl.  Run from the project folder after vendor/hls.tcl:
+# hw/hls/templates/vivado.tcl.  Run from the project folder after vendor/hls.tcl:
 #   vivado -mode batch -nojournal -nolog -source vendor/vivado.tcl -tclargs JOBS
 # The design: the processing system with its board preset, the fabric clock at the HLS clock,
 # AXI DMA (simple mode) whose MM2S/S2MM streams feed the accelerator and whose memory side reaches

@@ -7,8 +7,9 @@ import shutil
 import pytest
 
 from hw.boards import PS_IP, board_names, load_board
-from hw.vendor import build, tcl
-from hw.vendor.ports import AcceleratorConfig, make_config
+from hw.hls import tcl
+from hw.vivado import build
+from hw.hls.ports import AcceleratorConfig, make_config
 from vendor_tcl_stubs import HlsStub, VivadoStub
 
 INSTALLED_BOARD_PARTS = [load_board(n).board_part for n in board_names()]

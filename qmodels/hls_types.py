@@ -6,8 +6,9 @@ the port formats of ``accelerator.yaml`` and hls4ml's own spelling in ``attendne
 mode, a missing width or a stray argument is refused in one place, with one message that lists what is
 accepted, before any of it reaches hls4ml (whose parser raises a bare KeyError on an unknown mode).
 
-Standard library only, and in host/ because the board's Python (numpy, pynq; no TensorFlow, no PyYAML, no
-qmodels) reads the port formats with it too; qmodels.fixed and hw read every other format through it.
+Standard library only, in the lowest stage (qmodels) so that every stage and the host code may import it
+(tests/unit/test_layering.py: one of the base modules).  The board's Python (numpy, pynq; no TensorFlow,
+no PyYAML) reads the port formats with it too: deploy packages carry this file beside host/.
 """
 from __future__ import annotations
 

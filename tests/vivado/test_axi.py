@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from hw.hls import testbench
-from hw.vendor import axi
-from hw.vendor.ports import AcceleratorConfig, parse_format
+from hw.vivado import axi
+from hw.hls.ports import AcceleratorConfig, parse_format
 
 
 def pack(codes, port, width):
@@ -190,7 +190,7 @@ def test_overlong_frame_is_dropped_up_to_tlast(vendor_project, tmp_path):
     the next frame is aligned again, and each output frame ends with TLAST on its last word."""
     import subprocess
 
-    from hw.sim.csim import CXXFLAGS, gxx
+    from hw.sim.toolchain import CXXFLAGS, gxx
 
     project = vendor_project("vivado")       # 147 input words, the last one padded
     acc = AcceleratorConfig.load(project)

@@ -1,5 +1,5 @@
-// AXI4-Stream top of ${name}, written by attendnets from hw/vendor/templates/axi_top.h.
-// Port contract (hw/vendor/README.md, the project's accelerator.yaml): ${width}-bit TDATA words; input
+// AXI4-Stream top of ${name}, written by attendnets from hw/hls/templates/axi_top.h.
+// Port contract (hw/vivado/README.md, the project's accelerator.yaml): ${width}-bit TDATA words; input
 // element k (row-major H, W, C) in word k / IN_LANES at bit (k % IN_LANES) * IN_LANE; outputs the same.
 // The last word of each frame is zero-padded and is the only one with TLAST.
 #ifndef ${NAME}_AXI_H_

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from hw.vendor.ports import AcceleratorConfig
+from hw.hls.ports import AcceleratorConfig
 
 HLS_TOOLS = {"vitis": (("vitis-run", ["--mode", "hls", "--tcl", "vendor/hls.tcl"]),
                        ("vitis_hls", ["-f", "vendor/hls.tcl"])),

@@ -1,4 +1,4 @@
-# C synthesis and IP export of the AXI4-Stream top, written by attendnets from hw/vendor/templates/hls.tcl.
+# C synthesis and IP export of the AXI4-Stream top, written by attendnets from hw/hls/templates/hls.tcl.
 # Run from the project folder:
 #   Vitis HLS:  vitis-run --mode hls --tcl vendor/hls.tcl   (or: vitis_hls -f vendor/hls.tcl)
 #   Vivado HLS: vivado_hls -f vendor/hls.tcl

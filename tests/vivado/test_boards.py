@@ -3,8 +3,8 @@ import pytest
 import yaml
 
 from hw.boards import Board, BoardError, board_names, load_board, load_board_file
-from hw.vendor.ports import AcceleratorConfig, AcceleratorConfigError, PortSpec, make_config
-from hw.vendor.tcl import dma_length_width, fabric_mhz
+from hw.hls.ports import AcceleratorConfig, AcceleratorConfigError, PortSpec, make_config
+from hw.hls.tcl import dma_length_width, fabric_mhz
 
 PARTS = {"zcu104": "xczu7ev-ffvc1156-2-e", "kv260": "xck26-sfvc784-2LV-c", "ultra96v2": "xczu3eg-sbva484-1-i",
          "zcu102": "xczu9eg-ffvb1156-2-e", "pynq-z2": "xc7z020clg400-1"}

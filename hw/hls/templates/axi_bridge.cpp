@@ -1,4 +1,4 @@
-// C bridge of ${name}_axi, written by attendnets from hw/vendor/templates/axi_bridge.cpp: the bytes
+// C bridge of ${name}_axi, written by attendnets from hw/hls/templates/axi_bridge.cpp: the bytes
 // AXI DMA moves in and out of the accelerator, run through the AXI4-Stream top in C simulation.
 //
 //   int ${name}_axi_run(in_bytes, in_len, out_bytes, out_len)
@@ -39,7 +39,7 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
         return -2;
     if (out_len < OUT_WORDS * WORD_BYTES)
         return -3;
-#ifdef ATTENDNETS_GXX_WEIGHTS // hw.vendor.axi's library: the weights are compiled in (build/<name>_axi_weights.cpp)
+#ifdef ATTENDNETS_GXX_WEIGHTS // hw.vivado.axi's library: the weights are compiled in (build/<name>_axi_weights.cpp)
     if (${name}_axi_weights_ready() != 0)
         return -8;
 #endif

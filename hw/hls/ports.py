@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from host.hls_types import FormatError, parse_type
+from qmodels.hls_types import FormatError, parse_type
 from hw.config import IDENTIFIER_RE
 from qmodels import strict_yaml
 
@@ -161,7 +161,7 @@ class AcceleratorConfig:
 
     def save(self, project) -> Path:
         path = Path(project) / CONFIG_FILE
-        path.write_text("# The accelerator's stream ports and block-design names (hw/vendor/README.md).\n"
+        path.write_text("# The accelerator's stream ports and block-design names (hw/vivado/README.md).\n"
                         + yaml.safe_dump(self.to_dict(), sort_keys=False))
         return path
 

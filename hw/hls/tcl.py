@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hw.vendor.ports import AcceleratorConfig
+from hw.hls.ports import AcceleratorConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
 SCRIPTS = ("hls.tcl", "vivado.tcl")

@@ -1,4 +1,4 @@
-// Test bench of the AXI4-Stream top ${name}_axi, written by attendnets from hw/vendor/templates/axi_test.cpp.
+// Test bench of the AXI4-Stream top ${name}_axi, written by attendnets from hw/hls/templates/axi_test.cpp.
 // It plays the host and the DMA: each tb_data image becomes input codes packed into little-endian
 // words as the contract says (independently of the top's own unpacking), goes through
 // ${name}_axi_run (the bridge: TLAST on the last word, checked on the output), and the unpacked

@@ -1,5 +1,5 @@
 // Stand-in for the vendor's ap_axi_sdata.h, for plain g++ only (written by attendnets from
-// hw/vendor/templates/ap_axi_sdata.h).  hls4ml does not ship the header with its ap_types, so the
+// hw/hls/templates/ap_axi_sdata.h).  hls4ml does not ship the header with its ap_types, so the
 // project's g++ builds add this folder to the include path; the vendor Tcl never does, and the HLS
 // tools use their own header.  Same members as theirs: ap_axiu<D, 0, 0, 0> carries data, keep, strb
 // and last; with side channels also user, id and dest.
