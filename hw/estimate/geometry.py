@@ -157,13 +157,18 @@ def from_model(model, types: dict = None) -> list:
     if types is None:
         from hw.hls.precision import derive
         types = derive(model)
-    out, bits, signed = [], {}, {}
+    out, bits, signed, inputs = [], {}, {}, set()
     for layer in model.layers:
         cls = type(layer).__name__
         ins = input_layer_names(layer)
         result = types[layer.name]["result"][0]
         bits[layer.name], signed[layer.name] = result.width, result.signed
         if cls == "InputLayer":
+            inputs.add(layer.name)
+            continue
+        if cls == "QActivation" and ins and ins[0] in inputs:
+            # the input quantizer: the image enters in its format (hw.hls.precision), so hls4ml
+            # removes it and its stream; the conversion happens before the fabric (bridge, test bench)
             continue
         if cls not in KIND:
             raise ValueError(f"layer {layer.name}: the estimator has no model of {cls}")

@@ -39,7 +39,8 @@ def geoms():
 
 
 def test_geometry_of_a_padded_conv(geoms):
-    assert list(geoms) == ["input_q", "zp2d_conv", "conv", "relu", "flat", "fc"]
+    # no input_q: the image enters in its format, and hls4ml removes the quantizer and its stream
+    assert list(geoms) == ["zp2d_conv", "conv", "relu", "flat", "fc"]
     conv = geoms["conv"]
     assert conv.in_shape == (8, 7, 2) and conv.out_shape == (6, 5, 3)   # hls4ml pads before the conv
     assert conv.matrix == (18, 3) and conv.products_per_pixel == 54
@@ -78,7 +79,7 @@ def test_fifo_bits_of_the_streams(geoms):
     conv_bits = geoms["conv"].result_bits
     assert conv_bits == geoms["conv"].accum_bits
     assert {s.name: (s.depth, s.bits) for s in streams.values()} == {
-        "input_q->zp2d_conv": (2, 2 * 8), "zp2d_conv->conv": (2, 2 * 8), "conv->relu": (2, 3 * conv_bits),
+        "zp2d_conv->conv": (2, 2 * 8), "conv->relu": (2, 3 * conv_bits),
         "relu->flat": (2, 3 * 8), "flat->fc": (2, 90 * 8)}
 
 

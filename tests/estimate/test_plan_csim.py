@@ -45,6 +45,8 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     assert fused and not set(fused) & set(again.settings), "fused activations are in neither the plan nor the project"
     est = again.estimate().as_dict()
     assert est["fits"] and est["interval_cycles"] == p.estimate.interval_cycles
+    # the plan priced the weights the project holds (seeded and calibrated), so every total agrees
+    assert again.estimate().totals == pytest.approx(p.estimate.totals), (again.estimate().totals, p.estimate.totals)
 
     from hw.cli import main
     assert main(["report", str(out), "--format", "json"]) == 0
