@@ -219,3 +219,11 @@ def fuse(geoms: list, pairs: dict) -> list:
             g.fused, g.result_bits = act, by_name[act].result_bits
         out.append(g)
     return out
+
+
+def kernel_geometry(g: LayerGeom) -> dict:
+    """The layer as our grouped conv and attention modules see it (hw/hls/layers/*.py): a depthwise
+    conv has one group per channel."""
+    groups = g.in_shape[2] if g.kind == "depthwise" else g.groups
+    return {"n_chan": int(g.in_shape[2]), "n_filt": int(g.out_shape[2]), "n_groups": int(groups),
+            "filt_height": int(g.kernel[0]), "filt_width": int(g.kernel[1])}

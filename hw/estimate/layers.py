@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hw.estimate import costs as C
-from hw.estimate.geometry import MATRIX_KINDS, LayerGeom
+from hw.estimate.geometry import MATRIX_KINDS, LayerGeom, kernel_geometry
+from hw.estimate.reuse import in_our_kernel
 
 STRATEGIES = ("latency", "resource")
 CONTROL = C.Cost(lut=40, ff=40)          # loop counters, FSM and stream handshakes of one process
@@ -111,13 +112,6 @@ def _constant_products(g: LayerGeom, family: str, in_dsp: bool = False) -> tuple
     return int(real.sum()), int(to_dsp.sum()) * per_dsp, lut
 
 
-def group_geometry(g: LayerGeom) -> dict:
-    """The layer as our grouped conv sees it (a depthwise conv has one group per channel)."""
-    groups = g.in_shape[2] if g.kind == "depthwise" else g.groups
-    return {"n_chan": int(g.in_shape[2]), "n_filt": int(g.out_shape[2]), "n_groups": int(groups),
-            "filt_height": int(g.kernel[0]), "filt_width": int(g.kernel[1])}
-
-
 def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     """(multipliers, Cost, storage) of a conv in our grouped conv (hls4ml's convs are routed to it
     for packed DSPs or a fold, hw/hls/layers/dsp_route.py): ceil(multiplications / R)
@@ -131,7 +125,7 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     and bit)."""
     from hw.hls.layers import group_conv
 
-    geometry = group_geometry(g)
+    geometry = kernel_geometry(g)
     mults = group_conv.multipliers(geometry, s.reuse, s.multiplier)
     in_lut = s.multiplier == "lut"
     dsp = 0 if in_lut else mults * C.dsp_slices(g.data_bits, g.weight_bits, family)
@@ -149,7 +143,7 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
 def _tap_select(g: LayerGeom, s: LayerSetting) -> float:
     """LUTs of the muxes that give each input lane of a ROM-fed step its tap (S = R / F taps)."""
     in_steps = s.reuse // s.fold
-    geometry = group_geometry(g)
+    geometry = kernel_geometry(g)
     taps = geometry["filt_height"] * geometry["filt_width"] * geometry["n_chan"] // geometry["n_groups"]
     per_group = geometry["n_filt"] // geometry["n_groups"]
     lanes = taps // in_steps * max(1, math.ceil(geometry["n_filt"] // s.fold / per_group))
@@ -160,8 +154,6 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     """(multipliers, Cost, storage) of the multiply-accumulate of a matrix layer: in our grouped
     conv when its multiplier puts it there, else hls4ml's kernel with its products in LUTs (its
     rule) or in DSPs (multiplier 'dsp', hw/hls/layers/dsp_product.py)."""
-    from hw.estimate.reuse import in_our_kernel
-
     if in_our_kernel(g, s.multiplier, s.fold, s.storage):
         return dsp_products(g, s, family)
     in_dsp = s.multiplier == "dsp"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from hw.estimate.geometry import LayerGeom
+from hw.estimate.geometry import LayerGeom, kernel_geometry
 
 LATENCY_UNROLL_LIMIT = 4096
 HLS4ML_MATRIX = ("conv", "pointwise", "dense", "depthwise")
@@ -38,12 +38,6 @@ def _hls4ml_factors(n_in: int, n_out: int) -> tuple:
     return tuple(rf for rf in divisors if hls4ml_valid(n_in, n_out, rf))
 
 
-def custom_geometry(g: LayerGeom) -> dict:
-    """The geometry our layers' modules read (hw/hls/layers/*.py: keras_geometry)."""
-    return {"n_chan": int(g.in_shape[2]), "n_filt": int(g.out_shape[2]), "n_groups": int(g.groups),
-            "filt_height": int(g.kernel[0]), "filt_width": int(g.kernel[1])}
-
-
 def valid_reuse_factors(g: LayerGeom, strategy: str) -> tuple:
     """Ascending reuse factors this layer accepts under ``strategy`` (empty: strategy not allowed)."""
     if g.kind in HLS4ML_MATRIX:
@@ -53,10 +47,10 @@ def valid_reuse_factors(g: LayerGeom, strategy: str) -> tuple:
         return _hls4ml_factors(n_in, n_out)
     if g.kind == "group_conv":
         from hw.hls.layers import group_conv
-        return group_conv.valid_reuse_factors(custom_geometry(g)) if strategy == "latency" else ()
+        return group_conv.valid_reuse_factors(kernel_geometry(g)) if strategy == "latency" else ()
     if g.kind == "attention":
         from hw.hls.layers import selective_attention
-        return selective_attention.valid_reuse_factors(custom_geometry(g)) if strategy == "latency" else ()
+        return selective_attention.valid_reuse_factors(kernel_geometry(g)) if strategy == "latency" else ()
     return (1,) if strategy == "latency" else ()
 
 
@@ -98,25 +92,22 @@ def in_our_kernel(g: LayerGeom, multiplier: str, fold: int = 1, storage: str = "
 
 
 def our_kernel_multipliers(g: LayerGeom, board_family: str) -> tuple:
-    from hw.estimate.layers import group_geometry
     from hw.hls.layers import group_conv
 
-    return group_conv.valid_multipliers(group_geometry(g), dsp_family(board_family), (g.data_bits, g.data_signed),
+    return group_conv.valid_multipliers(kernel_geometry(g), dsp_family(board_family), (g.data_bits, g.data_signed),
                                         (g.weight_bits, g.weight_signed))[1:]
 
 
 def largest_fold(g: LayerGeom, reuse: int, multiplier: str, storage: str = "registers"):
     """The deepest fold our grouped conv takes at ``reuse``: the fewest adders and output casts for
     the same clocks (hw/hls/layers/group_conv.py valid_folds; None: none with that storage)."""
-    from hw.estimate.layers import group_geometry
     from hw.hls.layers import group_conv
 
-    return group_conv.largest_fold(group_geometry(g), reuse, multiplier, storage)
+    return group_conv.largest_fold(kernel_geometry(g), reuse, multiplier, storage)
 
 
 def dsp_reuse_factors(g: LayerGeom, multiplier: str) -> tuple:
     """The reuse factors worth planning for a conv in our kernel with ``multiplier``."""
-    from hw.estimate.layers import group_geometry
     from hw.hls.layers import group_conv
 
-    return group_conv.valid_reuse_factors(group_geometry(g), multiplier)
+    return group_conv.valid_reuse_factors(kernel_geometry(g), multiplier)

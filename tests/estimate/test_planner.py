@@ -5,7 +5,7 @@ import pytest
 from hw.config import BuildConfig
 from hw.estimate.network import RESOURCES, board_capacity
 from hw.estimate.plan import PlanError, plan, recipe
-from hw.estimate.layers import group_geometry
+from hw.estimate.geometry import kernel_geometry
 from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, in_our_kernel, valid_reuse_factors
 from hw.hls.layers.group_conv import check_fold
 from hw.estimate.source import from_config
@@ -47,7 +47,7 @@ def test_only_valid_reuse_factors_and_strategies(tiny):
             valid = dsp_reuse_factors(g, s.multiplier) if ours else valid_reuse_factors(g, s.strategy)
             assert s.reuse in valid, (g.name, s)
             if ours:     # the fold generation accepts (the same rule the C++ config is checked with)
-                assert check_fold(g.name, group_geometry(g), s.reuse, s.multiplier, s.fold, s.storage) == s.fold
+                assert check_fold(g.name, kernel_geometry(g), s.reuse, s.multiplier, s.fold, s.storage) == s.fold
             changed += s.reuse > 1
         else:
             assert (s.reuse, s.strategy) == (1, "latency"), g.name
