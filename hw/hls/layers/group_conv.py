@@ -245,19 +245,25 @@ class ConfigTemplate(LayerConfigTemplate):
         multiplier = check_multiplier(node.name, node.get_attr("multiplier", "lut"))
         reuse = R.check_reuse(node.name, node.get_attr("reuse_factor"))
         params["multiplier_limit"] = multipliers(node, reuse, multiplier)
-        storage = node.get_attr("weight_storage", "registers")
-        fold = check_fold(node.name, node, reuse, multiplier, node.get_attr("fold", 1), storage)
-        in_rows = storage != "registers"
-        if in_rows != bool(node.get_attr("weights_in_rows", False)):
-            raise RuntimeError(f"layer {node.name}: weights for {storage} are not laid out in rows (weight_rows pass)")
-        taps = node.get_attr("filt_height") * node.get_attr("filt_width") * (
-            node.get_attr("n_chan") // node.get_attr("n_groups"))
-        params.update(fold=fold, in_steps=reuse // fold if in_rows else 1,
-                      fold_interval=1 if in_rows else reuse // fold, weights_in_rows=str(in_rows).lower(),
-                      row_words=node.get_attr("n_filt") // fold * taps // (reuse // fold if in_rows else 1))
+        params.update(_step_params(node, reuse, multiplier))
         params["multiplier"] = multiplier
         params["dsp_family"] = _packing_family(node) if multiplier == "packed" else "dsp48e2"
         return self.template.format(**params)
+
+
+def _step_params(node, reuse: int, multiplier: str) -> dict:
+    """The config's fold fields: F steps of R/F clocks, either one iteration at II R/F (constant
+    weights) or R/F iterations at II 1 each reading a row of n_filt/F x taps/(R/F) weights."""
+    storage = node.get_attr("weight_storage", "registers")
+    fold = check_fold(node.name, node, reuse, multiplier, node.get_attr("fold", 1), storage)
+    in_rows = storage != "registers"
+    if in_rows != bool(node.get_attr("weights_in_rows", False)):
+        raise RuntimeError(f"layer {node.name}: weights for {storage} are not laid out in rows (weight_rows pass)")
+    in_steps = reuse // fold if in_rows else 1
+    taps = node.get_attr("filt_height") * node.get_attr("filt_width") * (
+        node.get_attr("n_chan") // node.get_attr("n_groups"))
+    return {"fold": fold, "in_steps": in_steps, "fold_interval": reuse // fold // in_steps,
+            "weights_in_rows": str(in_rows).lower(), "row_words": node.get_attr("n_filt") // fold * taps // in_steps}
 
 
 def _packing_family(node) -> str:
