@@ -132,21 +132,23 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     products = math.ceil(g.products_per_pixel / s.reuse)
     weights_per_dsp = 2 if s.multiplier == "packed" else 1
     lut = products * g.accum_bits + (mults * C.lut_multiplier(g.data_bits, g.weight_bits) if in_lut else 0)
-    held = C.Cost(ff=g.channels * g.result_bits if s.fold > 1 else 0)
+    output_word = C.Cost(ff=g.channels * g.result_bits if s.fold > 1 else 0)
     if s.storage == "registers":
         lut += mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
+        weights = C.Cost()
     else:
-        held = held + C.memory(s.reuse, products * g.weight_bits, s.storage) + C.Cost(lut=_tap_select(g, s))
-    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + held, s.storage
+        weights = C.memory(s.reuse, products * g.weight_bits, s.storage) + C.Cost(lut=_tap_select(g, s))
+    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + output_word + weights, s.storage
 
 
 def _tap_select(g: LayerGeom, s: LayerSetting) -> float:
     """LUTs of the muxes that give each input lane of a ROM-fed step its tap (S = R / F taps)."""
+    from hw.hls.layers import group_conv
+
     in_steps = s.reuse // s.fold
     geometry = kernel_geometry(g)
-    taps = geometry["filt_height"] * geometry["filt_width"] * geometry["n_chan"] // geometry["n_groups"]
     per_group = geometry["n_filt"] // geometry["n_groups"]
-    lanes = taps // in_steps * max(1, math.ceil(geometry["n_filt"] // s.fold / per_group))
+    lanes = group_conv.window_taps(geometry) // in_steps * max(1, math.ceil(geometry["n_filt"] // s.fold / per_group))
     return lanes * g.data_bits * math.ceil((in_steps - 1) / 3)
 
 

@@ -159,8 +159,8 @@ def folds_for(model, multipliers: dict, seed: int, index: int) -> dict:
     in a ROM (bram, lutram: R / F taps a clock), that generation accepts with the layer's
     multiplier (group_conv.valid_folds); a ROM no fold fits falls back to constants."""
     from hw.config import STORAGES
-    from hw.hls.layers.dsp_route import KERAS_CONVS, keras_geometry
-    from hw.hls.layers.group_conv import valid_folds
+    from hw.hls.layers.dsp_route import KERAS_CONVS
+    from hw.hls.layers.group_conv import keras_geometry, valid_folds
 
     rng = np.random.default_rng([int(seed), int(index), 11])
     chosen = {}

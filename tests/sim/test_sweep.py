@@ -56,8 +56,7 @@ def test_folds_resolve_to_folds_generation_accepts(tmp_path):
     """A case drawn with folds gets, on some convolutions, a reuse factor and a fold above 1 that
     divide each other and the layer's channels, with the layer's multiplier (whole packed pairs)
     and storage (a ROM: R / F divides the taps); over many cases every storage is drawn."""
-    from hw.hls.layers.dsp_route import keras_geometry
-    from hw.hls.layers.group_conv import check_fold
+    from hw.hls.layers.group_conv import check_fold, keras_geometry
     from qmodels.build import build_model
 
     index = next(i for i in range(300) if random_case(5, i)["build"]["folds"]

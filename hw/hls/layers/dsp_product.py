@@ -105,8 +105,8 @@ TEMPLATES = (DspConv2DConfigTemplate, DspPointwiseConv2DConfigTemplate, DspDense
 def wants_dsp_product(node) -> bool:
     """'dsp' in hls4ml's own kernel: not for a folded conv or one with its weights in a memory,
     which dsp_route puts in ours."""
-    return (node.class_name in ROUTES and node.get_attr("multiplier", "lut") == "dsp" and (node.get_attr("fold") or 1) == 1
-            and node.get_attr("weight_storage", "registers") == "registers")
+    return (node.class_name in ROUTES and node.get_attr("multiplier", "lut") == "dsp"
+            and (node.get_attr("fold") or 1) == 1 and node.get_attr("weight_storage", "registers") == "registers")
 
 
 class UseDspProduct(OptimizerPass):

@@ -21,6 +21,7 @@ kernel with one group, and a depthwise kernel [kh][kw][C][m] flattens as a group
 """
 from hls4ml.model.optimizer import OptimizerPass
 
+from hw.hls.layers import group_conv
 from hw.hls.layers.depthwise_route import replace_with_group_conv
 
 PASS_NAME = "attendnets_route_dsp_conv"
@@ -70,7 +71,6 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
     from qmodels.fixed import from_qkeras
 
     from hw.config import ConfigError
-    from hw.hls.layers.group_conv import dsp_family, valid_multipliers
 
     kind = type(layer).__name__
     where = f"field 'layers.{layer.name}.multiplier'"
@@ -88,23 +88,15 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
     weight = from_qkeras(quantizer) if quantizer is not None else None
     if weight is None:
         raise ConfigError(f"{where}: {layer.name} has no quantized kernel, so its product width is unknown")
-    geometry = keras_geometry(layer)
+    geometry = group_conv.keras_geometry(layer)
     groups = geometry["n_groups"]
-    family = dsp_family(part)
-    valid = valid_multipliers(geometry, family, (data_format.width, data_format.signed), (weight.width, weight.signed))
+    family = group_conv.dsp_family(part)
+    valid = group_conv.valid_multipliers(geometry, family, (data_format.width, data_format.signed),
+                                         (weight.width, weight.signed))
     if multiplier not in valid:
         raise ConfigError(f"{where}: 'packed' is not possible for {layer.name} ({data_format} data x {weight} "
                           f"weights, {groups} group(s) of {geometry['n_filt'] // groups} output channel(s), part "
                           f"{part}, DSP {family or 'unknown'}); it takes {', '.join(valid)}")
-
-
-def keras_geometry(layer) -> dict:
-    """What group_conv's rules read of a Keras conv: channels, groups and window."""
-    channels = int(layer.input_shape[-1])
-    groups = channels if type(layer).__name__ == "QDepthwiseConv2D" else int(getattr(layer, "groups", 1))
-    kh, kw = layer.kernel_size
-    return {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
-            "filt_height": int(kh), "filt_width": int(kw)}
 
 
 def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "registers") -> None:
@@ -113,7 +105,6 @@ def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "re
     output channels and the reuse factor, and with the weights in a memory R / fold must divide
     the window's taps (group_conv.valid_folds)."""
     from hw.config import ConfigError
-    from hw.hls.layers.group_conv import check_fold as check
 
     kind = type(layer).__name__
     field = "fold" if fold != 1 else "storage"
@@ -124,6 +115,6 @@ def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "re
         raise ConfigError(f"{where}: a {'fold' if fold != 1 else 'weight storage'} is for convolutions "
                           f"({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
     try:
-        check(layer.name, keras_geometry(layer), reuse, multiplier, fold, storage)
+        group_conv.check_fold(layer.name, group_conv.keras_geometry(layer), reuse, multiplier, fold, storage)
     except ValueError as err:
         raise ConfigError(f"{where}: {err}") from None

@@ -45,10 +45,19 @@ REUSE_KEYS = ("n_chan", "n_filt", "n_groups", "filt_height", "filt_width")
 
 
 def keras_geometry(layer) -> dict:
-    """The geometry ``valid_reuse_factors`` reads, from the Keras QGroupConv2D."""
+    """The geometry this module's rules read, from a Keras conv our kernel computes: a
+    QGroupConv2D, or a QConv2D (one group) or QDepthwiseConv2D (a group per channel) routed to it."""
+    channels = int(layer.input_shape[-1])
+    groups = channels if type(layer).__name__ == "QDepthwiseConv2D" else int(getattr(layer, "groups", 1))
     kh, kw = layer.kernel_size
-    return {"n_chan": int(layer.input_shape[-1]), "n_filt": int(layer.filters), "n_groups": int(layer.groups),
+    return {"n_chan": channels, "n_filt": int(layer.output_shape[-1]), "n_groups": groups,
             "filt_height": int(kh), "filt_width": int(kw)}
+
+
+def window_taps(layer_geometry) -> int:
+    """Products one output channel makes per pixel: filt_height x filt_width x its group's channels."""
+    g = R.geometry(layer_geometry, REUSE_KEYS)
+    return g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
 
 
 MULTIPLIERS = ("lut", "dsp", "packed")
@@ -145,8 +154,7 @@ def valid_folds(layer_geometry, reuse: int, multiplier: str = "lut", storage: st
     that ceil(mul_ops / R) multipliers keep the II; with the weights in a memory, R / F divides
     the window's taps (a row of taps a clock)."""
     g = R.geometry(layer_geometry, REUSE_KEYS)
-    n_filt, per_group = g["n_filt"], g["n_filt"] // g["n_groups"]
-    taps = g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
+    n_filt, per_group, taps = g["n_filt"], g["n_filt"] // g["n_groups"], window_taps(layer_geometry)
     folds = []
     for fold in range(1, min(n_filt, reuse) + 1):
         if n_filt % fold or reuse % fold:
@@ -175,11 +183,10 @@ def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold, st
         raise ValueError(f"layer {layer}: weight storage must be one of {', '.join(STORAGES)}, got {storage!r}")
     valid = valid_folds(layer_geometry, reuse, multiplier, storage)
     if not isinstance(fold, int) or isinstance(fold, bool) or fold not in valid:
-        g = R.geometry(layer_geometry, REUSE_KEYS)
-        rows = (f"; with the weights in {storage}, R / fold must divide the "
-                f"{g['filt_height'] * g['filt_width'] * (g['n_chan'] // g['n_groups'])} window taps"
+        rows = (f"; with the weights in {storage}, R / fold must divide the {window_taps(layer_geometry)} window taps"
                 if storage != "registers" else "")
-        raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {g['n_filt']} output channels at "
+        n_filt = R.geometry(layer_geometry, REUSE_KEYS)["n_filt"]
+        raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {n_filt} output channels at "
                          f"reuse factor {reuse} ({multiplier}); a fold divides both (whole packed pairs per "
                          f"fold){rows}: {', '.join(map(str, valid)) or 'none'}")
     return fold
@@ -260,10 +267,9 @@ def _step_params(node, reuse: int, multiplier: str) -> dict:
     if in_rows != bool(node.get_attr("weights_in_rows", False)):
         raise RuntimeError(f"layer {node.name}: weights for {storage} are not laid out in rows (weight_rows pass)")
     in_steps = reuse // fold if in_rows else 1
-    taps = node.get_attr("filt_height") * node.get_attr("filt_width") * (
-        node.get_attr("n_chan") // node.get_attr("n_groups"))
     return {"fold": fold, "in_steps": in_steps, "fold_interval": reuse // fold // in_steps,
-            "weights_in_rows": str(in_rows).lower(), "row_words": node.get_attr("n_filt") // fold * taps // in_steps}
+            "weights_in_rows": str(in_rows).lower(),
+            "row_words": node.get_attr("n_filt") // fold * window_taps(node) // in_steps}
 
 
 def _packing_family(node) -> str:

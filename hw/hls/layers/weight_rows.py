@@ -12,7 +12,7 @@ import numpy as np
 from hls4ml.model.optimizer import OptimizerPass
 
 from hw.hls.layers import reuse as R
-from hw.hls.layers.group_conv import REUSE_KEYS, check_fold
+from hw.hls.layers.group_conv import REUSE_KEYS, check_fold, window_taps
 
 PASS_NAME = "attendnets_weight_rows"
 FLOW = "vivado:specific_types"
@@ -20,21 +20,11 @@ FLOW = "vivado:specific_types"
 
 def rows_layout(weights: np.ndarray, layer_geometry, reuse: int, fold: int) -> np.ndarray:
     """Keras' grouped kernel [kh][kw][C/groups][n_filt] as rows [step][in_step][PE][SIMD], flat."""
-    g = R.geometry(layer_geometry, REUSE_KEYS)
-    taps, n_filt = g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"]), g["n_filt"]
+    taps, n_filt = window_taps(layer_geometry), R.geometry(layer_geometry, REUSE_KEYS)["n_filt"]
     in_steps = reuse // fold
     by_tap = np.asarray(weights).reshape(taps, n_filt)            # [t][o], t = in_step * SIMD + s
     split = by_tap.reshape(in_steps, taps // in_steps, fold, n_filt // fold)   # [in_step][s][step][f]
     return split.transpose(2, 0, 3, 1).reshape(-1)
-
-
-def keras_layout(rows: np.ndarray, layer_geometry, reuse: int, fold: int) -> np.ndarray:
-    """The inverse of ``rows_layout``: the flat Keras order back from the rows."""
-    g = R.geometry(layer_geometry, REUSE_KEYS)
-    taps, n_filt = g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"]), g["n_filt"]
-    in_steps = reuse // fold
-    grid = np.asarray(rows).reshape(fold, in_steps, n_filt // fold, taps // in_steps)  # [step][in_step][f][s]
-    return grid.transpose(1, 3, 0, 2).reshape(-1)
 
 
 class WeightRows(OptimizerPass):

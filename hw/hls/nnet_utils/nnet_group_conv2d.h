@@ -163,6 +163,7 @@ GConvFilt:
     }
 }
 
+// io_parallel: output pixel (oh, ow)'s window from the array, zeros outside the image.
 template <class data_T, typename CONFIG_T>
 void group_conv2d_gather(data_T data[CONFIG_T::in_height * CONFIG_T::in_width * CONFIG_T::n_chan],
                          data_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], unsigned oh,
