@@ -3,8 +3,9 @@
 ``from_config(cfg)`` builds the model with the seeded, calibrated weights generation gives it (the
 constant products of a layer at reuse 1 cost what their weights' digits cost, so a plan must price
 the weights the project will hold; no hls4ml, no g++) and applies the recipe's reuse factors and
-strategies the way generation would (hls4ml's closest valid factor for the Resource strategy).  ``from_project(dir)`` reads ``attendnets.yaml`` (every layer's reuse,
-strategy and types, the FIFO depths, board, clock) and ``keras/model.h5``.
+strategies the way generation would (hls4ml's closest valid factor for the Resource strategy).
+``from_project(dir)`` reads ``attendnets.yaml`` (every layer's reuse, strategy and types, the FIFO
+depths, board, clock) and ``keras/model.h5``.
 """
 from __future__ import annotations
 
@@ -97,12 +98,10 @@ def settings_for(geoms: list, cfg) -> dict:
     for g in geoms:
         rf, st = cfg.requested(g.name, "reuse")[0], cfg.requested(g.name, "strategy")[0]
         override = cfg.layers.get(g.name)
-        multiplier, fold = getattr(override, "multiplier", None), getattr(override, "fold", None)
-        storage = getattr(override, "storage", None)
-        if g.kind in HLS4ML_MATRIX and st == "resource" and not in_our_kernel(g, multiplier or "lut", fold or 1,
-                                                                            storage or "registers"):
-            rf = closest(valid_reuse_factors(g, "resource"), rf)
-        out[g.name] = _setting(g, rf, st, multiplier, fold, storage)
+        s = _setting(g, rf, st, *(getattr(override, key, None) for key in ("multiplier", "fold", "storage")))
+        if s.strategy == "resource":     # hls4ml's kernel: our grouped conv takes every factor
+            s.reuse = closest(valid_reuse_factors(g, "resource"), s.reuse)
+        out[g.name] = s
     return out
 
 
