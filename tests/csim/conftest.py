@@ -1,11 +1,14 @@
 """Helpers for the C-simulation tests: small single-layer models and a generate+csim round trip."""
+import itertools
+
 import numpy as np
 import pytest
 import tensorflow as tf
+import yaml
 from qkeras import QActivation, QConv2D
 
 from hw.config import BuildConfig
-from hw.hls.convert import generate
+from hw.hls.convert import RESOLVED, generate
 from hw.sim.csim import csim
 from qmodels.fixed import Fixed
 from qmodels.layers import QGroupConv2D, SelectiveAttention, Unpooling2D
@@ -56,6 +59,31 @@ def run_csim(tmp_path, monkeypatch):
         return csim(tmp_path / f"{model.name}_{backend}_{io}", modes=modes)
 
     return run
+
+
+@pytest.fixture
+def generate_in_memory(tmp_path, monkeypatch):
+    """generate an in-memory model with any BuildConfig fields (board zcu104 unless given), each
+    call in a folder of its own; returns (project folder, its resolved attendnets.yaml)."""
+    import hw.hls.convert
+
+    calls = itertools.count()
+
+    def run(model, backend="vitis", io="stream", **fields):
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
+        cfg = BuildConfig(model=model.name, backend=backend, io=io, samples=3, **{"board": "zcu104", **fields})
+        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{next(calls)}")
+        return out, yaml.safe_load((out / RESOLVED).read_text())
+
+    return run
+
+
+def assert_exact_and_live(report):
+    """csim's verdict: every output bit-exact against both software models, and every layer's
+    output more than 20% neither zero nor saturated (so the equality says something)."""
+    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
+    assert report["keras_bit_exact_fraction"] == 1.0, report
+    assert min(report["liveness"].values()) > 0.2, report["liveness"]
 
 
 def _in_memory(model, cfg):

@@ -5,13 +5,10 @@ routed to our grouped conv (hw/hls/layers/dsp_route.py), whose products are boun
 backends and io types, on live data."""
 import pytest
 import tensorflow as tf
-import yaml
 from qkeras import QActivation, QDense, QDepthwiseConv2D
 
-import hw.hls.convert
-from conftest import B8, INPUT, RELU, W8, _in_memory, _qconv
+from conftest import B8, INPUT, RELU, W8, _qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError, LayerSettings
-from hw.hls.convert import RESOLVED, generate
 from hw.sim.csim import csim
 from qmodels.reference import calibrate
 
@@ -34,13 +31,10 @@ def dsp_model(seed=0) -> tf.keras.Model:
 
 
 @pytest.fixture
-def generate_dsp(tmp_path, monkeypatch):
+def generate_dsp(generate_in_memory):
     def run(model, backend, io, multipliers, reuse=1, board="zcu104", strategy=None):
-        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
         layers = {name: LayerSettings(reuse=reuse, multiplier=m, strategy=strategy) for name, m in multipliers.items()}
-        cfg = BuildConfig(model=model.name, board=board, backend=backend, io=io, samples=3, layers=layers)
-        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{reuse}")
-        return out, yaml.safe_load((out / RESOLVED).read_text())
+        return generate_in_memory(model, backend, io, board=board, layers=layers)
 
     return run
 
@@ -49,10 +43,7 @@ def generate_dsp(tmp_path, monkeypatch):
                                               ("vitis", "parallel", 2)])
 def test_dsp_and_packed_layers_are_exact(generate_dsp, backend, io, reuse):
     out, resolved = generate_dsp(dsp_model(), backend, io, MULTIPLIERS, reuse)
-    report = csim(out, modes=("emulation",))
-    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
-    assert report["keras_bit_exact_fraction"] == 1.0, report
-    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    assert_exact_and_live(csim(out, modes=("emulation",)))
     layers = resolved["layers"]
     for name in MULTIPLIERS:      # routed, fused, and at the requested reuse factor
         assert layers[name]["class"] == "HGroupConv2D" and layers[name]["reuse_factor"] == reuse, layers[name]
@@ -103,10 +94,7 @@ def dense_model(seed=0) -> tf.keras.Model:
 def test_dsp_product_keeps_hls4mls_kernel_exactly(generate_dsp, backend, io, strategy, reuse):
     layers = {"stem": "dsp", "pw": "dsp", "fc": "dsp"}
     out, resolved = generate_dsp(dense_model(), backend, io, layers, reuse, strategy=strategy)
-    report = csim(out, modes=("emulation",))
-    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
-    assert report["keras_bit_exact_fraction"] == 1.0, report
-    assert min(report["liveness"].values()) > 0.2, report["liveness"]
+    assert_exact_and_live(csim(out, modes=("emulation",)))
     classes = {name: resolved["layers"][name]["class"] for name in layers}
     assert classes == {"stem": "DspConv2D", "pw": "DspPointwiseConv2D", "fc": "DspDense"}, classes
     assert {resolved["layers"][name]["strategy"].lower() for name in layers} == {strategy}

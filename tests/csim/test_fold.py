@@ -6,13 +6,10 @@ every multiplier and storage, on both backends and io types, on live data; bad f
 by name."""
 import pytest
 import tensorflow as tf
-import yaml
 from qkeras import QActivation, QDepthwiseConv2D
 
-import hw.hls.convert
-from conftest import B8, INPUT, RELU, W8, _in_memory, _qconv
+from conftest import B8, INPUT, RELU, W8, _qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError, LayerSettings
-from hw.hls.convert import RESOLVED, generate
 from hw.hls.layers.group_conv import check_fold, largest_fold, valid_folds
 from hw.sim.csim import csim
 from qmodels.reference import calibrate
@@ -40,22 +37,13 @@ IN_ROWS = {"stem": (12, 4, "lut", "bram"), "pw": (6, 3, "packed", "bram"), "dw":
 
 
 @pytest.fixture
-def generate_fold(tmp_path, monkeypatch):
+def generate_fold(generate_in_memory):
     def run(model, backend, io, settings):
-        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
         layers = {name: LayerSettings(reuse=r, fold=f, multiplier=m, storage=(rest or [None])[0])
                   for name, (r, f, m, *rest) in settings.items()}
-        cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=3, layers=layers)
-        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}")
-        return out, yaml.safe_load((out / RESOLVED).read_text())
+        return generate_in_memory(model, backend, io, layers=layers)
 
     return run
-
-
-def assert_exact_and_live(report):
-    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
-    assert report["keras_bit_exact_fraction"] == 1.0, report
-    assert min(report["liveness"].values()) > 0.2, report["liveness"]
 
 
 @pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])

@@ -3,13 +3,10 @@ which pairs fuse and which stay (with the reason recorded in attendnets.yaml), a
 against both software models with the fusion on and off, over both backends and io types."""
 import pytest
 import tensorflow as tf
-import yaml
 from qkeras import QActivation
 
-import hw.hls.convert
-from conftest import ATT, INPUT, RELU, _in_memory, _qconv
+from conftest import ATT, INPUT, RELU, _qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError
-from hw.hls.convert import RESOLVED, generate
 from hw.hls.fuse import fused_pairs, unfused_reasons
 from hw.sim.csim import csim
 from qmodels.reference import calibrate
@@ -40,26 +37,18 @@ def test_the_rule_fuses_single_consumers_and_says_why_not_otherwise():
 
 
 @pytest.fixture
-def generate_and_run(tmp_path, monkeypatch):
+def generate_and_run(generate_in_memory):
     def run(model, backend="vitis", io="stream", **fields):
-        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
-        cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io=io, samples=3, **fields)
-        out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}_{io}_{len(fields)}")
-        return csim(out, modes=("emulation",)), yaml.safe_load((out / RESOLVED).read_text())
+        out, resolved = generate_in_memory(model, backend, io, **fields)
+        return csim(out, modes=("emulation",)), resolved
 
     return run
-
-
-def _exact_and_live(report):
-    assert report["bit_exact_fraction"] == 1.0 and report["max_diff_lsb"] == 0, report
-    assert report["keras_bit_exact_fraction"] == 1.0, report
-    assert min(report["liveness"].values()) > 0.2, report["liveness"]
 
 
 @pytest.mark.parametrize("backend,io", [("vitis", "stream"), ("vivado", "stream"), ("vitis", "parallel")])
 def test_fused_network_is_exact_and_recorded(generate_and_run, backend, io):
     report, resolved = generate_and_run(fork_model(), backend, io)
-    _exact_and_live(report)
+    assert_exact_and_live(report)
     record, layers = resolved["fused_activations"], resolved["layers"]
     assert record["fused"] == {"a_act": "a", "b_act": "b", "g_act": "g"}
     assert set(record["kept"]) == {"fork_act"}
@@ -72,7 +61,7 @@ def test_fused_network_is_exact_and_recorded(generate_and_run, backend, io):
 
 def test_fusion_off_keeps_every_activation(generate_and_run):
     report, resolved = generate_and_run(fork_model(), fuse_activations=False)
-    _exact_and_live(report)
+    assert_exact_and_live(report)
     assert resolved["fused_activations"]["fused"] == {}
     assert resolved["fused_activations"]["kept"]["a_act"] == "fuse_activations is false"
     assert {"a_act", "b_act", "g_act", "fork_act"} <= set(resolved["layers"])
