@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Template
 
 from hw.hls.ports import AcceleratorConfig, make_config, parse_format
+from hw.hls.testbench import READ_LINE
 
 TEMPLATES = Path(__file__).parent / "templates"
 GXX_INCLUDE = "firmware/gxx_axi"   # only g++ sees this folder; the vendor tools use their own header
@@ -53,7 +54,8 @@ def render(acc: AcceleratorConfig, io: str, in_type: str, out_type: str) -> dict
               "out_elements": out.elements, "out_words": out.words, "out_frac": out.bits - out_int,
               "out_signed": "true" if out_signed else "false",
               "out_code_t": f"{kind}<{out.bits}>", "out_lane_t": f"{kind}<{out.lane_bits}>",
-              "in_var": "x", "out_var": "y", **_snippets(io == "stream", in_type, out_type)}
+              "in_var": "x", "out_var": "y", "read_line": READ_LINE.read_text(),
+              **_snippets(io == "stream", in_type, out_type)}
     if inp.bits - in_int < 0 or out.bits - out_int < 0:
         raise ValueError(f"{name}: port types with negative fractional bits are not supported by the AXI top")
     files = {f"firmware/{name}_axi.h": "axi_top.h", f"firmware/{name}_axi.cpp": "axi_top.cpp",

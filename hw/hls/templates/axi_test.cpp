@@ -26,17 +26,7 @@ static const unsigned N_IN = ${in_elements}, IN_LANE_BYTES = ${in_lane} / 8, IN_
 static const unsigned N_OUT = ${out_elements}, OUT_LANE_BYTES = ${out_lane} / 8, OUT_FRAC = ${out_frac};
 static const bool OUT_SIGNED = ${out_signed};
 
-static bool read_line(std::ifstream &file, std::vector<double> &values) {
-    std::string line;
-    if (!std::getline(file, line))
-        return false;
-    std::istringstream tokens(line);
-    values.clear();
-    double v;
-    while (tokens >> v)
-        values.push_back(v);
-    return true;
-}
+${read_line}
 
 // element k at byte k * lane bytes: the lanes of consecutive words are consecutive in memory
 static void pack(const std::vector<double> &values, std::vector<unsigned char> &bytes) {
