@@ -19,14 +19,11 @@ from qmodels import strict_yaml
 from qmodels.hls_types import format_error
 from qmodels.options import LIMITS  # the one table of ranges (training's and exploration's too)
 from qmodels.project_record import IDENTIFIER_RE  # noqa: F401 (one rule for every name spliced into C++ or Tcl)
+from qmodels.project_record import MULTIPLIERS, STORAGES  # the choices a project records, one list each
 
 BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
 STRATEGIES = ("latency", "resource")
-# how a layer's products are made (hw/hls/nnet_utils/nnet_dsp_pack.h): fabric, one per DSP, two per DSP
-MULTIPLIERS = ("lut", "dsp", "packed")
-# where a conv's weights live in our grouped conv (hw/hls/layers/group_conv.py STORAGES): logic, or a ROM
-STORAGES = ("registers", "bram", "lutram")
 LAYER_KEYS = ("reuse", "strategy", "multiplier", "fold", "storage", "precision")
 PRECISION_KEYS = ("result", "accum")
 

@@ -27,6 +27,11 @@ FORMAT = 1    # 'attendnets_project': raised when a field changes meaning, so an
 VERSION_KEY = "attendnets_project"
 # A project's name names files and its top function (it is spliced into C++ and Tcl): no paths, no spaces
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# the per-layer hardware choices a project records (hw.config takes its lists from here): how a conv's
+# products are made (hw/hls/nnet_utils/nnet_dsp_pack.h: fabric, one or two per DSP), and where our
+# grouped conv keeps its weights (constants, or a ROM; URAM holds no initial contents, so it is none)
+MULTIPLIERS = ("lut", "dsp", "packed")
+STORAGES = ("registers", "bram", "lutram")
 AGAIN = "generate the project again"
 
 
@@ -167,9 +172,13 @@ def _values(data: dict, where, fail) -> None:
     for name, layer in data["layers"].items():
         if not isinstance(layer, dict):
             fail(f"layers.{name} should be a mapping, got {layer!r:.60}")
-        reuse = layer.get("reuse_factor")   # None: a layer with no multiplier to share (padding, pooling)
-        if reuse is not None and (isinstance(reuse, bool) or not isinstance(reuse, int) or reuse < 1):
-            fail(f"layers.{name}.reuse_factor should be a positive integer, got {reuse!r:.40}")
+        for key in ("reuse_factor", "fold"):   # None: nothing to share or fold (padding, pooling)
+            count = layer.get(key)
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+                fail(f"layers.{name}.{key} should be a positive integer, got {count!r:.40}")
+        for key, choices in (("multiplier", MULTIPLIERS), ("storage", STORAGES)):
+            if key in layer and layer[key] not in choices:
+                fail(f"layers.{name}.{key} should be one of {', '.join(choices)}, got {layer[key]!r:.40}")
         if not isinstance(layer.get("types", {}), dict):
             fail(f"layers.{name}.types should be a mapping, got {layer['types']!r:.60}")
     if not isinstance(data.get("fused_activations", {}), dict):

@@ -32,7 +32,7 @@ from hls4ml.model.attributes import Attribute, ChoiceAttribute, TypeAttribute, W
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
-from hw.config import STORAGES
+from hw.config import MULTIPLIERS, STORAGES
 from hw.hls.layers import reuse as R
 from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 
@@ -60,8 +60,6 @@ def window_taps(layer_geometry) -> int:
     return g["filt_height"] * g["filt_width"] * (g["n_chan"] // g["n_groups"])
 
 
-MULTIPLIERS = ("lut", "dsp", "packed")
-# where the weights live, STORAGES (hw.config): URAM is not one, it holds no initial contents
 # a DSP's multiplier ports (signed bits; port_a is the pre-adder output) and the packing shift,
 # as nnet_dsp_pack.h's dsp48e2 / dsp48e1 (tests/csim/test_dsp_pack.py checks the two agree)
 DSP_FAMILIES = {"dsp48e2": (27, 18, 18), "dsp48e1": (25, 18, 16)}
