@@ -41,7 +41,10 @@ def price(spec_path: Path, constraints: Constraints) -> dict:
     from qmodels.build import build_model
     from qmodels.complexity import measure
 
-    model = build_model(str(spec_path), calibrate=False)
+    # Seeded and calibrated, as generation and `attendnets plan` build it: a LUT multiplier's cost
+    # depends on its constant weight, so uncalibrated weights priced the front's plans 0.2% of the
+    # board's LUTs away from the plan the written recipe then gets.
+    model = build_model(str(spec_path))
     try:
         c = measure(model)
         row = {"params": c.params, "macs": c.macs, "weight_kib": round(c.weight_bytes / 1024, 2)}

@@ -174,3 +174,16 @@ def test_a_candidate_that_breaks_a_constraint_is_pruned_before_training(tmp_path
     assert trial.state.name == "PRUNED" and trial.user_attrs["violation"] == "99 params > --max-params 50"
     assert search._complete() == 0 and not search.inflight  # not trained, not counted
     assert "trial 0 pruned before training: 99 params > --max-params 50" in log.getvalue()
+
+
+def test_a_candidate_is_priced_as_plan_prices_the_spec_it_writes():
+    """The front's fps and utilization are the ones `attendnets plan` gives the written spec."""
+    from hw.estimate.plan import plan
+    from hw.estimate.source import from_config
+    from hw.explore.price import price
+
+    spec = Path(__file__).resolve().parents[2] / "qmodels" / "specs" / "fmnist-attendnet-b.yaml"
+    row = price(spec, Constraints(board="pynq-z2"))
+    est = plan(from_config(BuildConfig(model=str(spec), board="pynq-z2").validate("test")), 0.8).estimate
+    assert row["fps"] == round(float(est.fps), 1)
+    assert row["utilization"] == {k: round(float(v), 4) for k, v in est.utilization.items()}
