@@ -3,7 +3,7 @@ in both backends and both io types, over odd, even and 1x1 shapes.  Needs only g
 import pytest
 import tensorflow as tf
 
-from conftest import layer_model
+from csim_models import layer_model
 
 BACKEND_IO = [("vitis", "stream"), ("vitis", "parallel"), ("vivado", "stream"), ("vivado", "parallel")]
 

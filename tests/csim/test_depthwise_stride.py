@@ -8,7 +8,7 @@ import yaml
 from qkeras import QActivation, QConv2D, QDepthwiseConv2D
 
 import hw.hls.convert
-from conftest import B8, INPUT, RELU, W8, _in_memory
+from csim_models import B8, INPUT, RELU, W8, in_memory
 from hw.config import BuildConfig
 from hw.hls.convert import RESOLVED, generate
 from hw.hls.precision import derive
@@ -36,7 +36,7 @@ def dw_model(layers, shape=(9, 8, 3), seed=0) -> tf.keras.Model:
 def generate_and_run(tmp_path, monkeypatch):
     """generate + csim (emulation) of an in-memory model; (report, attendnets.yaml 'layers')."""
     def run(model, backend):
-        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model, c))
+        monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: in_memory(model, c))
         cfg = BuildConfig(model=model.name, board="zcu104", backend=backend, io="stream", samples=3)
         out, _ = generate(cfg, tmp_path / f"{model.name}_{backend}")
         return csim(out, modes=("emulation",)), yaml.safe_load((out / RESOLVED).read_text())["layers"]

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from qkeras import QActivation, QDense, QDepthwiseConv2D
 
-from conftest import B8, INPUT, RELU, W8, _qconv, assert_exact_and_live
+from csim_models import B8, INPUT, RELU, W8, qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError, LayerSettings
 from hw.sim.csim import csim
 from qmodels.reference import calibrate
@@ -20,11 +20,11 @@ def dsp_model(seed=0) -> tf.keras.Model:
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((7, 6, 3), name="image")
     x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
-    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3))
-    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 7, "pw"))      # odd: one channel unpaired
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(qconv(x, 8, "stem", kernel=3))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(qconv(x, 7, "pw"))      # odd: one channel unpaired
     dw = QDepthwiseConv2D(3, padding="same", name="dw", depthwise_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())
     x = QActivation(RELU.qkeras(relu=True), name="dw_act")(dw(x))
-    x = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(x, 14, "g", kernel=3, groups=7))
+    x = QActivation(RELU.qkeras(relu=True), name="g_act")(qconv(x, 14, "g", kernel=3, groups=7))
     model = tf.keras.Model(inputs, x, name="t_dsp")
     calibrate(model, seed=seed)
     return model
@@ -79,8 +79,8 @@ def dense_model(seed=0) -> tf.keras.Model:
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((6, 6, 3), name="image")
     x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
-    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3))
-    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 12, "pw"))
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(qconv(x, 8, "stem", kernel=3))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(qconv(x, 12, "pw"))
     x = QActivation(RELU.qkeras(relu=True), name="gap_act")(tf.keras.layers.GlobalAveragePooling2D(name="gap")(x))
     x = QDense(5, name="fc", kernel_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())(x)
     model = tf.keras.Model(inputs, x, name="t_dsp_product")

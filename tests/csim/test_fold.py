@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from qkeras import QActivation, QDepthwiseConv2D
 
-from conftest import B8, INPUT, RELU, W8, _qconv, assert_exact_and_live
+from csim_models import B8, INPUT, RELU, W8, qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError, LayerSettings
 from hw.hls.layers.group_conv import check_fold, largest_fold, valid_folds
 from hw.sim.csim import csim
@@ -19,11 +19,11 @@ def fold_model(seed=0) -> tf.keras.Model:
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((7, 6, 3), name="image")
     x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
-    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(_qconv(x, 8, "stem", kernel=3, strides=2))
-    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(_qconv(x, 12, "pw"))
+    x = QActivation(RELU.qkeras(relu=True), name="stem_act")(qconv(x, 8, "stem", kernel=3, strides=2))
+    x = QActivation(RELU.qkeras(relu=True), name="pw_act")(qconv(x, 12, "pw"))
     dw = QDepthwiseConv2D(3, padding="same", name="dw", depthwise_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())
     x = QActivation(RELU.qkeras(relu=True), name="dw_act")(dw(x))
-    x = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(x, 24, "g", kernel=3, groups=6))
+    x = QActivation(RELU.qkeras(relu=True), name="g_act")(qconv(x, 24, "g", kernel=3, groups=6))
     model = tf.keras.Model(inputs, x, name="t_fold")
     calibrate(model, seed=seed)
     return model

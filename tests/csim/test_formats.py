@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 from qkeras import QActivation, QConv2D
 
-from conftest import ATT, B8, RELU, W8
+from csim_models import ATT, B8, RELU, W8
 from qmodels.fixed import Fixed
 from qmodels.layers import SelectiveAttention
 from qmodels.reference import calibrate

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from qkeras import QActivation
 
-from conftest import ATT, INPUT, RELU, _qconv, assert_exact_and_live
+from csim_models import ATT, INPUT, RELU, qconv, assert_exact_and_live
 from hw.config import BuildConfig, ConfigError
 from hw.hls.fuse import fused_pairs, unfused_reasons
 from hw.sim.csim import csim
@@ -18,12 +18,12 @@ def fork_model(seed=0) -> tf.keras.Model:
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((6, 5, 3), name="image")
     x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
-    a = QActivation(RELU.qkeras(relu=True), name="a_act")(_qconv(x, 4, "a", kernel=3))
-    b = QActivation(ATT.qkeras(), name="b_act")(_qconv(a, 4, "b"))
-    fork = _qconv(b, 4, "fork")
+    a = QActivation(RELU.qkeras(relu=True), name="a_act")(qconv(x, 4, "a", kernel=3))
+    b = QActivation(ATT.qkeras(), name="b_act")(qconv(a, 4, "b"))
+    fork = qconv(b, 4, "fork")
     fork_act = QActivation(RELU.qkeras(relu=True), name="fork_act")(fork)
     joined = tf.keras.layers.Add(name="join")([fork, fork_act])
-    g = QActivation(RELU.qkeras(relu=True), name="g_act")(_qconv(joined, 8, "g", kernel=3, groups=2))
+    g = QActivation(RELU.qkeras(relu=True), name="g_act")(qconv(joined, 8, "g", kernel=3, groups=2))
     model = tf.keras.Model(inputs, g, name="t_fuse")
     calibrate(model, seed=seed)
     return model

@@ -9,7 +9,7 @@ import re
 import pytest
 
 import hw.hls.convert
-from conftest import _in_memory, layer_model
+from csim_models import in_memory, layer_model
 from hw.config import BuildConfig
 from hw.hls.convert import generate
 from hw.hls.hls4ml_reuse import valid_reuse
@@ -20,7 +20,7 @@ from hw.sim.csim import csim
 def run_resource(tmp_path, monkeypatch):
     """generate + csim (testbench: the firmware as synthesis reads it) of an in-memory model."""
     box = []
-    monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(box[0], c))
+    monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: in_memory(box[0], c))
 
     def run(model, reuse, io="parallel", backend="vitis"):
         box[:] = [model]

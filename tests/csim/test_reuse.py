@@ -7,7 +7,7 @@ import re
 import pytest
 
 import hw.hls.convert
-from conftest import _in_memory, layer_model
+from csim_models import in_memory, layer_model
 from hw.config import BuildConfig
 from hw.hls.convert import generate
 from hw.hls.layers import group_conv, selective_attention, unpooling
@@ -17,7 +17,7 @@ from hw.sim.csim import csim
 @pytest.fixture
 def run_reuse(tmp_path, monkeypatch):
     """generate + csim of an in-memory model with per-layer reuse factors; (report, parameters.h text)."""
-    monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: _in_memory(model_box[0], c))
+    monkeypatch.setattr(hw.hls.convert, "software_model", lambda c: in_memory(model_box[0], c))
     model_box = []
 
     def run(model, layers, io="stream", backend="vitis", modes=("emulation",)):
