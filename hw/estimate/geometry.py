@@ -15,10 +15,11 @@ from typing import Optional
 
 import numpy as np
 
+from hw.hls import ops
 from qmodels.fixed import Fixed, from_qkeras
 from qmodels.reference import same_padding
 
-MATRIX_KINDS = ("conv", "pointwise", "dense", "depthwise", "group_conv")
+MATRIX_KINDS = ops.kinds(matrix=True)   # the ops with a weights matrix (hw.hls.ops)
 
 
 @dataclass
@@ -138,14 +139,6 @@ def _conv_geom(layer, kind: str, ins, types, data_bits: int) -> list:
     return [pad, geom]
 
 
-KIND = {"QConv2D": "conv", "Conv2D": "conv", "QDense": "dense", "Dense": "dense", "QGroupConv2D": "group_conv",
-        "QDepthwiseConv2D": "depthwise", "DepthwiseConv2D": "depthwise", "QActivation": "activation",
-        "Activation": "activation", "ReLU": "activation", "MaxPooling2D": "pool", "AveragePooling2D": "pool",
-        "GlobalAveragePooling2D": "gap", "Unpooling2D": "unpool", "SelectiveAttention": "attention",
-        "Add": "add", "ZeroPadding2D": "pad", "Flatten": "flatten", "Softmax": "softmax",
-        "BatchNormalization": "batchnorm"}
-
-
 def from_model(model, types: dict = None) -> list:
     """[LayerGeom] of every hardware process of a Keras model, in dataflow order.
 
@@ -170,9 +163,10 @@ def from_model(model, types: dict = None) -> list:
             # the input quantizer: the image enters in its format (hw.hls.precision), so hls4ml
             # removes it and its stream; the conversion happens before the fabric (bridge, test bench)
             continue
-        if cls not in KIND:
+        hw_op = ops.of_class(cls)
+        if hw_op is None or not hw_op.estimated:
             raise ValueError(f"layer {layer.name}: the estimator has no model of {cls}")
-        kind = KIND[cls]
+        kind = hw_op.kind
         data_bits = bits[ins[0]]
         if kind in MATRIX_KINDS:
             if kind == "conv" and tuple(layer.kernel_size) == (1, 1) and tuple(layer.strides) == (1, 1):

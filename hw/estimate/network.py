@@ -134,7 +134,7 @@ def multiply_capacity(geoms: list, board, scales: dict) -> dict:
     every LUT spent on fabric multipliers at the estimator's own price for them (lut_multiplier,
     scaled as the layers are).  The narrowest operands give the most multipliers: an upper bound."""
     from hw.estimate.reuse import dsp_family
-    from hw.hls.layers.group_conv import packing_exact
+    from hw.hls.ops.group_conv import packing_exact
 
     cap = board_capacity(board)
     matrix = [g for g in geoms if g.macs]

@@ -22,9 +22,10 @@ from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_
 from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_KINDS, dsp_reuse_factors,
                                in_our_kernel, largest_fold, multipliers, strategies, valid_reuse_factors)
 from hw.config import STORAGES
+from hw.hls import ops
 from hw.estimate.source import EstimateError
 
-TUNABLE = HLS4ML_MATRIX + ("group_conv", "attention")
+TUNABLE = ops.kinds(tunable=True)   # the ops that take a reuse factor worth planning (hw.hls.ops)
 MULTIPLIER_ORDER = ("lut", "dsp", "packed")    # ties go to the simpler product
 EMPHASIS = 4.0
 

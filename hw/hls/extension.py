@@ -25,9 +25,10 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import LAYER_MODULES, depthwise_route, dsp_product, dsp_route, fuse_quantizer, weight_rows
+    from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, group_conv,
+                               selective_attention, unpooling, weight_rows)
 
-    for module in LAYER_MODULES:
+    for module in (unpooling, selective_attention, group_conv):  # our layers
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
         for cls in module.LAYER_CLASSES:
             register_layer(cls.__name__, cls)

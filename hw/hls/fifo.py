@@ -51,14 +51,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hw.hls import ops
 from qmodels.reference import input_layer_names
 
 CHAIN_DEPTH = 2
 PIPELINE_LATENCY = 8  # clocks per process on a long branch (throughput margin, not deadlock)
-PIXELWISE = {"QActivation", "Activation", "Add", "SelectiveAttention", "Multiply"}
-WINDOWED = {"QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "Conv2D", "DepthwiseConv2D",
-            "MaxPooling2D", "AveragePooling2D"}
-REDUCE = {"GlobalAveragePooling2D", "GlobalMaxPooling2D"}
 
 
 # ---------------------------------------------------------------- graph and geometry
@@ -87,24 +84,27 @@ def _same(size: int, k: int, s: int) -> tuple:
 
 
 def _geometry(layer):
-    """(kind, params) of a layer for need() and its loop program."""
+    """(loop shape, params) of a layer for need() and its loop program: its op's (hw.hls.ops)."""
     kind = type(layer).__name__
+    hw_op = ops.of_class(kind)
+    shape = hw_op.stream if hw_op is not None else None
     (h, w), (ho, wo) = _hw(layer.input_shape), _hw(layer.output_shape)
-    if kind in PIXELWISE or kind in ("QDense", "Dense"):
+    if shape == ops.PIXEL:
         return "pixel", dict(n=ho * wo)
-    if kind in WINDOWED:
-        (kh, kw), (sh, sw) = (layer.pool_size, layer.strides) if "Pool" in kind else (layer.kernel_size, layer.strides)
+    if shape == ops.WALK:
+        (kh, kw) = layer.pool_size if hw_op.kind == "pool" else layer.kernel_size
+        (sh, sw) = layer.strides
         pt, pb = _same(h, kh, sh) if layer.padding == "same" else (0, 0)
         pl, pr = _same(w, kw, sw) if layer.padding == "same" else (0, 0)
         # a windowed layer fires at the window's bottom-right corner in padded coordinates
         return "walk", dict(h=h, w=w, pads=(pt, pb, pl, pr), ho=ho, wo=wo,
                             first=(kh - 1, kw - 1), step=(sh, sw))
-    if kind == "ZeroPadding2D":
+    if shape == ops.PAD:
         (pt, pb), (pl, pr) = layer.padding
         return "walk", dict(h=h, w=w, pads=(pt, pb, pl, pr), ho=ho, wo=wo, first=(0, 0), step=(1, 1))
-    if kind == "Unpooling2D":
+    if shape == ops.UNPOOL:
         return "unpool", dict(h=h, w=w, ho=ho, wo=wo, f=layer.size)
-    if kind in REDUCE:
+    if shape == ops.REDUCE:
         return "reduce", dict(n=h * w)
     raise NotImplementedError(f"no stream model for layer {layer.name} of type {kind}")
 

@@ -22,7 +22,9 @@ graph disagrees, and the estimator applies the same pairs to its layer list.
 """
 from __future__ import annotations
 
-FUSABLE_PRODUCERS = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
+from hw.hls import ops
+
+FUSABLE_PRODUCERS = ops.keras_classes(matrix=True)   # the matrix ops (hw.hls.ops)
 FUSABLE_QUANTIZERS = ("quantized_relu", "quantized_bits")
 
 

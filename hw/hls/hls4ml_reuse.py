@@ -3,8 +3,8 @@
 hls4ml corrects an invalid reuse factor itself (a print on stdout, and hls4ml #867 puts the invalid
 one back for 1x1 convs), so generate writes a valid one into the configuration first
 (``valid_reuse``) and names every layer whose factor, or strategy, is not the one asked for (``setting_changes``).
-The planner's view of the same rule, over layer geometry, is hw/estimate/reuse.py; our own
-layers' factors are hw/hls/layers/reuse.py.
+hls4ml's rule is stated once, with the op descriptors (hw/hls/ops/hls4ml_matrix.py), which the
+planner reads too; our own layers' factors are hw/hls/layers/reuse.py and their ops' rules.
 """
 from __future__ import annotations
 
@@ -12,22 +12,11 @@ import bisect
 from dataclasses import dataclass
 
 from hw.config import BuildConfig
+from hw.hls import ops
+from hw.hls.ops import hls4ml_matrix
 
 
-def _matrix(layer) -> tuple:
-    """(n_in, n_out) of the matrix-vector product hls4ml's resource kernels compute for a layer
-    (for a depthwise conv, the backend's get_layer_mult_size: kh*kw*C by C*multiplier)."""
-    kind = type(layer).__name__
-    if kind == "QDense":
-        return int(layer.kernel.shape[0]), int(layer.kernel.shape[1])
-    if kind == "QDepthwiseConv2D":
-        kh, kw, cin, mult = (int(d) for d in layer.depthwise_kernel.shape)
-        return kh * kw * cin, cin * mult
-    kh, kw, cin, cout = (int(d) for d in layer.kernel.shape)
-    return kh * kw * cin, cout
-
-
-RESOURCE_MATRIX = ("QConv2D", "QDepthwiseConv2D", "QDense")  # hls4ml corrects their reuse factor
+RESOURCE_MATRIX = ops.keras_classes(reuse=ops.HLS4ML_MATRIX)  # hls4ml corrects their reuse factor
 
 
 def valid_reuse_factors(backend_name: str, layer, io: str = "stream") -> tuple:
@@ -38,14 +27,13 @@ def valid_reuse_factors(backend_name: str, layer, io: str = "stream") -> tuple:
     wrapping to ``i_rf``, which is right only when RF divides filt_h*filt_w*n_chan.  A larger RF
     (which the backend accepts, and picks as "closest") reads past its input buffer: Vivado's copy
     of the kernel asserts (the C simulation aborts), Vitis' copy has no such assert (wrong output).
+    Otherwise hls4ml's rule, the same for both backends (FPGABackend's; ``backend_name`` names it).
     """
-    from hls4ml.backends import get_backend
-
-    n_in, n_out = _matrix(layer)
+    n_in, n_out = hls4ml_matrix.keras_matrix(layer)
     if io == "parallel" and type(layer).__name__ == "QConv2D":
         return ([rf for rf in range(1, n_in + 1) if n_in % rf == 0],
                 f"for io_parallel's resource conv kernel (divisors of filt_h*filt_w*n_chan = {n_in})")
-    return (get_backend(backend_name).get_valid_reuse_factors(n_in, n_out),
+    return (list(ops.of_class(type(layer).__name__).reuse_factors({"n_in": n_in, "n_out": n_out}, "resource")),
             f"for its {n_in}x{n_out} matrix product under the resource strategy (hls4ml's rule)")
 
 
@@ -57,10 +45,8 @@ def valid_reuse(backend_name: str, layer, wanted: int, io: str = "stream") -> in
     the firmware aborts ("The current Reuse Factor is not allowed").  Writing the valid factor
     into the configuration makes every pass see the same, valid, value; ``setting_changes`` says so.
     """
-    from hls4ml.backends import get_backend
-
     valid, _ = valid_reuse_factors(backend_name, layer, io)
-    return wanted if wanted in valid else get_backend(backend_name).get_closest_reuse_factor(valid, wanted)
+    return wanted if wanted in valid else hls4ml_matrix.closest(valid, wanted)
 
 
 @dataclass(frozen=True)

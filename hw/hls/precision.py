@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from hw.hls import ops
 from qmodels.fixed import Fixed, from_qkeras
 
 QUANTIZED_ROUNDING = ("RND_CONV", "SAT")   # QKeras: round half to even, clip
@@ -119,8 +120,7 @@ def attention_types(v: Fixed, sigmoid: Fixed, scale: Fixed) -> tuple:
     return gated.fixed(), (gated * Range.of(scale)).fixed()
 
 
-CONV_LIKE = ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D", "QDense")
-PASS_THROUGH = ("MaxPooling2D", "ZeroPadding2D", "Unpooling2D", "Flatten")
+CONV_LIKE = ops.keras_classes(types=ops.MATRIX)   # the Keras classes with a weights matrix (hw.hls.ops)
 
 
 def _fan_in(layer) -> int:
@@ -164,22 +164,24 @@ def _layer_types(layer, kind, ins, consumers) -> dict:
         # the image enters as floats (test bench, bridge) and is converted to this type: rounding
         # and saturating here is the input quantizer itself, for every input format
         return {"result": (from_qkeras(first.quantizer), True)}
-    if kind == "QActivation":
+    hw_op = ops.of_class(kind)
+    rule = hw_op.types if hw_op is not None and kind in hw_op.keras else None
+    if rule == ops.ACTIVATION:
         return {"result": (from_qkeras(layer.quantizer), True)}
-    if kind in CONV_LIKE:
+    if rule == ops.MATRIX:
         weight, bias = _weight_formats(layer)
         accum = conv_accum(ins[0], weight, bias, _fan_in(layer))
         return {"result": (accum, False), "accum": accum}
-    if kind in PASS_THROUGH:  # max pooling compares in accum_t: it must be the input type too
+    if rule == ops.PASS:  # max pooling compares in accum_t: it must be the input type too
         return {"result": (ins[0], False), "accum": ins[0]}
-    if kind == "Add":
+    if rule == ops.ADD:
         total = Range.of(ins[0])
         for fmt in ins[1:]:
             total = total + Range.of(fmt)
         return {"result": (total.fixed(), False)}
-    if kind == "GlobalAveragePooling2D":
+    if rule == ops.AVERAGE:
         return _average_types(layer, ins[0], consumers)
-    if kind == "SelectiveAttention":
+    if rule == ops.ATTENTION:
         gated, product = attention_types(ins[0], layer.sigmoid, layer.scale_format)
         return {"result": (layer.output_format, True), "intermediates": {"gated": gated, "product": product}}
     raise ValueError(f"layer {layer.name}: no exact HLS type rule for {kind}")

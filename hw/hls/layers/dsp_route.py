@@ -21,21 +21,21 @@ kernel with one group, and a depthwise kernel [kh][kw][C][m] flattens as a group
 """
 from hls4ml.model.optimizer import OptimizerPass
 
+from hw.hls import ops
 from hw.hls.layers import group_conv
 from hw.hls.layers.depthwise_route import replace_with_group_conv
 
 PASS_NAME = "attendnets_route_dsp_conv"
 FLOW = "vivado:optimize"
-ROUTED = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D")
+ROUTED = ops.hls4ml_classes(reuse=ops.HLS4ML_MATRIX, grouped_conv=True)   # hls4ml's convs (hw.hls.ops)
 
 
 def wants_our_kernel(node) -> bool:
     """'packed', a fold above 1 and weights in a memory always need our kernel; 'dsp' only for a depthwise conv
-    (hls4ml's other convs keep their kernel with a DSP product, hw/hls/layers/dsp_product.py)."""
-    multiplier = node.get_attr("multiplier", "lut")
-    return node.class_name in ROUTED and (multiplier == "packed" or (node.get_attr("fold") or 1) > 1 or
-                                          node.get_attr("weight_storage", "registers") != "registers" or
-                                          multiplier == "dsp" and node.class_name == "DepthwiseConv2D")
+    (hls4ml's other convs keep their kernel with a DSP product, hw/hls/layers/dsp_product.py): the op's
+    rule, ``HwOp.in_grouped_conv``."""
+    return node.class_name in ROUTED and ops.of_hls4ml(node.class_name).in_grouped_conv(
+        node.get_attr("multiplier", "lut"), node.get_attr("fold") or 1, node.get_attr("weight_storage", "registers"))
 
 
 class RouteDspConv(OptimizerPass):
@@ -60,8 +60,8 @@ def register(backend) -> None:
     backend.register_pass(PASS_NAME, RouteDspConv, flow=FLOW)
 
 
-KERAS_CONVS = ("QConv2D", "QDepthwiseConv2D", "QGroupConv2D")
-KERAS_DSP_PRODUCT = ("QDense",)   # 'dsp' only, through hls4ml's own kernel
+KERAS_CONVS = ops.keras_classes(grouped_conv=True)   # the ops our grouped conv computes
+KERAS_DSP_PRODUCT = ops.keras_classes(dsp_product=True, grouped_conv=False)   # 'dsp' only, in hls4ml's kernel
 
 
 def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:

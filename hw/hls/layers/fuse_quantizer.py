@@ -10,11 +10,13 @@ is an error, never skipped: the estimator and attendnets.yaml assume the fusion 
 """
 from hls4ml.model.optimizer import OptimizerPass
 
+from hw.hls import ops
+
 PASS_NAME = "attendnets_fuse_quantizer"
 FLOW = "vivado:optimize"  # both io types; after hls4ml's pointwise pass, which replaces 1x1 convs
 ATTRIBUTE = "fuse_into"
 CONFIG_KEY = "FuseInto"
-PRODUCERS = ("Conv2D", "PointwiseConv2D", "DepthwiseConv2D", "Dense", "HGroupConv2D")
+PRODUCERS = ops.hls4ml_classes(matrix=True)   # the matrix ops (hw.hls.ops)
 ACTIVATIONS = ("relu", "linear")
 
 

@@ -6,7 +6,7 @@ software model uses.  Types come from the Keras layer's formats, the types of V'
 V'·σ(A)·S from ``hw.hls.precision.attention_types`` (exact, one each).
 
 Reuse factor R (``hw.hls.layers.reuse``): one pixel every R clocks, its channels computed by
-ceil(n_chan / R) lanes of two multipliers.
+ceil(n_chan / R) lanes of two multipliers (the op's rules: hw/hls/ops/attention.py).
 """
 import numpy as np
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
@@ -16,27 +16,14 @@ from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType
 
 from hw.hls.layers import reuse as R
+# the op's rules (hw/hls/ops/attention.py); the tests import them from here, the layer's module
+from hw.hls.ops.attention import keras_geometry, multipliers, valid_reuse_factors  # noqa: F401
 from hw.hls.precision import attention_types, from_hls4ml, to_hls4ml
 from qmodels.fixed import Fixed
 from qmodels.layers import sigmoid_table
 
 KERAS_CLASS = "SelectiveAttention"
 HEADER = "nnet_selective_attention.h"
-MULTIPLIERS_PER_CHANNEL = 2   # V' * sigma(A), then * S
-
-
-def keras_geometry(layer) -> dict:
-    """The geometry ``valid_reuse_factors`` reads, from the Keras SelectiveAttention."""
-    return {"n_chan": int(layer.input_shape[0][-1])}
-
-
-def valid_reuse_factors(layer_geometry) -> tuple:
-    """The reuse factors worth planning with, from ``n_chan`` (every R >= 1 is accepted)."""
-    return R.useful_reuse_factors(R.geometry(layer_geometry, ("n_chan",))["n_chan"])
-
-
-def multipliers(layer_geometry, reuse: int) -> int:
-    return MULTIPLIERS_PER_CHANNEL * R.copies(R.geometry(layer_geometry, ("n_chan",))["n_chan"], reuse)
 
 
 def parse(keras_layer, input_names, input_shapes, data_reader):

@@ -8,6 +8,7 @@ from hls4ml.converters.keras_v2_to_hls import parse_default_keras_layer
 from hls4ml.model.attributes import Attribute
 from hls4ml.model.layers import Layer
 
+from hw.hls import ops
 from hw.hls.layers import reuse as R
 
 KERAS_CLASS = "Unpooling2D"
@@ -19,8 +20,9 @@ def keras_geometry(layer) -> dict:
 
 
 def valid_reuse_factors(layer_geometry=None) -> tuple:
-    """Only R = 1 is useful: a larger one saves no hardware (no multipliers) and adds clocks."""
-    return (1,)
+    """Only R = 1 is useful: a larger one saves no hardware (no multipliers) and adds clocks (the
+    op's rule, hw.hls.ops)."""
+    return ops.op("unpool").reuse_factors(layer_geometry or {})
 
 
 def multipliers(layer_geometry=None, reuse: int = 1) -> int:

@@ -1,0 +1,148 @@
+"""One descriptor per hardware op (issue 15, item 5), in the manner of FINN's ``HWCustomOp``.
+
+An op is one kind of hardware process the generated project holds: hls4ml's conv, pointwise conv,
+dense and depthwise conv, our grouped conv and selective attention, and the per-pixel layers.  Its
+``HwOp`` entry says which Keras classes become it, which hls4ml classes generation gives it, which
+exact-type rule (``hw.hls.precision``) and stream loop (``hw.hls.fifo``) it follows, which kernel
+computes it and so which reuse factors, strategies and multipliers it takes.  Generation, FIFO
+sizing, the estimator and the planner read these entries instead of kind tables of their own.
+
+The estimator's per-op resource and cycle formulas (``hw/estimate/layers.py``) are in a later
+stage of the layering (``tests/unit/test_layering.py``), so they cannot live here: they are
+registered against these same kinds there, and a unit test checks that every op the estimator
+reads has one (``tests/unit/test_ops.py``).
+
+Nothing here imports hls4ml or TensorFlow: every stage from generation up reads it cheaply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hw.hls.ops import attention, group_conv, hls4ml_matrix
+
+# hw.hls.precision's exact-type rules (``_layer_types``), by name
+MATRIX, PASS, ADD, AVERAGE, ATTENTION, ACTIVATION = "matrix", "pass", "add", "average", "attention", "activation"
+# hw.hls.fifo's loop shapes (``_geometry``): one pixel per iteration, a window walk over the (padded)
+# input, zero-padding, unpooling's row replay, a reduction to one pixel
+PIXEL, WALK, PAD, UNPOOL, REDUCE = "pixel", "walk", "pad", "unpool", "reduce"
+STRATEGIES = ("latency", "resource")
+# which kernel computes the op, and so which reuse factors it takes (``reuse``):
+HLS4ML_MATRIX = "hls4ml"   # hls4ml's matrix kernel: its reuse rule, latency and resource strategies
+OURS = "ours"              # our kernel: every R >= 1, the useful ones planned, latency-like
+ONE = "one"                # one pixel per clock: reuse factor 1 only
+
+
+@dataclass(frozen=True)
+class HwOp:
+    kind: str                   # the estimator's name (LayerGeom.kind, reports, plans)
+    keras: tuple = ()           # QKeras / our Keras classes generation gives exact types and generates
+    keras_float: tuple = ()     # float Keras classes read by the estimator and FIFO sizing only (no exact types)
+    hls4ml: tuple = ()          # the hls4ml layer classes generation gives it (before our passes replace any)
+    types: str = None           # hw.hls.precision's rule for ``keras``; None: no exact type
+    stream: str = None          # hw.hls.fifo's loop shape; None: no stream model
+    reuse: str = ONE            # HLS4ML_MATRIX, OURS or ONE
+    matrix: bool = False        # a weights matrix: multiply-accumulate, fusable quantized output (hw.hls.fuse)
+    dsp_product: bool = False   # 'dsp' products in hls4ml's own kernel (hw/hls/layers/dsp_product.py)
+    grouped_conv: bool = False  # can run in our grouped conv: fold, weights in a ROM, dsp / packed (dsp_route.py)
+    estimated: bool = True      # the estimator has a model of it
+    rules: object = field(default=None, compare=False, repr=False)  # OURS: the module of our kernel's rules
+
+    @property
+    def tunable(self) -> bool:
+        """Whether the planner chooses its reuse factor (more than R = 1 is worth planning)."""
+        return self.reuse != ONE
+
+    def reuse_factors(self, geometry: dict, strategy: str = "latency") -> tuple:
+        """Ascending reuse factors the op takes under ``strategy`` in its own kernel (empty: the
+        strategy is not allowed).  ``geometry``: n_in, n_out (hls4ml's matrix view) for hls4ml's
+        kernels; our kernels' keys (``group_conv.REUSE_KEYS``, n_chan) for ours."""
+        if self.reuse == HLS4ML_MATRIX:
+            return hls4ml_matrix.reuse_factors(geometry["n_in"], geometry["n_out"], strategy)
+        if strategy != "latency":       # our kernels and the per-pixel ones have no Resource strategy
+            return ()
+        return self.rules.valid_reuse_factors(geometry) if self.reuse == OURS else (1,)
+
+    def strategies(self, geometry: dict) -> tuple:
+        return tuple(s for s in STRATEGIES if self.reuse_factors(geometry, s))
+
+    def multipliers(self, geometry: dict, dsp_family, data=(8, False), weight=(8, True)) -> tuple:
+        """How its products can be made on a part with ``dsp_family``'s DSPs: 'lut' always; 'dsp'
+        in hls4ml's kernel where it has a DSP product, and for every op our grouped conv computes,
+        with 'packed' where exact there (group_conv.valid_multipliers)."""
+        out = ["lut"] + (["dsp"] if self.dsp_product else [])
+        if self.grouped_conv:
+            out += [m for m in group_conv.valid_multipliers(geometry, dsp_family, data, weight)[1:] if m not in out]
+        return tuple(out)
+
+    def in_grouped_conv(self, multiplier: str, fold: int = 1, storage: str = "registers") -> bool:
+        """Whether ``multiplier``, a fold or weights in a memory put it in our grouped conv
+        (hw/hls/layers/dsp_route.py), for the ops it can compute: 'packed' and a fold or a ROM
+        always, 'dsp' where hls4ml's kernel has no DSP product."""
+        return self.grouped_conv and (multiplier == "packed" or multiplier == "dsp" and not self.dsp_product
+                                      or fold > 1 or storage != "registers")
+
+    @property
+    def classes(self) -> tuple:
+        return self.keras + self.keras_float
+
+
+OPS = (
+    HwOp("conv", ("QConv2D",), ("Conv2D",), ("Conv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True,
+         dsp_product=True, grouped_conv=True),
+    # a 1x1 stride-1 conv (hls4ml's pointwise pass makes it one; geometry.from_model tells it apart)
+    HwOp("pointwise", (), (), ("PointwiseConv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, dsp_product=True,
+         grouped_conv=True),
+    HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, dsp_product=True),
+    HwOp("depthwise", ("QDepthwiseConv2D",), ("DepthwiseConv2D",), ("DepthwiseConv2D",), MATRIX, WALK,
+         HLS4ML_MATRIX, matrix=True, grouped_conv=True),
+    HwOp("group_conv", ("QGroupConv2D",), (), ("HGroupConv2D",), MATRIX, WALK, OURS, matrix=True, grouped_conv=True,
+         rules=group_conv),
+    HwOp("attention", ("SelectiveAttention",), (), ("HSelectiveAttention",), ATTENTION, PIXEL, OURS, rules=attention),
+    HwOp("unpool", ("Unpooling2D",), (), ("HUnpooling2D",), PASS, UNPOOL),
+    HwOp("activation", ("QActivation",), ("Activation", "ReLU"), ("Activation",), ACTIVATION, PIXEL),
+    HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK),
+    HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D",), AVERAGE, REDUCE),
+    HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
+    HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD),
+    HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS),
+    HwOp("softmax", (), ("Softmax",), ("Softmax",)),
+    HwOp("batchnorm", (), ("BatchNormalization",), ("BatchNormalization",)),
+    # read by FIFO sizing only: no network of ours has them and the estimator has no model of them
+    HwOp("multiply", (), ("Multiply",), ("Merge",), stream=PIXEL, estimated=False),
+    HwOp("global_max", (), ("GlobalMaxPooling2D",), ("GlobalPooling2D",), stream=REDUCE, estimated=False),
+)
+
+BY_KIND = {o.kind: o for o in OPS}
+BY_CLASS = {cls: o for o in OPS for cls in o.classes}
+
+
+def op(kind: str) -> HwOp:
+    """The op of an estimator kind (KeyError: not an op)."""
+    return BY_KIND[kind]
+
+
+def of_class(class_name: str):
+    """The op a Keras class becomes, or None."""
+    return BY_CLASS.get(class_name)
+
+
+def of_hls4ml(class_name: str):
+    """The op of an hls4ml layer class (as generation gives it, before our passes), or None."""
+    return next((o for o in OPS if class_name in o.hls4ml), None)
+
+
+def kinds(**flags) -> tuple:
+    """The kinds whose descriptors have every attribute of ``flags`` (in table order)."""
+    return tuple(o.kind for o in OPS if all(getattr(o, k) == v for k, v in flags.items()))
+
+
+def keras_classes(*kinds_, **flags) -> tuple:
+    """The (exactly typed) Keras classes of ``kinds_`` or of the ops with ``flags`` (in table order)."""
+    return tuple(cls for o in OPS if (o.kind in kinds_ if kinds_ else all(getattr(o, k) == v for k, v in
+                                                                         flags.items())) for cls in o.keras)
+
+
+def hls4ml_classes(**flags) -> tuple:
+    """The hls4ml classes of the ops with ``flags`` (in table order, each once)."""
+    return tuple(dict.fromkeys(cls for o in OPS if all(getattr(o, k) == v for k, v in flags.items())
+                               for cls in o.hls4ml))
