@@ -32,6 +32,8 @@ def request(args) -> Request:
     from qmodels import data as D
     from qmodels.spec import load_spec
 
+    from hw.explore.promote import promotion_proxy
+
     if args.dataset not in D.DATASETS:
         raise ExploreError(f"--dataset: unknown dataset {args.dataset!r}; expected one of {', '.join(D.DATASETS)}")
     proxy = Proxy(float_epochs=args.proxy_float_epochs, epochs=args.proxy_epochs, train_images=args.proxy_images,
@@ -40,7 +42,8 @@ def request(args) -> Request:
                   constraints=Constraints(args.board, args.budget, args.target_fps, args.max_params, args.max_macs),
                   storage=args.storage, study=args.study, scheduler=args.scheduler, seed=args.seed,
                   sampler=args.sampler, workers=args.workers, proxy=proxy, baseline=args.baseline,
-                  space_file=args.space)
+                  space_file=args.space,
+                  promote=promotion_proxy(args.promote_float_epochs, args.promote_epochs, proxy))
     req.space()  # a bad --space file fails here
     if args.baseline and tuple(load_spec(args.baseline).input_shape) != req.space().input_shape:
         raise ExploreError(f"--baseline {args.baseline}: its input shape {list(load_spec(args.baseline).input_shape)} "
@@ -53,6 +56,7 @@ def explore(req: Request, log=None, verify: bool = False) -> dict:
     log = log or sys.stderr
     from hw.cluster import dask_client
     from hw.explore.front import best_against, front_rows, write_front
+    from hw.explore.promote import promote, promoted, with_promoted
     from hw.explore.proxy import open_dataset
     from hw.explore.study import Search, check_possible, open_study
 
@@ -63,29 +67,35 @@ def explore(req: Request, log=None, verify: bool = False) -> dict:
         req.out.mkdir(parents=True, exist_ok=True)
         study, storage = open_study(req)
         print(f"attendnets explore: study {req.study!r} in {req.storage_url()}: {req.constraints.describe()}; "
-              f"{req.proxy.describe()}; smallest network of the space: {smallest['fps']:,.0f} images/s (estimated)",
+              f"proxy: {req.proxy.describe()}; smallest network of the space: {smallest['fps']:,.0f} images/s (estimated)",
               file=log, flush=True)
         print(f"attendnets explore: {'scheduler ' + req.scheduler if req.scheduler else 'local Dask cluster'} "
               f"({client.scheduler.address})", file=log, flush=True)
         Search(req, study, storage, client, log).run()
         rows = front_rows(study, req.out)
+        say = lambda text: print(f"attendnets explore: {text}", file=log, flush=True)  # noqa: E731
+        if req.promote and rows:
+            promote(study, req, rows, client, say)
+        rows = with_promoted(rows, promoted(study))
         if verify and rows:
             from hw.explore.verify import verify_front
 
-            verify_front(client, req.out, rows, say=lambda text: print(f"attendnets explore: {text}", file=log))
+            verify_front(client, req.out, rows, say=say)
     rows = write_front(study, req.out, req.settings(), rows)
     return {"study": req.study, "storage": req.storage_url(), "front": rows, "out": str(req.out),
-            "comparison": best_against(rows, study.user_attrs.get("baseline"))}
+            "comparison": best_against(rows, study.user_attrs.get("baseline"), promoted(study).get("baseline"))}
 
 
 def format_front(summary: dict) -> str:
     lines = [f"Pareto front of study {summary['study']} ({len(summary['front'])} members; top-1 is the short-QAT "
-             "proxy, images/s estimated):",
-             f"  {'name':<28}{'top-1 proxy':>12}{'images/s est.':>15}{'params':>9}{'mult-adds':>11}  bottleneck"]
+             "proxy, 'promoted' the longer recipe's, images/s estimated):",
+             f"  {'name':<28}{'top-1 proxy':>12}{'promoted':>10}{'images/s est.':>15}{'params':>9}{'mult-adds':>11}"
+             "  bottleneck"]
     for r in summary["front"]:
         checked = r.get("csim")
         csim = "" if not checked else ("  csim bit-exact" if checked["exact"] else "  csim NOT EXACT")
-        lines.append(f"  {r['name']:<28}{r['top1_proxy']:>12.4f}{r['fps_estimated']:>15,.0f}"
+        better = "" if r.get("top1_promoted") is None else f"{r['top1_promoted']:.4f}"
+        lines.append(f"  {r['name']:<28}{r['top1_proxy']:>12.4f}{better:>10}{r['fps_estimated']:>15,.0f}"
                      f"{r['params'] / 1e3:>8.1f}K{r['macs'] / 1e6:>10.2f}M  {r['bottleneck']}{csim}")
     if summary["comparison"]:
         lines.append("  " + summary["comparison"])
@@ -139,6 +149,11 @@ def add_cli(subparsers) -> None:
                    help="training images per proxy epoch (default %(default)s)")
     p.add_argument("--proxy-val", type=_ranged("proxy_val"), default=default.val_images,
                    help="test images the proxy evaluates (default %(default)s)")
+    p.add_argument("--promote-float-epochs", type=_ranged("proxy_float_epochs"), default=0, metavar="F",
+                   help="train the proxy's front and --baseline again, F float + --promote-epochs QAT epochs on "
+                        "every training image, evaluated on every test image; compare at that fidelity "
+                        "(default 0: no promotion)")
+    p.add_argument("--promote-epochs", type=_ranged("proxy_epochs"), default=2, help="QAT epochs of the promotion")
     p.add_argument("--verify", action="store_true", help="generate every front member with its trained weights and "
                    "C-simulate it against both software models (exit 1 unless all are bit-exact)")
     p.add_argument("--json", action="store_true", help="print the front as JSON")

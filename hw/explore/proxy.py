@@ -35,16 +35,17 @@ def into_log(path: Path):
 class Proxy:
     float_epochs: int = 2
     epochs: int = 1                 # QAT epochs after the float ones
-    train_images: int = 12000       # a fresh random subset per epoch
-    val_images: int = 2000          # the first N test images
+    train_images: "int | None" = 12000  # a fresh random subset per epoch (None: every training image)
+    val_images: "int | None" = 2000     # the first N test images (None: every test image)
     batch_size: int = 64
     lr: float = 3e-3
     qat_lr: float = 3e-4            # QAT fine-tunes the float network at a tenth of its rate
 
     def describe(self) -> str:
-        return (f"proxy: {self.float_epochs} float + {self.epochs} QAT epochs of {self.train_images:,} random "
-                f"training images (lr {self.lr:g}, QAT {self.qat_lr:g}), 8-bit top-1 on the first "
-                f"{self.val_images:,} test images")
+        images = f"{self.train_images:,} random training images" if self.train_images else "every training image"
+        tests = f"the first {self.val_images:,} test images" if self.val_images else "every test image"
+        return (f"{self.float_epochs} float + {self.epochs} QAT epochs of {images} (lr {self.lr:g}, "
+                f"QAT {self.qat_lr:g}), 8-bit top-1 on {tests}")
 
 
 def input_shape(dataset: str) -> tuple:

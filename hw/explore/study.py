@@ -60,6 +60,8 @@ class Request:
     proxy: Proxy = field(default_factory=Proxy)
     baseline: "str | None" = None  # a hand-made model trained with the same proxy, for comparison
     space_file: "str | None" = None  # --space FILE: some of Space's fields
+    promote: "Proxy | None" = None   # the front's second, longer training (hw.explore.promote); not in settings:
+    #                                  a finished study's front can be promoted later
 
     def settings(self) -> dict:
         """What a study is about: a resumed run must ask the same question."""

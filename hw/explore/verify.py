@@ -35,13 +35,18 @@ def verify_member(plan: str, checkpoint: str, project: str, samples: int) -> dic
             "images": report["samples"], "accuracy": run.get("accuracy"), "project": project}
 
 
+def checkpoint_of(row: dict) -> str:
+    """The trial's best-trained weights: the promoted run's where there is one."""
+    return "promoted" if row.get("top1_promoted") is not None else "checkpoint"
+
+
 def verify_front(client, out: Path, rows: list, samples: int = 16, say=print) -> list:
     """verify_member for every row (as Dask tasks); each row gains 'csim'."""
     from hw.cluster import run_all
 
     projects = out / "front-projects"
     calls = [(str((out / "trials" / f"{r['trial']:05d}" / f"{r['name']}-plan.yaml").resolve()),
-              str((out / "trials" / f"{r['trial']:05d}" / "checkpoint").resolve()),
+              str((out / "trials" / f"{r['trial']:05d}" / checkpoint_of(r)).resolve()),
               str((projects / r["name"]).resolve()), samples) for r in rows]
 
     def done(i, result):

@@ -187,3 +187,23 @@ def test_a_candidate_is_priced_as_plan_prices_the_spec_it_writes():
     est = plan(from_config(BuildConfig(model=str(spec), board="pynq-z2").validate("test")), 0.8).estimate
     assert row["fps"] == round(float(est.fps), 1)
     assert row["utilization"] == {k: round(float(v), 4) for k, v in est.utilization.items()}
+
+
+def test_the_front_and_the_baseline_are_promoted_and_compared_at_the_promoted_recipe(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["explore", "--board", "pynq-z2", "--trials", "2", "--out", str(out), "--seed", "5", *data,
+            "--baseline", "fmnist-attendnet-b", "--promote-float-epochs", "1", "--promote-epochs", "1", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    promoted = _study(out).user_attrs["promoted"]
+    assert set(promoted) == {str(r["trial"]) for r in summary["front"]} | {"baseline"}
+    for row in summary["front"]:
+        run = out / "trials" / f"{row['trial']:05d}" / "promoted"
+        assert row["top1_promoted"] == promoted[str(row["trial"])]["top1"] and row["promoted_front"] in (True, False)
+        assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 2  # 1 float + 1 QAT epoch
+        assert yaml.safe_load((run / "checkpoint.yaml").read_text())["train"]["train_images"] is None  # all 40
+    front = json.loads((out / "front" / "front.json").read_text())
+    assert front["baseline_promoted"]["top1"] == promoted["baseline"]["top1"]
+    assert "top-1 at the promoted recipe" in summary["comparison"]
+    assert main(argv) == 0  # resumed: nothing is trained again
+    assert "promoting" not in capsys.readouterr().err and _study(out).user_attrs["promoted"] == promoted
