@@ -11,10 +11,8 @@ from __future__ import annotations
 import argparse
 
 from hw.estimate import plan as P
-from hw.estimate.layers import (CONTROL, LayerSetting, buffers, estimate_layer, matrix_layer, output_casts,
-                                pixel_layer)
+from hw.estimate.layers import CONTROL, LayerSetting, buffers, compute, estimate_layer, output_casts
 from hw.estimate.network import coefficients, stream_cost
-from hw.estimate.geometry import MATRIX_KINDS
 
 
 def lut_floor(design) -> dict:
@@ -29,8 +27,7 @@ def lut_floor(design) -> dict:
             continue
         cheapest = min(P.layer_settings(g, design.board.family),
                        key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
-        mac = (matrix_layer(g, cheapest, design.board.family)[1] if g.kind in MATRIX_KINDS
-               else pixel_layer(g, cheapest, design.board.family)[1])
+        mac = compute(g, cheapest, design.board.family)[1]
         parts = {"multiply-accumulate": mac.lut, "line buffers": buffers(g, cheapest).lut,
                  "output rounding/saturation": output_casts(g, cheapest) * g.accum_bits if g.fused else 0.0,
                  "control": CONTROL.lut}

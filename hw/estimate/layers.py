@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hw.estimate import costs as C
-from hw.estimate.geometry import MATRIX_KINDS, LayerGeom, kernel_geometry
+from hw.estimate.geometry import LayerGeom, kernel_geometry
 from hw.estimate.reuse import in_our_kernel
+from hw.hls import ops
+from hw.hls.ops import group_conv
 
 STRATEGIES = ("latency", "resource")
 CONTROL = C.Cost(lut=40, ff=40)          # loop counters, FSM and stream handshakes of one process
@@ -64,26 +66,19 @@ class LayerEstimate:
 
 
 def iterations(g: LayerGeom) -> int:
-    """Iterations of the layer's pipelined pixel loop."""
-    if g.kind in ("dense", "softmax"):
-        return 1
-    if g.kind == "flatten":
-        return 0
-    if g.kind == "unpool":                  # reads a row, then writes its copies: not overlapped
-        return g.in_pixels + g.out_pixels
-    if g.kind == "group_conv":              # walks the padded image (padding done inside)
-        return (g.in_shape[0] + g.padding[0] + g.padding[1]) * (g.in_shape[1] + g.padding[2] + g.padding[3])
-    if g.kind == "pad":
-        return g.out_pixels
-    return g.in_pixels
+    """Iterations of the layer's pipelined pixel loop (its op's ``loop``, hw.hls.ops)."""
+    padded = (g.in_shape[0] + g.padding[0] + g.padding[1]) * (g.in_shape[1] + g.padding[2] + g.padding[3])
+    return ops.op(g.kind).iterations(g.in_pixels, g.out_pixels, padded)
 
 
 def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
-    if g.kind in MATRIX_KINDS:
+    """A matrix op's adder tree (plus its R clocks when it runs once, a dense layer), else its op's depth."""
+    hw_op = ops.op(g.kind)
+    if hw_op.matrix:
         terms = g.products_per_pixel // max(g.out_shape[2], 1) if g.kind != "depthwise" else g.kernel[0] * g.kernel[1]
         depth = math.ceil(math.log2(max(terms, 2)) / 2)
-        return depth + (setting.reuse if g.kind == "dense" else 0)
-    return {"pool": 3, "activation": 2, "pad": 1, "softmax": 7, "flatten": 0}.get(g.kind, 2)
+        return depth + (setting.reuse if hw_op.loop == ops.ONCE else 0)
+    return hw_op.depth
 
 
 DSP_MIN_DIGITS = 3      # a constant product with fewer CSD digits (one adder or a shift) stays in LUTs
@@ -123,8 +118,6 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     (bram, lutram): no constants muxed, a memory of R rows of the P/R weights a clock reads, and
     each input lane picks its tap among the S = R/F a step walks (an S:1 mux, a LUT6 per 3 inputs
     and bit)."""
-    from hw.hls.layers import group_conv
-
     geometry = kernel_geometry(g)
     mults = group_conv.multipliers(geometry, s.reuse, s.multiplier)
     in_lut = s.multiplier == "lut"
@@ -143,8 +136,6 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
 
 def _tap_select(g: LayerGeom, s: LayerSetting) -> float:
     """LUTs of the muxes that give each input lane of a ROM-fed step its tap (S = R / F taps)."""
-    from hw.hls.layers import group_conv
-
     in_steps = s.reuse // s.fold
     geometry = kernel_geometry(g)
     per_group = geometry["n_filt"] // geometry["n_groups"]
@@ -167,7 +158,8 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     else:
         # hls4ml's Latency limit subtracts the zeros (multiplier_limit = ceil(P/R) - zeros/R); its
         # Resource kernels and our grouped conv share all P products
-        products = nz if s.strategy == "latency" and g.kind != "group_conv" else g.products_per_pixel
+        hls4ml_latency = s.strategy == "latency" and ops.op(g.kind).reuse == ops.HLS4ML_MATRIX
+        products = nz if hls4ml_latency else g.products_per_pixel
         mults = math.ceil(products / s.reuse)
         per_dsp = (C.dsp_slices if in_dsp else C.dsps_per_product)(g.data_bits, g.weight_bits, family)
         dsp = mults * per_dsp
@@ -186,47 +178,102 @@ def matrix_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     return mults, cost, storage
 
 
-def buffers(g: LayerGeom, s: LayerSetting) -> C.Cost:
-    """Line buffers and windows of windowed layers, row buffers of unpooling."""
-    kh, kw = g.kernel
-    chan, bits = g.in_shape[2], g.data_bits
-    if g.kind in ("conv", "depthwise", "pool") and kh > 1:
-        lines = C.shift_register(g.in_shape[1], bits).scaled((kh - 1) * chan)
-        return lines + C.Cost(ff=kh * kw * chan * bits)
-    if g.kind == "group_conv" and kh > 1:
-        width = g.in_shape[1] + g.padding[2] + g.padding[3]
-        return C.memory(width, bits).scaled(kh * chan) + C.Cost(ff=kh * kw * chan * bits)
-    if g.kind == "unpool":
-        return C.memory(g.in_shape[1], bits).scaled(chan)
+# ---------------------------------------------------------------- buffers (line buffers, windows, rows)
+def _no_buffers(g: LayerGeom, s: LayerSetting) -> C.Cost:
     return C.Cost()
 
 
-def pixel_layer(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
-    """(multipliers, Cost) of the layers without weights matrices."""
+def _shift_register_lines(g: LayerGeom, s: LayerSetting) -> C.Cost:
+    """hls4ml's line buffer: (K-1) x C shift registers of the row, and the K x K window."""
+    (kh, kw), chan, bits = g.kernel, g.in_shape[2], g.data_bits
+    if kh <= 1:
+        return C.Cost()
+    return C.shift_register(g.in_shape[1], bits).scaled((kh - 1) * chan) + C.Cost(ff=kh * kw * chan * bits)
+
+
+def _line_memories(g: LayerGeom, s: LayerSetting) -> C.Cost:
+    """Our grouped conv's K x C line arrays of the padded row, and the window."""
+    (kh, kw), chan, bits = g.kernel, g.in_shape[2], g.data_bits
+    if kh <= 1:
+        return C.Cost()
+    width = g.in_shape[1] + g.padding[2] + g.padding[3]
+    return C.memory(width, bits).scaled(kh * chan) + C.Cost(ff=kh * kw * chan * bits)
+
+
+def _row_memories(g: LayerGeom, s: LayerSetting) -> C.Cost:
+    """Unpooling's one row per channel."""
+    return C.memory(g.in_shape[1], g.data_bits).scaled(g.in_shape[2])
+
+
+# ---------------------------------------------------------------- the ops without a weights matrix
+def _attention(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    lanes = math.ceil(g.channels / s.reuse)
+    table = C.memory(g.table_entries, SIGMOID_BITS, "lutram").scaled(lanes)
+    gate = C.lut_multiplier(g.data_bits, SIGMOID_BITS) + C.lut_multiplier(g.data_bits + SIGMOID_BITS, g.weight_bits)
+    return 2 * lanes, table + C.Cost(lut=lanes * (gate + g.result_bits), ff=lanes * 2 * g.accum_bits), "none"
+
+
+def _activation(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    return 0, C.Cost(lut=g.channels * g.data_bits, ff=g.channels * g.result_bits), "none"
+
+
+def _pool(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    compares = g.kernel[0] * g.kernel[1] - 1
+    return 0, C.Cost(lut=g.channels * compares * g.data_bits, ff=g.channels * g.result_bits), "none"
+
+
+def _average(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    return 0, C.Cost(lut=g.channels * (g.accum_bits + g.result_bits), ff=g.channels * g.accum_bits), "none"
+
+
+def _add(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    return 0, C.Cost(lut=g.channels * g.result_bits, ff=g.channels * g.result_bits), "none"
+
+
+def _batchnorm(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    chan, per = g.channels, C.dsps_per_product(g.data_bits, g.data_bits, family)
+    return chan, C.Cost(dsp=chan * per, lut=chan * (g.result_bits + (0 if per else C.lut_multiplier(
+        g.data_bits, g.data_bits))), ff=chan * g.result_bits), "none"
+
+
+def _softmax(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    """hls4ml: exp and 1/sum tables (1024 x 18), one product per class."""
     chan = g.channels
-    if g.kind == "attention":
-        lanes = math.ceil(chan / s.reuse)
-        table = C.memory(g.table_entries, SIGMOID_BITS, "lutram").scaled(lanes)
-        gate = C.lut_multiplier(g.data_bits, SIGMOID_BITS) + C.lut_multiplier(g.data_bits + SIGMOID_BITS, g.weight_bits)
-        return 2 * lanes, table + C.Cost(lut=lanes * (gate + g.result_bits), ff=lanes * 2 * g.accum_bits)
-    if g.kind == "activation":
-        return 0, C.Cost(lut=chan * g.data_bits, ff=chan * g.result_bits)
-    if g.kind == "pool":
-        compares = g.kernel[0] * g.kernel[1] - 1
-        return 0, C.Cost(lut=chan * compares * g.data_bits, ff=chan * g.result_bits)
-    if g.kind == "gap":
-        return 0, C.Cost(lut=chan * (g.accum_bits + g.result_bits), ff=chan * g.accum_bits)
-    if g.kind == "add":
-        return 0, C.Cost(lut=chan * g.result_bits, ff=chan * g.result_bits)
-    if g.kind == "batchnorm":
-        per = C.dsps_per_product(g.data_bits, g.data_bits, family)
-        return chan, C.Cost(dsp=chan * per, lut=chan * (g.result_bits + (0 if per else C.lut_multiplier(
-            g.data_bits, g.data_bits))), ff=chan * g.result_bits)
-    if g.kind == "softmax":        # hls4ml: exp and 1/sum tables (1024 x 18), one product per class
-        tables = C.memory(1024, 18, "bram").scaled(2 * math.ceil(chan / 8))
-        return chan, tables + C.Cost(dsp=chan * C.dsps_per_product(18, g.data_bits, family),
-                                     lut=chan * 2 * g.data_bits, ff=chan * 18)
-    return 0, C.Cost()          # pad, flatten, clone: wiring and control only
+    tables = C.memory(1024, 18, "bram").scaled(2 * math.ceil(chan / 8))
+    return chan, tables + C.Cost(dsp=chan * C.dsps_per_product(18, g.data_bits, family),
+                                 lut=chan * 2 * g.data_bits, ff=chan * 18), "none"
+
+
+def _wiring(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    return 0, C.Cost(), "none"          # pad, flatten, unpool's copies: wiring and control only
+
+
+@dataclass(frozen=True)
+class OpModel:
+    """The estimator's resource model of one op of hw.hls.ops (its rules, loop and FIFO need are there)."""
+    compute: object                 # (g, setting, family) -> (multipliers, Cost, where the weights live)
+    buffers: object = _no_buffers   # (g, setting) -> Cost of its line buffers, windows or rows
+
+
+MODELS = {
+    "conv": OpModel(matrix_layer, _shift_register_lines), "pointwise": OpModel(matrix_layer),
+    "dense": OpModel(matrix_layer), "depthwise": OpModel(matrix_layer, _shift_register_lines),
+    "group_conv": OpModel(matrix_layer, _line_memories), "attention": OpModel(_attention),
+    "unpool": OpModel(_wiring, _row_memories), "activation": OpModel(_activation),
+    "pool": OpModel(_pool, _shift_register_lines), "gap": OpModel(_average), "add": OpModel(_add),
+    "pad": OpModel(_wiring), "flatten": OpModel(_wiring), "softmax": OpModel(_softmax),
+    "batchnorm": OpModel(_batchnorm),
+}
+
+
+def compute(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
+    """(multipliers, Cost, weight storage) of the layer's arithmetic, by its op's model."""
+    return MODELS[g.kind].compute(g, s, family)
+
+
+def buffers(g: LayerGeom, s: LayerSetting) -> C.Cost:
+    """Line buffers and windows of windowed layers, row buffers of unpooling."""
+    return MODELS[g.kind].buffers(g, s)
 
 
 def output_casts(g: LayerGeom, s: LayerSetting) -> int:
@@ -236,18 +283,15 @@ def output_casts(g: LayerGeom, s: LayerSetting) -> int:
 
 def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = None) -> LayerEstimate:
     """``scales``: {"lut_scale", "ff_scale"} fitted by hw.estimate.calibration_fit (1 when None)."""
-    storage = "none"
-    if g.kind in MATRIX_KINDS:
-        mults, cost, storage = matrix_layer(g, s, family)
-    else:
-        mults, cost = pixel_layer(g, s, family)
+    mults, cost, storage = compute(g, s, family)
     cost = cost + buffers(g, s) + CONTROL
     if g.fused:      # the activation's rounding and saturation, now at the producer's output
         cost = cost + C.Cost(lut=output_casts(g, s) * g.accum_bits)
     if scales:
         cost = C.Cost(cost.dsp, cost.lut * scales["lut_scale"], cost.ff * scales["ff_scale"], cost.bram18, cost.uram)
-    ii = s.reuse if g.kind in MATRIX_KINDS + ("attention",) else 1
+    hw_op = ops.op(g.kind)
+    ii = s.reuse if hw_op.tunable else 1
     return LayerEstimate(g.name, g.kind, s.reuse, s.strategy, mults, cost, ii, iterations(g),
                          pipeline_depth(g, s), storage, g.macs,
                          {"weight_memory_bits": g.weight_memory_bits, "nonzero_weights": g.nonzero
-                          if g.kind in MATRIX_KINDS else 0})
+                          if hw_op.matrix else 0})

@@ -16,7 +16,8 @@ from pathlib import Path
 from hw.estimate import geometry
 from hw.estimate.layers import LayerSetting
 from hw.estimate.network import Stream, estimate_network
-from hw.estimate.reuse import HLS4ML_MATRIX, closest, in_our_kernel, valid_reuse_factors
+from hw.estimate.reuse import closest, in_our_kernel, valid_reuse_factors
+from hw.hls import ops
 
 CHAIN_DEPTH = 2
 RESOLVED = "attendnets.yaml"
@@ -86,9 +87,10 @@ def _setting(g, reuse: int, strategy: str, multiplier: str = None, fold: int = N
     multiplier, fold, storage = multiplier or "lut", int(fold or 1), storage or "registers"
     if in_our_kernel(g, multiplier, fold, storage):
         return LayerSetting(reuse, "latency", multiplier, fold, storage)
-    if g.kind in HLS4ML_MATRIX:
+    kernel = ops.op(g.kind).reuse     # whose kernel computes it (hw.hls.ops)
+    if kernel == ops.HLS4ML_MATRIX:
         return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency", multiplier)
-    return LayerSetting(reuse if g.kind in ("group_conv", "attention") else 1, "latency", multiplier)
+    return LayerSetting(reuse if kernel == ops.OURS else 1, "latency", multiplier)
 
 
 def settings_for(geoms: list, cfg) -> dict:

@@ -58,6 +58,14 @@ def test_kinds_and_classes_are_unique_and_every_op_names_real_hls4ml_classes():
             assert cls in hls4ml_classes, f"{o.kind}: hls4ml has no layer class {cls}"
 
 
+def test_every_op_the_estimator_reads_has_its_resource_model_and_a_cycle_model():
+    from hw.estimate.layers import MODELS
+
+    assert set(MODELS) == set(ops.kinds(estimated=True))
+    for o in ops.OPS:
+        assert o.iterations(10, 20, 30) in (10, 20, 30, 1, 0, 10 + 20) and o.depth >= 0
+
+
 def test_our_layer_modules_are_their_ops():
     from hw.hls.layers import dsp_product, group_conv, selective_attention, unpooling
 

@@ -30,6 +30,8 @@ STRATEGIES = ("latency", "resource")
 HLS4ML_MATRIX = "hls4ml"   # hls4ml's matrix kernel: its reuse rule, latency and resource strategies
 OURS = "ours"              # our kernel: every R >= 1, the useful ones planned, latency-like
 ONE = "one"                # one pixel per clock: reuse factor 1 only
+# the iterations of its pipelined loop (``loop``, the cycle model: cycles = iterations x II + depth):
+IN, OUT, ONCE, NONE, IN_OUT, PADDED = "in", "out", "once", "none", "in+out", "padded"
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,22 @@ class HwOp:
     dsp_product: bool = False   # 'dsp' products in hls4ml's own kernel (hw/hls/layers/dsp_product.py)
     grouped_conv: bool = False  # can run in our grouped conv: fold, weights in a ROM, dsp / packed (dsp_route.py)
     estimated: bool = True      # the estimator has a model of it
+    loop: str = IN              # its loop walks the input pixels (IN), output pixels (OUT), the padded input
+    #                             (PADDED: padding done inside), input then output (IN_OUT: unpooling's rows,
+    #                             not overlapped), once (ONCE: a vector), or not at all (NONE: wiring)
+    depth: int = 2              # pipeline depth of a per-pixel op (a matrix op's is its adder tree's:
+    #                             hw/estimate/layers.py pipeline_depth; a ONCE matrix op adds its R clocks)
     rules: object = field(default=None, compare=False, repr=False)  # OURS: the module of our kernel's rules
 
     @property
     def tunable(self) -> bool:
         """Whether the planner chooses its reuse factor (more than R = 1 is worth planning)."""
         return self.reuse != ONE
+
+    def iterations(self, in_pixels: int, out_pixels: int, padded_pixels: int) -> int:
+        """Iterations of its pipelined pixel loop (``loop``)."""
+        return {IN: in_pixels, OUT: out_pixels, ONCE: 1, NONE: 0, IN_OUT: in_pixels + out_pixels,
+                PADDED: padded_pixels}[self.loop]
 
     def reuse_factors(self, geometry: dict, strategy: str = "latency") -> tuple:
         """Ascending reuse factors the op takes under ``strategy`` in its own kernel (empty: the
@@ -92,20 +104,21 @@ OPS = (
     # a 1x1 stride-1 conv (hls4ml's pointwise pass makes it one; geometry.from_model tells it apart)
     HwOp("pointwise", (), (), ("PointwiseConv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, dsp_product=True,
          grouped_conv=True),
-    HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, dsp_product=True),
+    HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, dsp_product=True,
+         loop=ONCE),
     HwOp("depthwise", ("QDepthwiseConv2D",), ("DepthwiseConv2D",), ("DepthwiseConv2D",), MATRIX, WALK,
          HLS4ML_MATRIX, matrix=True, grouped_conv=True),
     HwOp("group_conv", ("QGroupConv2D",), (), ("HGroupConv2D",), MATRIX, WALK, OURS, matrix=True, grouped_conv=True,
-         rules=group_conv),
+         loop=PADDED, rules=group_conv),
     HwOp("attention", ("SelectiveAttention",), (), ("HSelectiveAttention",), ATTENTION, PIXEL, OURS, rules=attention),
-    HwOp("unpool", ("Unpooling2D",), (), ("HUnpooling2D",), PASS, UNPOOL),
+    HwOp("unpool", ("Unpooling2D",), (), ("HUnpooling2D",), PASS, UNPOOL, loop=IN_OUT),
     HwOp("activation", ("QActivation",), ("Activation", "ReLU"), ("Activation",), ACTIVATION, PIXEL),
-    HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK),
+    HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK, depth=3),
     HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D",), AVERAGE, REDUCE),
     HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
-    HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD),
-    HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS),
-    HwOp("softmax", (), ("Softmax",), ("Softmax",)),
+    HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
+    HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
+    HwOp("softmax", (), ("Softmax",), ("Softmax",), loop=ONCE, depth=7),
     HwOp("batchnorm", (), ("BatchNormalization",), ("BatchNormalization",)),
     # read by FIFO sizing only: no network of ours has them and the estimator has no model of them
     HwOp("multiply", (), ("Multiply",), ("Merge",), stream=PIXEL, estimated=False),
