@@ -7,10 +7,10 @@ exact-type rule (``hw.hls.precision``) and stream loop (``hw.hls.fifo``) it foll
 computes it and so which reuse factors, strategies and multipliers it takes.  Generation, FIFO
 sizing, the estimator and the planner read these entries instead of kind tables of their own.
 
-The estimator's per-op resource and cycle formulas (``hw/estimate/layers.py``) are in a later
-stage of the layering (``tests/unit/test_layering.py``), so they cannot live here: they are
-registered against these same kinds there, and a unit test checks that every op the estimator
-reads has one (``tests/unit/test_ops.py``).
+Each op's cycle model (``loop``, ``depth``) is here; its resource model (``hw/estimate/layers.py``
+``MODELS``) is in a later stage of the layering (``tests/unit/test_layering.py``), so it cannot live
+here: it is registered against these same kinds there, and a unit test checks that every op the
+estimator reads has one (``tests/unit/test_ops.py``).
 
 Nothing here imports hls4ml or TensorFlow: every stage from generation up reads it cheaply.
 """
