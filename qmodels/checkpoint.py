@@ -8,7 +8,9 @@
 * ``spec.yaml``: a copy of the embedded spec; ``weights.h5``: the Keras weights of the QKeras
   model (the float latent weights; its quantizers make them 8-bit in the forward pass);
 * ``float_weights.h5``: the float network's weights at the end of the float phase;
-* ``optimizer.npz``: optimizer state for resuming; ``metrics.csv``: one row per epoch.
+* ``optimizer.npz``: optimizer state for resuming; ``metrics.csv``: one row per epoch;
+* ``from_float`` (in checkpoint.yaml), when QAT started from another checkpoint's float network
+  (``train --from-float``): that checkpoint's path as given and its model.
 """
 from __future__ import annotations
 
@@ -140,3 +142,42 @@ def load_float_network(ckpt_dir, info: dict):
         return None
     file = str(record.get("weights", FLOAT_WEIGHTS))
     return float_twin(_model_with(Path(ckpt_dir).expanduser(), info, file, "float network's weights"))
+
+
+def _weight_shapes(model) -> list:
+    return [(layer.name, [tuple(int(d) for d in w.shape) for w in layer.weights]) for layer in model.layers
+            if layer.weights]
+
+
+def _first_difference(there: list, here: list) -> "str | None":
+    for (name_a, shapes_a), (name_b, shapes_b) in zip(there, here):
+        if name_a != name_b:
+            return f"weighted layer '{name_a}' there is '{name_b}' here"
+        if shapes_a != shapes_b:
+            return f"layer '{name_a}' has weights of shapes {shapes_a} there and {shapes_b} here"
+    if len(there) != len(here):
+        return f"{len(there)} weighted layers there, {len(here)} here"
+    return None
+
+
+def load_float_into(src_dir, model) -> dict:
+    """Put checkpoint SRC_DIR's float network weights into MODEL; return SRC_DIR's checkpoint.yaml.
+
+    MODEL may come from another spec (other formats, say) but must have the same weighted layers,
+    names and shapes; otherwise a CheckpointError names the first layer that differs.
+    """
+    src_dir = Path(src_dir).expanduser()
+    info = read_info(src_dir)
+    record = info.get("float")
+    if not record:
+        raise CheckpointError(f"{src_dir / CHECKPOINT}: holds no float network (it was trained with "
+                              "--float-epochs 0), so QAT cannot start from one")
+    source = _model_with(src_dir, info, str(record.get("weights", FLOAT_WEIGHTS)), "float network's weights")
+    problem = _first_difference(_weight_shapes(source), _weight_shapes(model))
+    if problem:
+        raise CheckpointError(f"{src_dir}: its float network ({info['model']}) does not fit this run's network: "
+                              f"{problem}")
+    for layer in source.layers:
+        if layer.weights:
+            model.get_layer(layer.name).set_weights(layer.get_weights())
+    return info

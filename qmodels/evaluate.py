@@ -111,6 +111,11 @@ def eval_cli(args) -> int:
     wanted, held = S.load_spec(args.model).name, read_info(args.weights)["model"]
     if wanted != held:
         raise CheckpointError(f"{args.weights}: holds a {held} model, not {wanted}")
+    if getattr(args, "classes", None) and not args.formats:
+        raise ValueError("--classes: only with --formats float|qat")
+    if getattr(args, "formats", None):
+        from qmodels.format_sweep import formats_cli  # it builds on this module
+        return formats_cli(args)
     result = evaluate_checkpoint(args.weights, args.data, args.dataset, args.batch_size, args.data_file)
     if args.json:
         import json

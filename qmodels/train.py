@@ -6,6 +6,9 @@ same network without quantizers, the paper's 32-bit rows), which is evaluated an
 checkpoint's float network; QAT then starts from its weights (at ``qat_lr`` if given).  Options:
 qmodels/options.py; named recipes: qmodels/recipes.py; evaluation: qmodels/evaluate.py;
 checkpoints: qmodels/checkpoint.py.  Every epoch is checkpointed, so an interrupted run resumes.
+``--from-float CKPT_DIR`` skips the float phase: QAT starts from that checkpoint's float network,
+which may belong to a spec with other formats but the same layers (the way to try a format on a
+trained network without training its float network again).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from qmodels import data as D
 from qmodels import spec as S
 from qmodels.build import build_model
 from qmodels.checkpoint import (CHECKPOINT, FLOAT_WEIGHTS, FORMAT, METRICS, OPTIMIZER, SPEC_FILE,  # noqa: F401
-                                WEIGHTS, CheckpointError, load_checkpoint, load_float_network, read_info,
+                                WEIGHTS, CheckpointError, load_checkpoint, load_float_into, load_float_network, read_info,
                                 restore_optimizer, save_checkpoint, save_float_weights, spec_to_dict)
 from qmodels.evaluate import (SUMMARY_KEYS, _topk, eval_cli, evaluate, evaluate_checkpoint,  # noqa: F401
                               naming_bad_images, predict, report)
@@ -209,17 +212,55 @@ def _record_float_network(qmodel, folder, out: Path, info: dict, opts: TrainOpti
     save_checkpoint(out, qmodel, info)
 
 
-def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOptions()) -> dict:
+def _start_from_float(qmodel, source: Path, folder, out: Path, info: dict, opts: TrainOptions) -> None:
+    """A fresh run whose float phase is SOURCE's: its float weights, learning curve and epoch count."""
+    src = load_float_into(source, qmodel)
+    for key in ("input_shape", "classes"):
+        if src[key] != info[key]:
+            raise CheckpointError(f"{source / CHECKPOINT}: field '{key}' is {src[key]!r} but this run has {info[key]!r}")
+    if src["dataset"]["class_names"] != info["dataset"]["class_names"]:
+        raise CheckpointError(f"{source / CHECKPOINT}: its class names differ from those of {folder.root}")
+    if (source / METRICS).is_file():  # the float curve, so that metrics.csv tells the whole run
+        with open(source / METRICS, newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["phase"] == "float"]
+        _write_rows(out / METRICS, rows, "w")
+    info.update(epoch=opts.float_epochs, phase="float", from_float={"checkpoint": str(source), "model": src["model"]})
+    _record_float_network(qmodel, folder, out, info, opts)  # evaluated again, here, on this run's val split
+
+
+def _same_dir(recorded, path: Path) -> bool:
+    return recorded is not None and Path(recorded).expanduser().resolve() == path.resolve()
+
+
+def source_float_epochs(source) -> int:
+    """How many float epochs checkpoint SOURCE's float network was trained for (CheckpointError if none)."""
+    record = read_info(source).get("float") or {}
+    if not record.get("epochs"):
+        raise CheckpointError(f"{Path(source) / CHECKPOINT}: holds no float network (it was trained with "
+                              "--float-epochs 0), so QAT cannot start from one")
+    return int(record["epochs"])
+
+
+def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOptions(), from_float=None) -> dict:
     """Train (or resume) MODEL on FOLDER into the checkpoint directory OUT; return checkpoint.yaml's dict.
 
     ``opts.float_epochs`` of the float network precede ``opts.epochs`` of QAT.  An existing
     checkpoint in OUT is resumed (its epoch counts both phases) unless ``opts.restart``; raising
-    ``epochs`` extends a finished run.
+    ``epochs`` extends a finished run.  With ``from_float`` (a checkpoint directory) QAT starts from
+    that checkpoint's float network, whose epochs replace ``opts.float_epochs``.
     """
     out = Path(out).expanduser()
+    if from_float is not None:
+        from_float = Path(from_float).expanduser()
+        opts = dataclasses.replace(opts, float_epochs=source_float_epochs(from_float))
     out.mkdir(parents=True, exist_ok=True)
     tf.keras.utils.set_random_seed(opts.seed)
     qmodel, info = _resume_or_start(model_name, folder, out, opts)
+    if from_float is not None and info["epoch"] == 0:
+        _start_from_float(qmodel, from_float, folder, out, info, opts)
+    elif from_float is not None and not _same_dir((info.get("from_float") or {}).get("checkpoint"), from_float):
+        raise CheckpointError(f"{out / CHECKPOINT}: this run did not start from {from_float}'s float network; "
+                              "use another --out or --restart")
     info["train"] = {**dataclasses.asdict(opts), "restart": False}
     verbose = 1 if sys.stdout.isatty() else 0  # off a terminal, Progress prints one line per epoch
     total = opts.float_epochs + opts.epochs
@@ -273,11 +314,17 @@ def recipe_from_args(args, dataset=None) -> dict:
 
 
 def _train_cli(args) -> int:
-    opts = TrainOptions(seed=args.seed, input_size=args.input_size, restart=args.restart,
-                        **recipe_from_args(args, args.dataset))
+    fields = recipe_from_args(args, args.dataset)
+    if args.from_float:  # the float phase is the source's: an explicit --float-epochs must agree with it
+        done = source_float_epochs(args.from_float)
+        if args.float_epochs is not None and args.float_epochs != done:
+            raise OptionError(f"--float-epochs {args.float_epochs}: {args.from_float} holds a float network of "
+                              f"{done} epochs; give {done} or leave --float-epochs out")
+        fields["float_epochs"] = done
+    opts = TrainOptions(seed=args.seed, input_size=args.input_size, restart=args.restart, **fields)
     S.load_spec(args.model)  # a bad spec fails before the data is fetched or --out is made
     folder = D.resolve(args.data, args.dataset, args.data_file)
-    info = train(args.model, folder, args.out, opts)
+    info = train(args.model, folder, args.out, opts, from_float=args.from_float)
     e = info["evaluation"]
     float_part = (f"{100 * e['top1_float']:.2f}% (float network), {100 * e['drop_top1']:+.2f} points"
                   if e["top1_float"] is not None else "no float network (--float-epochs 0)")
@@ -305,6 +352,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--input-size", type=ranged("train_input_size"), help="square input size, 8..1024 (default: the spec's)")
     p.add_argument("--seed", type=ranged("seed"), default=0, help="weights, shuffling and augmentation seed (default 0)")
     p.add_argument("--restart", action="store_true", help="start afresh even if CKPT_DIR holds a checkpoint")
+    p.add_argument("--from-float", metavar="SRC_DIR", help="skip the float phase: start QAT from checkpoint "
+                   "SRC_DIR's float network (same layers and shapes; other formats allowed), whose float epochs "
+                   "count as this run's")
     p.set_defaults(func=_train_cli)
     p = subparsers.add_parser("eval", help="top-1/top-5 of a checkpoint: 8-bit, float network, drop")
     p.add_argument("model", help="built-in model name or spec file (must match the checkpoint)")
@@ -312,4 +362,8 @@ def add_cli(subparsers) -> None:
     data_args(p, required=False)
     p.add_argument("--batch-size", type=ranged("batch_size"), default=128, help="1..4096 (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON object (top1, top1_float, drop_top1, ...)")
+    p.add_argument("--formats", choices=("float", "qat"), help="no training: top-1 of the float network (float) or "
+                   "the 8-bit weights (qat) with each format class of the spec widened, made finer, or its 8-bit "
+                   "split moved, one at a time, and the float twin's value ranges (qmodels/format_sweep.py)")
+    p.add_argument("--classes", metavar="A,B", help="with --formats: only these format classes (default: all)")
     p.set_defaults(func=eval_cli)
