@@ -234,7 +234,7 @@ def test_digits_training_reaches_95_percent(digits, tmp_path, capsys):
     assert T.read_info(tmp_path / "ck")["evaluation"]["top1"] >= 0.95
 
 
-SHIPPED_FASHION = Path(T.__file__).parent / "checkpoints" / "fmnist-attendnet-a-fashion-mnist"
+SHIPPED_FASHION = Path(T.__file__).parent / "checkpoints" / "fmnist-attendnet-e-fashion-mnist"
 
 
 @pytest.mark.skipif(not SHIPPED_FASHION.is_dir(), reason="the shipped Fashion-MNIST checkpoint is not in this tree")
@@ -244,7 +244,7 @@ def test_shipped_fashion_checkpoint_is_movable_and_complete():
         "T-shirt or top", "")  # no absolute path: the IDX files are found where qmodels/idx.py looks
     assert info["float"]["epochs"] > 0 and (SHIPPED_FASHION / T.FLOAT_WEIGHTS).is_file()
     assert not (SHIPPED_FASHION / T.OPTIMIZER).exists()  # training state is not shipped
-    assert info["evaluation"]["count"] == 10000 and 0 < info["evaluation"]["top1"] <= 1
+    assert info["evaluation"]["count"] == 10000 and 0.90 <= info["evaluation"]["top1"] <= 1  # issue 17's target
 
 
 @pytest.mark.slow
