@@ -255,6 +255,17 @@ class BuildConfig:
                                   f"expected {', '.join(LAYER_KEYS)}")
         return cls(**{**data, "layers": {str(n): s or {} for n, s in layers.items()}}).validate(where)
 
+    def relative_to(self, folder) -> "BuildConfig":
+        """A copy whose spec file and checkpoint paths are relative to FOLDER, as ``load`` reads a
+        config saved there (built-in model names stay names)."""
+        import os
+
+        def rel(path):
+            return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
+        spec_file = self.model and Path(self.model).suffix and Path(self.model).exists()
+        return dataclasses.replace(self, model=rel(self.model) if spec_file else self.model,
+                                   weights=rel(self.weights) if self.weights else None)
+
     @classmethod
     def load(cls, path) -> "BuildConfig":
         path = Path(path)

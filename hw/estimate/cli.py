@@ -60,11 +60,11 @@ def _plan(args) -> int:
     from hw.estimate.render import as_table
     from hw.estimate.source import EstimateError, from_config
 
-    if Path(args.model).is_dir():
+    if args.model and Path(args.model).is_dir():
         raise EstimateError(f"model {args.model}: is a folder; expected a built-in model name or a spec .yaml file")
     shape = args.input_shape
-    cfg = BuildConfig(model=args.model, board=args.board, clock_ns=args.clock_ns, input_shape=shape).validate(
-        "command line")
+    cfg = BuildConfig(model=args.model, weights=args.weights, board=args.board, clock_ns=args.clock_ns,
+                      input_shape=shape).validate("command line")
     budget = _budget(args)
     try:
         p = plan(from_config(cfg), budget, args.target_fps)
@@ -73,11 +73,13 @@ def _plan(args) -> int:
         return 1
     print(as_table(p.estimate))
     goal = f"--target-fps {args.target_fps:g}" if args.target_fps else f"highest throughput within {args.budget:.0%}"
-    text = (f"# attendnets plan {args.model} --board {args.board} ({goal}{_margin_note(args, budget)}); "
+    what = " ".join(filter(None, (args.model, args.weights and f"--weights {args.weights}")))
+    built = recipe(p, args.model, shape, weights=args.weights)
+    text = (f"# attendnets plan {what} --board {args.board} ({goal}{_margin_note(args, budget)}); "
             "every figure estimated:\n"
             f"# {p.estimate.fps:.1f} images/s, bottleneck {p.estimate.bottleneck.name}, utilization "
             + ", ".join(f"{k} {v:.0%} {band_text(k)}" for k, v in p.estimate.utilization.items()) + "\n"
-            + recipe(p, args.model, shape).to_yaml())
+            + (built.relative_to(Path(args.out).parent) if args.out else built).to_yaml())
     if args.out:
         _write(text, args.out)
         print(f"generate it with: attendnets generate --config {args.out}")
@@ -121,7 +123,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--out", help="write to this file instead of printing")
     p.set_defaults(func=_report)
     p = subparsers.add_parser("plan", help="per-layer reuse factors and strategies that fit a board")
-    p.add_argument("model", help="built-in model name or spec file")
+    p.add_argument("model", nargs="?", help="built-in model name or spec file (default: --weights' network)")
+    p.add_argument("--weights", metavar="CKPT_DIR", help="a trained checkpoint: plan its network with its weights "
+                   "(a LUT multiplier's cost depends on its constant weight), as generate --weights builds it")
     p.add_argument("--board", required=True, choices=board_names())
     p.add_argument("--budget", type=option_type("budget"), default=0.8,
                    help="fraction of every resource to use (default 0.8)")

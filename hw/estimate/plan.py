@@ -216,7 +216,7 @@ def _no_fit(design, options, fixed, capacity, limits, target_fps, interval) -> s
             "(estimated; each resource alone could fit, not all at once)")
 
 
-def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
+def recipe(p: Plan, model: "str | None", input_shape=None, backend: str = "vitis", weights: "str | None" = None):
     """The build recipe (hw.config.BuildConfig) that generates this plan."""
     from hw.config import BuildConfig, LayerSettings
 
@@ -228,6 +228,6 @@ def recipe(p: Plan, model: str, input_shape=None, backend: str = "vitis"):
                                     storage=None if p.settings[g.name].storage == "registers"
                                     else p.settings[g.name].storage)
               for g in p.design.geoms if g.kind in TUNABLE}
-    return BuildConfig(model=model, board=p.design.board.name, backend=backend, io="stream",
+    return BuildConfig(model=model, weights=weights, board=p.design.board.name, backend=backend, io="stream",
                        clock_ns=p.design.clock_ns, reuse=1, strategy="latency",
                        input_shape=list(input_shape) if input_shape else None, layers=layers).validate("plan")

@@ -108,13 +108,18 @@ def settings_for(geoms: list, cfg) -> dict:
 
 
 def from_config(cfg, model=None, types: dict | None = None) -> Design:
-    """A design from a BuildConfig (hw.config) without generating it; ``types`` as
+    """A design from a BuildConfig (hw.config) without generating it: the model as generation builds
+    it (seeded and calibrated, or the checkpoint's weights), unless given; ``types`` as
     hw.hls.precision.derive(model) gives, when the caller has them already."""
     from hw.boards import load_board
     from qmodels.build import build_model
 
     board = load_board(cfg.board)
-    if model is None:
+    if model is None and cfg.weights:  # a trained network is priced with its own weights, as it is generated
+        from hw.hls.convert import trained_model
+
+        model = trained_model(cfg)[0]
+    elif model is None:
         model = build_model(cfg.model, input_shape=cfg.input_shape, classes=cfg.classes, seed=cfg.seed)
     from hw.hls.fuse import fused_pairs
 

@@ -94,8 +94,20 @@ def _spec_key(spec) -> tuple:
 
 
 def _trained(cfg: BuildConfig) -> SoftwareModel:
-    """A checkpoint's model; a model, class count or input shape that disagrees with it is an error."""
+    """A checkpoint's model and validation images."""
     from qmodels.data import sample_images
+
+    model, info = trained_model(cfg)
+    images, labels, _ = sample_images(cfg.weights, cfg.samples)
+    return SoftwareModel(model, np.asarray(images, np.float64), labels,
+                         {"weights": "trained", "checkpoint": Path(cfg.weights).name,
+                          "epoch": info.get("epoch"), "dataset": (info.get("dataset") or {}).get("name")},
+                         yaml.safe_dump(info["spec"], sort_keys=False), _recorded_name(str(info["model"])))
+
+
+def trained_model(cfg: BuildConfig) -> tuple:
+    """(model, checkpoint info) of cfg.weights; a model, class count or input shape that disagrees
+    with the checkpoint is an error."""
     from qmodels.spec import parse_spec
     from qmodels.train import load_checkpoint, read_info
 
@@ -111,12 +123,7 @@ def _trained(cfg: BuildConfig) -> SoftwareModel:
         raise ConfigError(f"input shape {','.join(map(str, cfg.input_shape))} (--input-shape) conflicts with "
                           f"--weights {cfg.weights}, trained at {','.join(map(str, held.input_shape))}; "
                           "omit --input-shape")
-    model, info = load_checkpoint(cfg.weights)
-    images, labels, _ = sample_images(cfg.weights, cfg.samples)
-    return SoftwareModel(model, np.asarray(images, np.float64), labels,
-                         {"weights": "trained", "checkpoint": Path(cfg.weights).name,
-                          "epoch": info.get("epoch"), "dataset": (info.get("dataset") or {}).get("name")},
-                         yaml.safe_dump(info["spec"], sort_keys=False), _recorded_name(str(info["model"])))
+    return load_checkpoint(cfg.weights)
 
 
 def check_layer_overrides(cfg: BuildConfig, model) -> None:

@@ -112,3 +112,30 @@ def test_synthesized_figures_beside_the_estimate():
     assert layer["synthesized"]["lut"] == round(conv.cost.lut / 2)
     text = as_table(est, synth)
     assert "synth LUT" in text and "2.00" in text and "synthesized: Vivado 2022.2" in text
+
+
+def test_plan_prices_a_checkpoint_with_its_weights_in_a_recipe_that_finds_its_files(capsys, tmp_path, monkeypatch):
+    """plan --weights prices the trained weights generation will build (not seeded ones: a LUT
+    multiplier's cost depends on its weight), and the recipe's paths are relative to the recipe."""
+    from pathlib import Path
+
+    from hw.config import BuildConfig
+    from hw.estimate.source import from_config, from_project
+    from hw.hls.convert import generate
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "recipes" / "tiny.yaml"
+    monkeypatch.chdir(root)
+    assert run(capsys, "plan", "qmodels/specs/attendnet-tiny.yaml", "--board", "pynq-z2", "--out", str(out))[0] == 0
+    assert Path(BuildConfig.load(out).model).resolve() == root / "qmodels" / "specs" / "attendnet-tiny.yaml"
+    status, printed, _ = run(capsys, "plan", "--weights", "qmodels/checkpoints/attendnet-tiny-digits",
+                             "--board", "pynq-z2", "--out", str(out))
+    assert status == 0 and "--weights qmodels/checkpoints/attendnet-tiny-digits" in out.read_text()
+    monkeypatch.chdir(tmp_path)  # the recipe is read from elsewhere: its checkpoint is found beside it
+    cfg = BuildConfig.load(out)
+    assert Path(cfg.weights).resolve() == root / "qmodels" / "checkpoints" / "attendnet-tiny-digits"
+    project, _ = generate(cfg, tmp_path / "project")
+    planned = from_config(cfg).estimate().totals
+    assert from_project(project).estimate().totals == planned
+    seeded = from_config(BuildConfig(model="attendnet-tiny", board="pynq-z2").validate("test")).estimate().totals
+    assert seeded != planned
