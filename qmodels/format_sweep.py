@@ -39,6 +39,16 @@ def _variants(fmt: Fixed) -> list:
             ("8-bit, 1 integer bit more", Fixed(8, fmt.integer + 1, fmt.signed))]
 
 
+def format_classes(classes=None) -> list:
+    """The spec's format classes named in CLASSES (all when None), in the spec's order; a ValueError
+    naming an unknown one."""
+    names = [f.name for f in dataclasses.fields(S.Quantization)]
+    unknown = [c for c in classes or () if c not in names]
+    if unknown:
+        raise ValueError(f"--classes: unknown format class {unknown[0]!r}; known: {', '.join(names)}")
+    return [c for c in names if not classes or c in classes]
+
+
 class Sweep:
     """A checkpoint's spec and weights, and its val split, to evaluate under other formats."""
 
@@ -72,12 +82,8 @@ class Sweep:
         """Dicts (class, format, variant, top1 or why not) for the float twin, the spec as is, then each
         variant of each class in CLASSES (default: all); PROGRESS(row) is called after each."""
         base = self.spec.quantization
-        names = [f.name for f in dataclasses.fields(base)]
-        unknown = [c for c in classes or () if c not in names]
-        if unknown:
-            raise ValueError(f"--classes: unknown format class {unknown[0]!r}; known: {', '.join(names)}")
         plan = [("-", "no quantizer", "float twin", None), ("-", "the spec's", "spec as is", base)]
-        for name in [c for c in names if not classes or c in classes]:
+        for name in format_classes(classes):
             for label, fmt in _variants(base.format(name)):
                 problem = realisable(fmt, S.FORMAT_KINDS[name])  # a reason (str) instead of formats
                 plan.append((name, str(fmt), label, problem or dataclasses.replace(base, **{name: str(fmt)})))
@@ -126,7 +132,7 @@ def ranges_text(rows: list) -> str:
 
 def formats_cli(args) -> int:
     """``attendnets eval MODEL --weights CKPT --formats float|qat [--classes a,b] [--json]``."""
-    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    classes = format_classes([c.strip() for c in args.classes.split(",")] if args.classes else None)
     sweep = Sweep(args.weights, args.formats, D.resolve(args.data, args.dataset, args.data_file)
                   if (args.data or args.dataset or args.data_file) else None, args.batch_size)
     show = None if args.json else (lambda row: print(row_text(row), flush=True))

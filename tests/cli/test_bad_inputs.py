@@ -173,6 +173,12 @@ CASES = [
     ("eval attendnet-tiny --weights {ckpt} --batch-size 0", 2, ["--batch-size", "0"]),
     ("eval attendnet-tiny", 2, ["--weights", "required"]),
     ("eval attendnet-tiny --weights {ws}/ckpt_badyaml", 2, ["ckpt_badyaml", "checkpoint.yaml"]),
+    ("train attendnet-tiny --dataset digits --from-float {ws}/no_such_ckpt --out {out}/t", 2, ["no_such_ckpt"]),
+    ("train attendnet-tiny --dataset digits --from-float {ckpt} --out {out}/t", 2, ["holds no float network"]),
+    ("eval attendnet-tiny --weights {ckpt} --formats float", 2, ["holds no float network", "--formats qat"]),
+    ("eval attendnet-tiny --weights {ckpt} --formats half", 2, ["--formats", "half"]),
+    ("eval attendnet-tiny --weights {ckpt} --classes input", 2, ["--classes", "only with --formats"]),
+    ("eval attendnet-tiny --weights {ckpt} --formats qat --classes actvation", 2, ["--classes", "actvation"]),
     # ---------------------------------------------------------------- bench
     ("bench --images 0", 2, ["--images", "0"]),
     ("bench --repeat -1", 2, ["--repeat", "-1"]),
