@@ -107,15 +107,17 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def eval_cli(args) -> int:
+def check_eval_args(args) -> None:
+    """The checks of `attendnets eval` both its forms share: the checkpoint holds the model named."""
     wanted, held = S.load_spec(args.model).name, read_info(args.weights)["model"]
     if wanted != held:
         raise CheckpointError(f"{args.weights}: holds a {held} model, not {wanted}")
-    if getattr(args, "classes", None) and not args.formats:
+    if getattr(args, "classes", None) and not getattr(args, "formats", None):
         raise ValueError("--classes: only with --formats float|qat")
-    if getattr(args, "formats", None):
-        from qmodels.format_sweep import formats_cli  # it builds on this module
-        return formats_cli(args)
+
+
+def eval_cli(args) -> int:
+    check_eval_args(args)
     result = evaluate_checkpoint(args.weights, args.data, args.dataset, args.batch_size, args.data_file)
     if args.json:
         import json

@@ -366,4 +366,16 @@ def add_cli(subparsers) -> None:
                    "the 8-bit weights (qat) with each format class of the spec widened, made finer, or its 8-bit "
                    "split moved, one at a time, and the float twin's value ranges (qmodels/format_sweep.py)")
     p.add_argument("--classes", metavar="A,B", help="with --formats: only these format classes (default: all)")
-    p.set_defaults(func=eval_cli)
+    p.set_defaults(func=eval_command)
+
+
+def eval_command(args) -> int:
+    """`attendnets eval`: a checkpoint evaluated, or with --formats under other formats.  The choice
+    is made here because qmodels.format_sweep builds on qmodels.evaluate (no loop between them)."""
+    if getattr(args, "formats", None):
+        from qmodels.evaluate import check_eval_args
+        from qmodels.format_sweep import formats_cli
+
+        check_eval_args(args)
+        return formats_cli(args)
+    return eval_cli(args)
