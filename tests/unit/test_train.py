@@ -245,6 +245,20 @@ def test_shipped_fashion_checkpoint_is_movable_and_complete():
     assert info["float"]["epochs"] > 0 and (SHIPPED_FASHION / T.FLOAT_WEIGHTS).is_file()
     assert not (SHIPPED_FASHION / T.OPTIMIZER).exists()  # training state is not shipped
     assert info["evaluation"]["count"] == 10000 and 0.90 <= info["evaluation"]["top1"] <= 1  # issue 17's target
+    strings = []
+    _strings(info, strings)
+    assert not [s for s in strings if s.startswith(("/", "~")) or "/work/" in s]  # no path of the machine it came from
+
+
+def _strings(value, out: list) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out)
+    elif isinstance(value, str):
+        out.append(value)
 
 
 @pytest.mark.slow
