@@ -4,19 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from qmodels import data as D
 from qmodels import train as T
 from qmodels.checkpoint import CheckpointError
 from qmodels.format_sweep import Sweep
 
 SHIPPED = Path(T.__file__).parent / "checkpoints" / "attendnet-tiny-digits"  # 8-bit weights only
-
-
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ATTENDNETS_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield D.resolve(dataset="digits")
 
 
 def _cli(argv):

@@ -5,20 +5,12 @@ import csv
 import numpy as np
 import pytest
 
-from qmodels import data as D
 from qmodels import train as T
 from qmodels.checkpoint import CheckpointError, load_float_network
 from qmodels.options import OptionError
 from qmodels.spec import load_spec, parse_spec
 
 QUICK = dict(batch_size=32, lr=3e-3)
-
-
-@pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ATTENDNETS_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield D.resolve(dataset="digits")
 
 
 @pytest.fixture(scope="module")

@@ -20,13 +20,6 @@ QUICK = dict(batch_size=32, lr=3e-3)
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ATTENDNETS_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield D.resolve(dataset="digits")
-
-
-@pytest.fixture(scope="module")
 def trained(digits, tmp_path_factory):
     """attendnet-tiny after 3 QAT epochs on digits (shared: training is the slow part)."""
     out = tmp_path_factory.mktemp("ckpt") / "tiny"
