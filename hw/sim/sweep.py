@@ -19,6 +19,7 @@ reference), ``generate-error`` / ``csim-error`` (the spec validated but the flow
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -123,14 +124,23 @@ def done_indices(out: Path) -> set:
     return {r["index"] for r in rows}
 
 
+PARENT_ENV = "ATTENDNETS_SWEEP_PARENT"
+
+
 def worker(seed: int, out: Path, first: int, step: int, cases: int) -> int:
     import tensorflow as tf
 
+    # A sweep killed by a signal cannot stop its workers (no finally runs), and an orphaned worker
+    # raced the next run on the same case folders (spurious csim errors, cases done twice): a worker
+    # whose sweep is gone stops before its next case.
+    parent = int(os.environ.get(PARENT_ENV, os.getppid()))
     skip = done_indices(out)
     with open(Path(out) / f"results-{first}.jsonl", "a") as results:
         for index in range(first, cases, step):
             if index in skip:
                 continue
+            if os.getppid() != parent:
+                return 1
             row = run_case(seed, index, out)
             results.write(json.dumps(row) + "\n")
             results.flush()
@@ -163,8 +173,18 @@ def _sweep_on_cluster(seed: int, out: Path, cases: int, scheduler: str, progress
 
 
 def summarise(out: Path, cases: int | None = None) -> dict:
-    rows = [json.loads(line) for path in sorted(Path(out).glob("results-*.jsonl"))
-            for line in path.read_text().splitlines() if line.strip()]
+    """Counts over the cases of OUT, each once: a case recorded twice (two runs raced on OUT) counts
+    with its worse outcome."""
+    rank = {o: i for i, o in enumerate(("mismatch", "keras-unexplained", "csim-error", "generate-error",
+                                        "keras-differs", "exact"))}  # worst first
+    rows = {}
+    for path in sorted(Path(out).glob("results-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r["index"] not in rows or rank[r["outcome"]] < rank[rows[r["index"]]["outcome"]]:
+                    rows[r["index"]] = r
+    rows = [rows[i] for i in sorted(rows)]
     if cases is not None:
         rows = [r for r in rows if r["index"] < cases]
     counts = {o: sum(r["outcome"] == o for r in rows) for o in OUTCOMES}
@@ -225,7 +245,8 @@ def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sy
     for k in range(min(jobs, cases)):
         log = open(out / f"worker-{k}.log", "a")
         cmd = [sys.executable, "-m", "hw.sim.sweep", "--worker", str(seed), str(out), str(k), str(jobs), str(cases)]
-        procs.append((subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT), log))
+        procs.append((subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, PARENT_ENV: str(os.getpid())}), log))
     try:
         while any(p.poll() is None for p, _ in procs):
             if progress:

@@ -1,5 +1,6 @@
 """The random sweep: reproducible valid cases, and one case run end to end."""
 import json
+from pathlib import Path
 
 import yaml
 
@@ -104,3 +105,23 @@ def _small(case) -> bool:
     h, w, _ = case["spec"]["input_shape"]
     return (case["build"]["io"] == "stream" and len(case["spec"]["stages"]) <= 3 and h * w <= 120
             and case["spec"]["classes"] <= 40)
+
+
+def test_a_case_recorded_twice_counts_once_with_its_worse_outcome(tmp_path):
+    row = {"index": 4, "name": "c4", "spec": "c4/spec.yaml", "seconds": 1.0, "min_liveness": 0.5}
+    (tmp_path / "results-0.jsonl").write_text(json.dumps({**row, "outcome": "exact"}) + "\n"
+                                              + json.dumps({**row, "index": 5, "outcome": "exact"}) + "\n")
+    (tmp_path / "results-1.jsonl").write_text(json.dumps({**row, "outcome": "csim-error", "error": "raced"}) + "\n")
+    summary = sweep.summarise(tmp_path)
+    assert summary["cases"] == 2 and summary["exact"] == 1 and summary["csim-error"] == 1
+
+
+def test_a_worker_whose_sweep_is_gone_runs_no_case(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, sweep.PARENT_ENV: "0"}  # not its parent: as if the sweep had been killed
+    done = subprocess.run([sys.executable, "-m", "hw.sim.sweep", "--worker", "3", str(tmp_path), "0", "1", "5"],
+                          env=env, cwd=Path(sweep.__file__).resolve().parents[2], timeout=120)
+    assert done.returncode == 1 and not (tmp_path / "results-0.jsonl").read_text()
