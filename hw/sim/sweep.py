@@ -18,6 +18,7 @@ reference), ``generate-error`` / ``csim-error`` (the spec validated but the flow
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -239,6 +240,34 @@ def sweep(cases: int, seed: int = 0, jobs: int = 1, out="sweep-out", progress=sy
         if progress:
             print(file=progress)
         return _finish(out, cases)
+    with _only_run(out):
+        return _sweep_locally(seed, out, cases, jobs, progress)
+
+
+@contextlib.contextmanager
+def _only_run(out: Path):
+    """Hold OUT/.sweep.lock for the run: two sweeps on one folder would run the same cases in the
+    same case folders at once.  The lock goes with the process, however it ends."""
+    import fcntl
+
+    with open(out / ".sweep.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise SweepBusy(f"--out {out}: another sweep is running in it (pid {lock.read().strip() or '?'}); "
+                            "wait for it or give another --out") from None
+        lock.truncate(0)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
+
+
+class SweepBusy(RuntimeError):
+    """Another sweep holds the folder (exit 1)."""
+
+
+def _sweep_locally(seed: int, out: Path, cases: int, jobs: int, progress) -> dict:
     root = Path(__file__).resolve().parents[2]
     start_done, started = len(done_indices(out)), time.perf_counter()
     procs = []

@@ -125,3 +125,15 @@ def test_a_worker_whose_sweep_is_gone_runs_no_case(tmp_path):
     done = subprocess.run([sys.executable, "-m", "hw.sim.sweep", "--worker", "3", str(tmp_path), "0", "1", "5"],
                           env=env, cwd=Path(sweep.__file__).resolve().parents[2], timeout=120)
     assert done.returncode == 1 and not (tmp_path / "results-0.jsonl").read_text()
+
+
+def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_path, capsys):
+    import os
+
+    from hw.cli import main
+
+    with sweep._only_run(tmp_path):  # as a running sweep holds it
+        assert main(["sweep", "--cases", "1", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"another sweep is running in it (pid {os.getpid()})" in err and len(err.splitlines()) == 1
+    assert not list(tmp_path.glob("results-*.jsonl"))  # nothing ran
