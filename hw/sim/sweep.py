@@ -119,10 +119,16 @@ def run_case(seed: int, index: int, out: Path) -> dict:
     return row
 
 
+def result_rows(out: Path):
+    """Every row of OUT's results files (a case twice if two runs raced on OUT)."""
+    for path in sorted(Path(out).glob("results-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                yield json.loads(line)
+
+
 def done_indices(out: Path) -> set:
-    rows = [json.loads(line) for path in Path(out).glob("results-*.jsonl") for line in path.read_text().splitlines()
-            if line.strip()]
-    return {r["index"] for r in rows}
+    return {r["index"] for r in result_rows(out)}
 
 
 PARENT_ENV = "ATTENDNETS_SWEEP_PARENT"
@@ -179,12 +185,9 @@ def summarise(out: Path, cases: int | None = None) -> dict:
     rank = {o: i for i, o in enumerate(("mismatch", "keras-unexplained", "csim-error", "generate-error",
                                         "keras-differs", "exact"))}  # worst first
     rows = {}
-    for path in sorted(Path(out).glob("results-*.jsonl")):
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                if r["index"] not in rows or rank[r["outcome"]] < rank[rows[r["index"]]["outcome"]]:
-                    rows[r["index"]] = r
+    for r in result_rows(out):
+        if r["index"] not in rows or rank[r["outcome"]] < rank[rows[r["index"]]["outcome"]]:
+            rows[r["index"]] = r
     rows = [rows[i] for i in sorted(rows)]
     if cases is not None:
         rows = [r for r in rows if r["index"] < cases]
