@@ -34,6 +34,11 @@ def _relative_to_cwd(path: Path) -> str:
     return os.path.relpath(path.resolve(), Path.cwd())
 
 
+def _is_spec_file(model) -> bool:
+    """A spec file's path, not a built-in model name (names have no suffix)."""
+    return bool(model) and bool(Path(model).suffix)
+
+
 class ConfigError(ValueError):
     """A bad recipe; the message names the file and the field."""
 
@@ -262,8 +267,7 @@ class BuildConfig:
 
         def rel(path):
             return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
-        spec_file = self.model and Path(self.model).suffix and Path(self.model).exists()
-        return dataclasses.replace(self, model=rel(self.model) if spec_file else self.model,
+        return dataclasses.replace(self, model=rel(self.model) if _is_spec_file(self.model) else self.model,
                                    weights=rel(self.weights) if self.weights else None)
 
     @classmethod
@@ -282,6 +286,6 @@ class BuildConfig:
         cfg = cls.from_dict(data, str(path))
         if cfg.weights and not Path(cfg.weights).is_absolute():  # relative to the config file
             cfg.weights = _relative_to_cwd(path.parent / cfg.weights)
-        if cfg.model and Path(cfg.model).suffix and not Path(cfg.model).is_absolute():  # a spec file, not a name
+        if _is_spec_file(cfg.model) and not Path(cfg.model).is_absolute():
             cfg.model = _relative_to_cwd(path.parent / cfg.model)
         return cfg
