@@ -56,7 +56,7 @@ def explore(req: Request, log=None, verify: bool = False) -> dict:
     log = log or sys.stderr
     from hw.cluster import dask_client
     from hw.explore.front import best_against, front_rows, write_front
-    from hw.explore.promote import promote, promoted, with_promoted
+    from hw.explore.promote import BASELINE, promote, promoted, with_promoted
     from hw.explore.proxy import open_dataset
     from hw.explore.study import Search, check_possible, open_study
 
@@ -76,14 +76,15 @@ def explore(req: Request, log=None, verify: bool = False) -> dict:
         say = lambda text: print(f"attendnets explore: {text}", file=log, flush=True)  # noqa: E731
         if req.promote and rows:
             promote(study, req, rows, client, say)
-        rows = with_promoted(rows, promoted(study))
+        figures = promoted(study)
+        rows = with_promoted(rows, figures)
         if verify and rows:
             from hw.explore.verify import verify_front
 
             verify_front(client, req.out, rows, say=say)
     rows = write_front(study, req.out, req.settings(), rows)
     return {"study": req.study, "storage": req.storage_url(), "front": rows, "out": str(req.out),
-            "comparison": best_against(rows, study.user_attrs.get("baseline"), promoted(study).get("baseline"))}
+            "comparison": best_against(rows, study.user_attrs.get("baseline"), figures.get(BASELINE))}
 
 
 def format_front(summary: dict) -> str:

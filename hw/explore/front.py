@@ -38,12 +38,14 @@ def write_front(study, out: Path, settings: dict, rows: "list | None" = None) ->
         trial_dir = out / "trials" / f"{row['trial']:05d}"
         for suffix in (".yaml", "-plan.yaml"):
             shutil.copyfile(trial_dir / f"{row['name']}{suffix}", staging / f"{row['name']}{suffix}")
-    promoted = study.user_attrs.get("promoted") or {}
+    from hw.explore.promote import BASELINE, promoted as promoted_figures
+
+    promoted = promoted_figures(study)
     summary = {"study": study.study_name, "settings": settings, "objectives": ["top1_proxy", "fps_estimated"],
                "note": "top-1 is a short-QAT proxy, not the accuracy at a full recipe (top1_promoted: the "
                        "front trained again at the promoted recipe, on every training and test image); images/s "
                        "and resources are estimated (hw.estimate), not synthesized", "front": rows,
-               "baseline": study.user_attrs.get("baseline"), "baseline_promoted": promoted.get("baseline")}
+               "baseline": study.user_attrs.get("baseline"), "baseline_promoted": promoted.get(BASELINE)}
     (staging / "front.json").write_text(json.dumps(summary, indent=2))
     chart(study, rows, staging / "front.png", summary["baseline"], summary["baseline_promoted"])
     old = out / ".front-old"

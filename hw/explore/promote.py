@@ -20,11 +20,12 @@ from pathlib import Path
 from hw.explore.proxy import Proxy, proxy_run
 
 BASELINE = "baseline"
+PROMOTED = "promoted"   # the promoted run's folder, beside the proxy's checkpoint in trials/NNNNN/
 
 
 def promoted(study) -> dict:
     """The study's promoted figures: {trial number (str) or 'baseline': {top1, top1_float, ..., recipe}}."""
-    return dict(study.user_attrs.get("promoted") or {})
+    return dict(study.user_attrs.get(PROMOTED) or {})
 
 
 def promote(study, req, rows: list, client, say) -> dict:
@@ -38,21 +39,21 @@ def promote(study, req, rows: list, client, say) -> dict:
         key = str(r["trial"])
         if done.get(key, {}).get("recipe") != recipe:
             spec = req.out / "trials" / f"{r['trial']:05d}" / f"{r['name']}.yaml"
-            calls.append(_call(req, spec, spec.parent / "promoted", req.seed + r["trial"]))
+            calls.append(_call(req, spec, spec.parent / PROMOTED, req.seed + r["trial"]))
             keys.append(key)
     baseline = study.user_attrs.get("baseline")
     if baseline and baseline.get("top1") is not None and done.get(BASELINE, {}).get("recipe") != recipe:
         from qmodels.spec import load_spec
 
         spec = req.out / "baseline" / f"{load_spec(req.baseline).name}.yaml"  # as Search wrote it
-        calls.append(_call(req, spec, req.out / "baseline" / "promoted", req.seed))
+        calls.append(_call(req, spec, req.out / "baseline" / PROMOTED, req.seed))
         keys.append(BASELINE)
     if calls:
         say(f"promoting {len(calls)} run(s) to {req.promote.describe()}")
 
     def finished(i, result):
         done[keys[i]] = {**result, "recipe": recipe}
-        study.set_user_attr("promoted", done)  # at once: a killed run keeps every promoted result
+        study.set_user_attr(PROMOTED, done)  # at once: a killed run keeps every promoted result
         say(f"promoted {keys[i]}: top-1 {result['top1']:.4f} on {result['val_images']:,} test images")
     run_all(client, proxy_run, calls, on_result=finished)
     return done
@@ -71,7 +72,7 @@ def with_promoted(rows: list, promoted_figures: dict) -> list:
         figures = promoted_figures.get(str(r["trial"]))
         r["top1_promoted"] = figures["top1"] if figures else None
         if figures:
-            r["checkpoint_promoted"] = str(Path("..") / "trials" / f"{r['trial']:05d}" / "promoted")
+            r["checkpoint_promoted"] = str(Path("..") / "trials" / f"{r['trial']:05d}" / PROMOTED)
     scored = [r for r in rows if r["top1_promoted"] is not None]
     for r in scored:
         r["promoted_front"] = not any(o is not r and o["fps_estimated"] >= r["fps_estimated"]

@@ -37,7 +37,9 @@ def verify_member(plan: str, checkpoint: str, project: str, samples: int) -> dic
 
 def checkpoint_of(row: dict) -> str:
     """The trial's best-trained weights: the promoted run's where there is one."""
-    return "promoted" if row.get("top1_promoted") is not None else "checkpoint"
+    from hw.explore.promote import PROMOTED
+
+    return PROMOTED if row.get("top1_promoted") is not None else "checkpoint"
 
 
 def verify_front(client, out: Path, rows: list, samples: int = 16, say=print) -> list:
