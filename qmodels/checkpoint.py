@@ -160,6 +160,15 @@ def _first_difference(there: list, here: list) -> "str | None":
     return None
 
 
+def float_record(src_dir, info: dict) -> dict:
+    """The ``float`` entry of checkpoint SRC_DIR's record INFO (CheckpointError: it has no float network)."""
+    record = info.get("float") or {}
+    if not record.get("epochs"):
+        raise CheckpointError(f"{Path(src_dir) / CHECKPOINT}: holds no float network (it was trained with "
+                              "--float-epochs 0), so QAT cannot start from one")
+    return record
+
+
 def load_float_into(src_dir, model) -> dict:
     """Put checkpoint SRC_DIR's float network weights into MODEL; return SRC_DIR's checkpoint.yaml.
 
@@ -168,10 +177,7 @@ def load_float_into(src_dir, model) -> dict:
     """
     src_dir = Path(src_dir).expanduser()
     info = read_info(src_dir)
-    record = info.get("float")
-    if not record:
-        raise CheckpointError(f"{src_dir / CHECKPOINT}: holds no float network (it was trained with "
-                              "--float-epochs 0), so QAT cannot start from one")
+    record = float_record(src_dir, info)
     source = _model_with(src_dir, info, str(record.get("weights", FLOAT_WEIGHTS)), "float network's weights")
     problem = _first_difference(_weight_shapes(source), _weight_shapes(model))
     if problem:

@@ -25,8 +25,9 @@ from qmodels import data as D
 from qmodels import spec as S
 from qmodels.build import build_model
 from qmodels.checkpoint import (CHECKPOINT, FLOAT_WEIGHTS, FORMAT, METRICS, OPTIMIZER, SPEC_FILE,  # noqa: F401
-                                WEIGHTS, CheckpointError, load_checkpoint, load_float_into, load_float_network, read_info,
-                                restore_optimizer, save_checkpoint, save_float_weights, spec_to_dict)
+                                WEIGHTS, CheckpointError, float_record, load_checkpoint, load_float_into,
+                                load_float_network, read_info, restore_optimizer, save_checkpoint,
+                                save_float_weights, spec_to_dict)
 from qmodels.evaluate import (SUMMARY_KEYS, _topk, eval_cli, evaluate, evaluate_checkpoint,  # noqa: F401
                               naming_bad_images, predict, report)
 from qmodels.float_twin import FloatSelectiveAttention, copy_weights, float_twin  # noqa: F401
@@ -234,11 +235,7 @@ def _same_dir(recorded, path: Path) -> bool:
 
 def source_float_epochs(source) -> int:
     """How many float epochs checkpoint SOURCE's float network was trained for (CheckpointError if none)."""
-    record = read_info(source).get("float") or {}
-    if not record.get("epochs"):
-        raise CheckpointError(f"{Path(source) / CHECKPOINT}: holds no float network (it was trained with "
-                              "--float-epochs 0), so QAT cannot start from one")
-    return int(record["epochs"])
+    return int(float_record(source, read_info(source))["epochs"])
 
 
 def train(model_name, folder: D.ImageFolder, out, opts: TrainOptions = TrainOptions(), from_float=None) -> dict:
