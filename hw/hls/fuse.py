@@ -11,10 +11,17 @@ accumulator's 20-25, and the activation's process disappears.  The arithmetic is
 hls4ml's activation performs today (the same cast from the same accumulator), so the fusion is
 exact by construction; csim and the sweep check it.
 
+A global average is fusable for the same reason: hls4ml divides its sum by the pixel count,
+truncating at the accumulator's LSB, and hw.hls.precision gives its result type exactly that
+LSB and the inputs' range, so the result holds the truncated quotient unchanged and the
+activation's cast then rounds it.  Fused, the truncated quotient is cast into the activation's
+format directly: the same value through the same cast (its 768-channel, 15-bit stream and a
+768-lane activation disappear in AttendNet-A).
+
 Not fused, and why (``unfused_reasons``): an activation whose producer has other consumers
 (the pre-activation value is needed elsewhere), a producer that is a model output, and every
-activation after a layer that is not a matrix layer (pooling, global average, add: their
-results are exact sums whose rounding is derived separately in hw.hls.precision).
+activation after a layer whose op is not ``fusable`` (max pooling, add: their results feed
+the activation in their own type, derived separately in hw.hls.precision).
 
 ``fused_pairs(model)`` is the one rule; generation passes its result to the hls4ml pass
 (hw/hls/layers/fuse_quantizer.py), which fuses exactly those pairs and fails if the hls4ml
@@ -24,7 +31,7 @@ from __future__ import annotations
 
 from hw.hls import ops
 
-FUSABLE_PRODUCERS = ops.keras_classes(matrix=True)   # the matrix ops (hw.hls.ops)
+FUSABLE_PRODUCERS = ops.keras_classes(fusable=True)   # the matrix ops and the global average (hw.hls.ops)
 FUSABLE_QUANTIZERS = ("quantized_relu", "quantized_bits")
 
 
@@ -47,7 +54,7 @@ def _quantizer_name(layer) -> str:
 
 
 def candidates(model) -> dict:
-    """{activation: (producer, reason or None)} for every QActivation after a matrix layer;
+    """{activation: (producer, reason or None)} for every QActivation after a fusable layer;
     reason None means it can be fused."""
     consumers, outputs = _graph(model)
     found = {}

@@ -1,4 +1,4 @@
-"""Fusing a quantized activation into the matrix layer before it (an hls4ml optimizer pass).
+"""Fusing a quantized activation into the layer before it (an hls4ml optimizer pass).
 
 hw.hls.fuse.fused_pairs decides which activations fuse (and why that is exact); generation
 marks each one in the hls4ml configuration (``LayerName: {<activation>: {FuseInto: <producer>}}``,
@@ -16,7 +16,7 @@ PASS_NAME = "attendnets_fuse_quantizer"
 FLOW = "vivado:optimize"  # both io types; after hls4ml's pointwise pass, which replaces 1x1 convs
 ATTRIBUTE = "fuse_into"
 CONFIG_KEY = "FuseInto"
-PRODUCERS = ops.hls4ml_classes(matrix=True)   # the matrix ops (hw.hls.ops)
+PRODUCERS = ops.hls4ml_classes(fusable=True)   # the matrix ops and the global average (hw.hls.ops)
 ACTIVATIONS = ("relu", "linear")
 
 
@@ -48,7 +48,9 @@ def _problem(model, node, producer):
     if node.class_name != "Activation" or node.get_attr("activation") not in ACTIVATIONS:
         return f"{node.name} is a {node.class_name} ({node.get_attr('activation')}), not a relu/linear Activation"
     if producer.class_name not in PRODUCERS:
-        return f"{producer.name} is a {producer.class_name}, not a matrix layer"
+        return f"{producer.name} is a {producer.class_name}, not a layer whose result can be cast (hw.hls.ops)"
+    if producer.class_name == "GlobalPooling2D" and producer.get_attr("pool_op") != "Average":
+        return f"{producer.name} is a global {producer.get_attr('pool_op')} pooling, not an average"
     if node.inputs != producer.outputs:
         return f"{node.name} does not read {producer.name}'s output"
     readers = [n.name for n in model.graph.values() if producer.outputs[0] in n.inputs]

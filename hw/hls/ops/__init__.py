@@ -43,7 +43,8 @@ class HwOp:
     types: str = None           # hw.hls.precision's rule for ``keras``; None: no exact type
     stream: str = None          # hw.hls.fifo's loop shape; None: no stream model
     reuse: str = ONE            # HLS4ML_MATRIX, OURS or ONE
-    matrix: bool = False        # a weights matrix: multiply-accumulate, fusable quantized output (hw.hls.fuse)
+    matrix: bool = False        # a weights matrix: multiply-accumulate
+    fusable: bool = False       # can write its quantized activation's format itself (hw.hls.fuse)
     dsp_product: bool = False   # 'dsp' products in hls4ml's own kernel (hw/hls/layers/dsp_product.py)
     grouped_conv: bool = False  # can run in our grouped conv: fold, weights in a ROM, dsp / packed (dsp_route.py)
     estimated: bool = True      # the estimator has a model of it
@@ -99,22 +100,24 @@ class HwOp:
 
 
 OPS = (
-    HwOp("conv", ("QConv2D",), ("Conv2D",), ("Conv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True,
+    HwOp("conv", ("QConv2D",), ("Conv2D",), ("Conv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, fusable=True,
          dsp_product=True, grouped_conv=True),
     # a 1x1 stride-1 conv (hls4ml's pointwise pass makes it one; geometry.from_model tells it apart)
-    HwOp("pointwise", (), (), ("PointwiseConv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, dsp_product=True,
-         grouped_conv=True),
-    HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, dsp_product=True,
-         loop=ONCE),
+    HwOp("pointwise", (), (), ("PointwiseConv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, fusable=True,
+         dsp_product=True, grouped_conv=True),
+    HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, fusable=True,
+         dsp_product=True, loop=ONCE),
     HwOp("depthwise", ("QDepthwiseConv2D",), ("DepthwiseConv2D",), ("DepthwiseConv2D",), MATRIX, WALK,
-         HLS4ML_MATRIX, matrix=True, grouped_conv=True),
-    HwOp("group_conv", ("QGroupConv2D",), (), ("HGroupConv2D",), MATRIX, WALK, OURS, matrix=True, grouped_conv=True,
-         loop=PADDED, rules=group_conv),
+         HLS4ML_MATRIX, matrix=True, fusable=True, grouped_conv=True),
+    HwOp("group_conv", ("QGroupConv2D",), (), ("HGroupConv2D",), MATRIX, WALK, OURS, matrix=True, fusable=True,
+         grouped_conv=True, loop=PADDED, rules=group_conv),
     HwOp("attention", ("SelectiveAttention",), (), ("HSelectiveAttention",), ATTENTION, PIXEL, OURS, rules=attention),
     HwOp("unpool", ("Unpooling2D",), (), ("HUnpooling2D",), PASS, UNPOOL, loop=IN_OUT),
     HwOp("activation", ("QActivation",), ("Activation", "ReLU"), ("Activation",), ACTIVATION, PIXEL),
     HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK, depth=3),
-    HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D",), AVERAGE, REDUCE),
+    # a global average's result (the exact mean, truncated finer than its activation's LSB, hw.hls.precision)
+    # is cast into its activation's format as the activation itself casts it: fusable too
+    HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D",), AVERAGE, REDUCE, fusable=True),
     HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
     HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
     HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
