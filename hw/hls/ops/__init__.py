@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hw.hls.ops import attention, group_conv, hls4ml_matrix
+from hw.hls.ops import attention, global_average, group_conv, hls4ml_matrix
 
 # hw.hls.precision's exact-type rules (``_layer_types``), by name
 MATRIX, PASS, ADD, AVERAGE, ATTENTION, ACTIVATION = "matrix", "pass", "add", "average", "attention", "activation"
@@ -53,7 +53,7 @@ class HwOp:
     #                             not overlapped), once (ONCE: a vector), or not at all (NONE: wiring)
     depth: int = 2              # pipeline depth of a per-pixel op (a matrix op's is its adder tree's:
     #                             hw/estimate/layers.py pipeline_depth; a ONCE matrix op adds its R clocks)
-    rules: object = field(default=None, compare=False, repr=False)  # OURS: the module of our kernel's rules
+    rules: object = field(default=None, compare=False, repr=False)  # the module of our kernel's rules (OURS; the gap's folds)
 
     @property
     def tunable(self) -> bool:
@@ -116,8 +116,10 @@ OPS = (
     HwOp("activation", ("QActivation",), ("Activation", "ReLU"), ("Activation",), ACTIVATION, PIXEL),
     HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK, depth=3),
     # a global average's result (the exact mean, truncated finer than its activation's LSB, hw.hls.precision)
-    # is cast into its activation's format as the activation itself casts it: fusable too
-    HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D",), AVERAGE, REDUCE, fusable=True),
+    # is cast into its activation's format as the activation itself casts it: fusable too.  A fold F > 1
+    # puts it in our kernel (HGlobalAverage, n_filt / F lanes; its rules in hw/hls/ops/global_average.py)
+    HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D", "HGlobalAverage"), AVERAGE, REDUCE,
+         fusable=True, rules=global_average),
     HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
     HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
     HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
