@@ -166,11 +166,15 @@ def hls_config(model, types: dict, cfg: BuildConfig, trace: bool = False) -> dic
                              load_board(cfg.board).part)
             entry["Multiplier"] = override.multiplier  # hw/hls/layers/dsp_route.py, group_conv.py
         if override and (override.fold or 1) > 1 or override and (override.storage or "registers") != "registers":
-            from hw.hls.layers.dsp_route import check_fold  # imports hls4ml
+            from hw.hls.layers import global_average  # imports hls4ml
+            from hw.hls.layers.dsp_route import check_fold
 
             storage = override.storage or "registers"
-            check_fold(layer, override.fold or 1, entry["ReuseFactor"], override.multiplier or "lut", storage)
-            entry.update(Fold=override.fold or 1, WeightStorage=storage)  # our grouped conv (layers/group_conv.py)
+            if type(layer).__name__ in global_average.KERAS_CLASSES:  # our folded one (layers/global_average.py)
+                entry["Fold"] = global_average.check_config(layer, override.fold or 1, storage, cfg.io)
+            else:
+                check_fold(layer, override.fold or 1, entry["ReuseFactor"], override.multiplier or "lut", storage)
+                entry.update(Fold=override.fold or 1, WeightStorage=storage)  # our grouped conv (layers/group_conv.py)
         layers[layer.name] = entry
         if type(layer).__name__ in CONV_LIKE:
             # hls4ml adds '<name>_linear' after these; equal types let it remove that layer again

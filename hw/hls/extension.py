@@ -13,7 +13,8 @@ def register() -> None:
     that routes convolutions asking for packed DSP multipliers or a fold to our grouped one
     (layers/dsp_route.py), the pass that lays out in rows the weights our grouped conv keeps in a
     memory (layers/weight_rows.py), and hls4ml's convs and dense layers with their products in
-    DSPs (layers/dsp_product.py).
+    DSPs (layers/dsp_product.py), and the global averages configured with a fold to our folded one
+    (layers/global_average.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -25,8 +26,8 @@ def register() -> None:
     from hls4ml.converters import register_keras_v2_layer_handler
     from hls4ml.model.layers import register_layer
 
-    from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, group_conv,
-                               selective_attention, unpooling, weight_rows)
+    from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, global_average,
+                               group_conv, selective_attention, unpooling, weight_rows)
 
     for module in (unpooling, selective_attention, group_conv):  # our layers
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -38,10 +39,17 @@ def register() -> None:
                 backend.register_template(template)
             for header in (module.HEADER, *getattr(module, "EXTRA_HEADERS", ())):  # those HEADER includes
                 backend.register_source(HEADER_DIR / header)
+    for cls in global_average.LAYER_CLASSES:  # no Keras class of its own: a pass puts it in place
+        register_layer(cls.__name__, cls)
+    for name in BACKENDS:
+        for template in global_average.TEMPLATES:
+            get_backend(name).register_template(template)
+        get_backend(name).register_source(HEADER_DIR / global_average.HEADER)
     # into a Vivado flow, which the Vitis backend's flow runs too: one registration serves both
     depthwise_route.register(get_backend("Vivado"))
     fuse_quantizer.register(get_backend("Vivado"))
     dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
+    global_average.register(get_backend("Vivado"))  # after the fusion too
     weight_rows.register(get_backend("Vivado"))  # weights in a memory: one row a clock
     for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
         dsp_product.register(get_backend(name))

@@ -101,7 +101,8 @@ def check_multiplier(layer, multiplier: str, data_format, part: str) -> None:
 
 def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "registers") -> None:
     """Refuse, naming the layer and the folds it takes, a fold or weight storage it cannot have:
-    both exist for the convolutions only (our grouped conv computes them); a fold must divide the
+    both exist for the convolutions only (our grouped conv computes them; a global average's fold is
+    checked by layers/global_average.py, which convert.hls_config calls instead); a fold must divide the
     output channels and the reuse factor, and with the weights in a memory R / fold must divide
     the window's taps (group_conv.valid_folds)."""
     from hw.config import ConfigError
@@ -112,8 +113,9 @@ def check_fold(layer, fold: int, reuse: int, multiplier: str, storage: str = "re
     if fold == 1 and storage == "registers":
         return
     if kind not in KERAS_CONVS:
+        also = f" and the global average ({', '.join(ops.op('gap').keras)})" if fold != 1 else ""
         raise ConfigError(f"{where}: a {'fold' if fold != 1 else 'weight storage'} is for convolutions "
-                          f"({', '.join(KERAS_CONVS)}); {layer.name} is a {kind}")
+                          f"({', '.join(KERAS_CONVS)}){also}; {layer.name} is a {kind}")
     try:
         group_conv.check_fold(layer.name, group_conv.keras_geometry(layer), reuse, multiplier, fold, storage)
     except ValueError as err:

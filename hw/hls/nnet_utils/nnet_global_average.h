@@ -1,0 +1,110 @@
+#ifndef NNET_GLOBAL_AVERAGE_H_
+#define NNET_GLOBAL_AVERAGE_H_
+
+#include "hls_stream.h"
+#include "nnet_common.h"
+
+namespace nnet {
+
+// Global average pooling, channels last, io_stream, folded (FINN's PE idea on the channels).
+//
+// hls4ml's global_pooling2d_cl (nnet_pooling_stream.h) adds all n_filt channels of a pixel in one
+// clock and divides all of them in the clock that writes the result: n_filt adders and n_filt
+// dividers, though a global average sees few pixels.  Here a pixel's channels are added in
+// `fold` steps of `lanes` = n_filt / fold channels, one step a clock, into accumulators kept in
+// a memory of `fold` rows (one LUTRAM per lane), and the means are made `lanes` at a time in
+// `fold` more clocks into the output word, which is written once.  One pipelined loop of
+// (in_height * in_width + 1) * fold iterations at II 1 (hw/hls/ops/global_average.py
+// iterations); adders, dividers and output casts exist for `lanes` channels only.
+//
+// The arithmetic is hls4ml's term for term, so no fold changes a bit: every channel's sum
+// starts at 0 and adds the pixels in arrival order, each value first cast to accum_t and every
+// partial sum assigned to accum_t (hls4ml: data_window[c] = data_window[c] + accum_t(x)); the
+// mean is the same expression, acc / (in_height * in_width) with the config's unsigned
+// constants, assigned to the result's element type.
+struct global_average_config {
+    static const unsigned in_height = 7;    // the feature map the average runs over
+    static const unsigned in_width = 7;
+    static const unsigned n_filt = 768;     // channels, one stream word a pixel, one result word
+    static const unsigned fold = 8;         // F: clocks a pixel takes; divides n_filt
+    static const unsigned lanes = 96;       // n_filt / fold: channels added (and divided) a clock
+    // the sum's type: hw/hls/precision.py average_accum makes it exact (no partial sum of a
+    // channel can overflow it) with an LSB fine enough that the truncated quotient rounds into
+    // the result type as the exact mean would
+    typedef ap_fixed<21, 11> accum_t;
+};
+
+#define NNET_GLOBAL_AVERAGE_PRAGMA(x) _Pragma(#x)
+// Vitis HLS binds a memory with BIND_STORAGE, Vivado HLS with RESOURCE (nnet_dsp_pack.h says how
+// the two are told apart): a simple dual-port LUTRAM, one read and one write a clock.
+#ifdef __VITIS_HLS__
+#define NNET_GLOBAL_AVERAGE_LUTRAM(VAR) NNET_GLOBAL_AVERAGE_PRAGMA(HLS BIND_STORAGE variable=VAR type=ram_s2p impl=lutram)
+#else
+#define NNET_GLOBAL_AVERAGE_LUTRAM(VAR) NNET_GLOBAL_AVERAGE_PRAGMA(HLS RESOURCE variable=VAR core=RAM_S2P_LUTRAM)
+#endif
+
+// Iteration (p, step) of the loop: p < pixels adds pixel p's channels step * lanes .. (step + 1)
+// * lanes - 1 (the pixel is read from the stream into a register at step 0); p == pixels makes
+// those channels' means and, at the last step, writes the word.
+//
+// The accumulator row `step` is read and written once every `fold` iterations: a true RAW
+// dependence of distance fold, stated so that HLS does not assume distance 1 (which would force
+// II = the read-add-write latency).  Stating the true distance can never make wrong hardware: if
+// the read (1 clock), the add and the write take longer than `fold` clocks, HLS lengthens the II
+// to meet it.  The smallest fold routed here is 2, which a LUTRAM read in one clock followed by
+// the add and the write in the next meets at II 1.
+template <class data_T, class res_T, typename CONFIG_T>
+void global_average_stream(hls::stream<data_T> &data, hls::stream<res_T> &res) {
+    static_assert(CONFIG_T::lanes * CONFIG_T::fold == CONFIG_T::n_filt, "fold must divide n_filt into lanes");
+    static_assert(data_T::size == CONFIG_T::n_filt && res_T::size == CONFIG_T::n_filt,
+                  "one stream word is one pixel of n_filt channels");
+    typedef typename CONFIG_T::accum_t accum_t;
+    const unsigned pixels = CONFIG_T::in_height * CONFIG_T::in_width;
+
+    typename data_T::value_type pixel[CONFIG_T::fold][CONFIG_T::lanes];   // the input word, held in a register
+    #pragma HLS ARRAY_PARTITION variable=pixel complete dim=0
+    accum_t acc[CONFIG_T::fold][CONFIG_T::lanes];
+    #pragma HLS ARRAY_PARTITION variable=acc complete dim=2
+    NNET_GLOBAL_AVERAGE_LUTRAM(acc)
+    res_T out;
+    PRAGMA_DATA_PACK(out)
+
+GAvgPixels:
+    for (unsigned p = 0; p < pixels + 1; p++) {
+    GAvgSteps:
+        for (unsigned step = 0; step < CONFIG_T::fold; step++) {
+            #pragma HLS PIPELINE II=1
+            #pragma HLS DEPENDENCE variable=acc inter RAW distance=CONFIG_T::fold true
+            if (p < pixels) {
+                if (step == 0) {
+                    const data_T word = data.read();
+                GAvgHold:
+                    for (unsigned i = 0; i < CONFIG_T::n_filt; i++) {
+                        #pragma HLS UNROLL
+                        pixel[i / CONFIG_T::lanes][i % CONFIG_T::lanes] = word[i];
+                    }
+                }
+            GAvgAdd:
+                for (unsigned lane = 0; lane < CONFIG_T::lanes; lane++) {
+                    #pragma HLS UNROLL
+                    const accum_t x = pixel[step][lane];   // hls4ml's data_pack: the value cast to accum_t
+                    const accum_t sum = (p == 0) ? accum_t(0) : acc[step][lane];
+                    acc[step][lane] = sum + x;
+                }
+            } else {
+            GAvgMean:
+                for (unsigned lane = 0; lane < CONFIG_T::lanes; lane++) {
+                    #pragma HLS UNROLL
+                    out[step * CONFIG_T::lanes + lane] = acc[step][lane] / (CONFIG_T::in_height * CONFIG_T::in_width);
+                }
+                if (step + 1 == CONFIG_T::fold) {
+                    res.write(out);
+                }
+            }
+        }
+    }
+}
+
+} // namespace nnet
+
+#endif
