@@ -13,6 +13,7 @@ import argparse
 from hw.estimate import plan as P
 from hw.estimate.layers import CONTROL, LayerSetting, buffers, compute, estimate_layer, output_casts
 from hw.estimate.network import coefficients, stream_cost
+from hw.hls import ops
 
 
 def lut_floor(design) -> dict:
@@ -28,7 +29,8 @@ def lut_floor(design) -> dict:
         cheapest = min(P.layer_settings(g, design.board.family),
                        key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
         mac = compute(g, cheapest, design.board.family)[1]
-        parts = {"multiply-accumulate": mac.lut, "line buffers": buffers(g, cheapest).lut,
+        arithmetic = "multiply-accumulate" if ops.op(g.kind).matrix else f"{g.kind} at its cheapest setting"
+        parts = {arithmetic: mac.lut, "line buffers": buffers(g, cheapest).lut,
                  "output rounding/saturation": output_casts(g, cheapest) * g.accum_bits if g.fused else 0.0,
                  "control": CONTROL.lut}
         for name, lut in parts.items():

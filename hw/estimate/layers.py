@@ -65,10 +65,14 @@ class LayerEstimate:
                 "ii": self.ii, "cycles": self.cycles, "storage": self.storage, "macs": self.macs}
 
 
-def iterations(g: LayerGeom) -> int:
-    """Iterations of the layer's pipelined pixel loop (its op's ``loop``, hw.hls.ops)."""
+def iterations(g: LayerGeom, s: LayerSetting = None) -> int:
+    """Iterations of the layer's pipelined pixel loop (its op's ``loop``, hw.hls.ops; a folded op's
+    by its rules: F steps per pixel)."""
+    hw_op = ops.op(g.kind)
+    if hw_op.folded and s is not None and s.fold > 1:
+        return hw_op.rules.iterations(g.in_pixels, s.fold)
     padded = (g.in_shape[0] + g.padding[0] + g.padding[1]) * (g.in_shape[1] + g.padding[2] + g.padding[3])
-    return ops.op(g.kind).iterations(g.in_pixels, g.out_pixels, padded)
+    return hw_op.iterations(g.in_pixels, g.out_pixels, padded)
 
 
 def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
@@ -223,7 +227,17 @@ def _pool(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
 
 
 def _average(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
-    return 0, C.Cost(lut=g.channels * (g.accum_bits + g.result_bits), ff=g.channels * g.accum_bits), "none"
+    """hls4ml's global average: an accumulator and a divide-and-cast per channel.  Folded by F
+    (our kernel, hw/hls/ops/global_average.py): n_filt / F lanes each pick their channel of the
+    held input word (an F:1 mux, a LUT6 per 3 inputs and bit), add into accumulators that sit in
+    LUTRAM F rows deep, and divide and cast; the input and output words are held in registers."""
+    if s.fold == 1:
+        return 0, C.Cost(lut=g.channels * (g.accum_bits + g.result_bits), ff=g.channels * g.accum_bits), "none"
+    lanes = math.ceil(g.channels / s.fold)
+    select = lanes * g.data_bits * math.ceil((s.fold - 1) / 3)
+    lanes_cost = C.Cost(lut=lanes * (g.accum_bits + g.result_bits) + select, ff=lanes * g.accum_bits)
+    words = C.Cost(ff=g.channels * (g.data_bits + g.result_bits))
+    return 0, lanes_cost + words + C.memory(s.fold, lanes * g.accum_bits, "lutram"), "none"
 
 
 def _add(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
@@ -291,7 +305,7 @@ def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = No
         cost = C.Cost(cost.dsp, cost.lut * scales["lut_scale"], cost.ff * scales["ff_scale"], cost.bram18, cost.uram)
     hw_op = ops.op(g.kind)
     ii = s.reuse if hw_op.tunable else 1
-    return LayerEstimate(g.name, g.kind, s.reuse, s.strategy, mults, cost, ii, iterations(g),
+    return LayerEstimate(g.name, g.kind, s.reuse, s.strategy, mults, cost, ii, iterations(g, s),
                          pipeline_depth(g, s), storage, g.macs,
                          {"weight_memory_bits": g.weight_memory_bits, "nonzero_weights": g.nonzero
                           if hw_op.matrix else 0})

@@ -25,7 +25,7 @@ from hw.config import STORAGES
 from hw.hls import ops
 from hw.estimate.source import EstimateError
 
-TUNABLE = ops.kinds(tunable=True)   # the ops that take a reuse factor worth planning (hw.hls.ops)
+TUNABLE = ops.kinds(planned=True)   # the ops whose reuse factor or fold the planner chooses (hw.hls.ops)
 MULTIPLIER_ORDER = ("lut", "dsp", "packed")    # ties go to the simpler product
 EMPHASIS = 4.0
 
@@ -64,6 +64,9 @@ def layer_settings(g, family: str) -> list:
     """Every (strategy, reuse factor, multiplier, fold, storage) the layer accepts: hls4ml's strategies and
     factors with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier
     puts the layer there (packed DSPs; DSPs for depthwise and grouped convs) or a fold does."""
+    hw_op = ops.op(g.kind)
+    if hw_op.folded:           # no reuse factor, no multiplier: each fold (1 is hls4ml's kernel)
+        return [LayerSetting(1, "latency", "lut", fold) for fold in hw_op.rules.valid_folds(g.channels)]
     out = []
     for multiplier in multipliers(g, family):
         if in_our_kernel(g, multiplier):
@@ -220,7 +223,7 @@ def recipe(p: Plan, model: "str | None", input_shape=None, backend: str = "vitis
     """The build recipe (hw.config.BuildConfig) that generates this plan."""
     from hw.config import BuildConfig, LayerSettings
 
-    layers = {g.name: LayerSettings(reuse=p.settings[g.name].reuse,
+    layers = {g.name: LayerSettings(reuse=None if ops.op(g.kind).folded else p.settings[g.name].reuse,
                                     strategy=p.settings[g.name].strategy if g.kind in HLS4ML_MATRIX else None,
                                     multiplier=None if p.settings[g.name].multiplier == "lut"
                                     else p.settings[g.name].multiplier,

@@ -87,6 +87,8 @@ def _setting(g, reuse: int, strategy: str, multiplier: str = None, fold: int = N
     multiplier, fold, storage = multiplier or "lut", int(fold or 1), storage or "registers"
     if in_our_kernel(g, multiplier, fold, storage):
         return LayerSetting(reuse, "latency", multiplier, fold, storage)
+    if ops.op(g.kind).folded:        # a fold and nothing else (hw/hls/ops/global_average.py)
+        return LayerSetting(1, "latency", "lut", fold)
     kernel = ops.op(g.kind).reuse     # whose kernel computes it (hw.hls.ops)
     if kernel == ops.HLS4ML_MATRIX:
         return LayerSetting(reuse, "resource" if strategy.lower() == "resource" else "latency", multiplier)

@@ -68,3 +68,27 @@ def test_planner_offers_roms_only_where_the_taps_divide():
         assert s.reuse % s.fold == 0 and 8 % (s.reuse // s.fold) == 0, s
     assert max(s.reuse for s in roms if s.multiplier == "lut") == 16 * 8       # one product a clock
     assert max(s.reuse for s in roms if s.multiplier == "packed") == 16 * 8 // 2   # one packed pair a clock
+
+
+def fused_gap(chan=12, pixels=(7, 7)) -> LayerGeom:
+    return LayerGeom("gap", "gap", (*pixels, chan), (1, 1, chan), 8, 8, accum_bits=14, fused="gap_act")
+
+
+def test_folded_global_average_by_hand():
+    g = fused_gap()                        # 12 channels of 8 bits, 14-bit sums, 8-bit means
+    one = estimate_layer(g, LayerSetting(), FAMILY)
+    assert one.cycles == 49 + one.depth    # hls4ml's kernel: a pixel a clock
+    assert one.cost.lut == pytest.approx(12 * (14 + 8) + 40 + 12 * 14)   # adders and divides, control, casts
+    est = estimate_layer(g, LayerSetting(fold=4), FAMILY)
+    lanes, select = 3, 3 * 8 * 1           # 12 / 4 lanes, each a 4:1 mux of 8 bits (one LUT6 per 3 inputs)
+    accumulators = C.memory(4, lanes * 14, "lutram")
+    assert est.cost.lut == pytest.approx(lanes * (14 + 8) + select + accumulators.lut + 40 + lanes * 14)
+    assert est.cost.ff == pytest.approx(lanes * 14 + 12 * (8 + 8) + accumulators.ff + 40)  # words held
+    assert est.ii == 1 and est.cycles == 49 * 4 + 4 + est.depth   # F steps a pixel, F output steps
+    assert layer_settings(g, FAMILY) == [LayerSetting(fold=f) for f in (1, 2, 3, 4, 6, 12)]
+
+
+def test_folding_a_wide_global_average_saves_what_its_lanes_cost():
+    g = fused_gap(768)                     # AttendNet-A's s17_gap
+    costs = {f: estimate_layer(g, LayerSetting(fold=f), FAMILY).cost.lut for f in (1, 8, 768)}
+    assert costs[1] > 10 * costs[768] and costs[1] > costs[8] > costs[768]   # the 768:1 select is most of F=768

@@ -9,6 +9,7 @@ from hw.estimate.geometry import kernel_geometry
 from hw.estimate.reuse import HLS4ML_MATRIX, dsp_reuse_factors, in_our_kernel, valid_reuse_factors
 from hw.hls.layers.group_conv import check_fold
 from hw.estimate.source import from_config
+from hw.hls.ops import op
 
 BUDGETS = (0.35, 0.5, 0.65, 0.8, 1.0)
 
@@ -103,8 +104,11 @@ def test_recipe_round_trips_through_yaml(tiny, tmp_path):
     path.write_text(cfg.to_yaml())
     again = BuildConfig.load(path)
     assert again.to_dict() == cfg.to_dict()
-    assert {name: s.reuse for name, s in again.layers.items()} == {
-        g.name: p.settings[g.name].reuse for g in p.design.geoms if g.name in again.layers}
+    assert {name: s.reuse for name, s in again.layers.items() if s.reuse is not None} == {
+        g.name: p.settings[g.name].reuse for g in p.design.geoms if g.name in again.layers and op(g.kind).tunable}
+    assert {name: s.fold or 1 for name, s in again.layers.items()} == {   # a global average: a fold, no reuse
+        g.name: p.settings[g.name].fold for g in p.design.geoms if g.name in again.layers}
+    assert any(op(g.kind).folded for g in p.design.geoms if g.name in again.layers)
 
 
 def test_attendnet_b_does_not_fit_pynq_z2_and_says_which_resource():

@@ -47,18 +47,24 @@ class HwOp:
     fusable: bool = False       # can write its quantized activation's format itself (hw.hls.fuse)
     dsp_product: bool = False   # 'dsp' products in hls4ml's own kernel (hw/hls/layers/dsp_product.py)
     grouped_conv: bool = False  # can run in our grouped conv: fold, weights in a ROM, dsp / packed (dsp_route.py)
+    folded: bool = False        # takes a fold F without a reuse factor (``rules.valid_folds``; our kernel if F > 1)
     estimated: bool = True      # the estimator has a model of it
     loop: str = IN              # its loop walks the input pixels (IN), output pixels (OUT), the padded input
     #                             (PADDED: padding done inside), input then output (IN_OUT: unpooling's rows,
     #                             not overlapped), once (ONCE: a vector), or not at all (NONE: wiring)
     depth: int = 2              # pipeline depth of a per-pixel op (a matrix op's is its adder tree's:
     #                             hw/estimate/layers.py pipeline_depth; a ONCE matrix op adds its R clocks)
-    rules: object = field(default=None, compare=False, repr=False)  # the module of our kernel's rules (OURS; the gap's folds)
+    rules: object = field(default=None, compare=False, repr=False)  # our kernel's rules (OURS ops; folded ops)
 
     @property
     def tunable(self) -> bool:
         """Whether the planner chooses its reuse factor (more than R = 1 is worth planning)."""
         return self.reuse != ONE
+
+    @property
+    def planned(self) -> bool:
+        """Whether the planner chooses its setting: a reuse factor, or a fold."""
+        return self.tunable or self.folded
 
     def iterations(self, in_pixels: int, out_pixels: int, padded_pixels: int) -> int:
         """Iterations of its pipelined pixel loop (``loop``)."""
@@ -119,7 +125,7 @@ OPS = (
     # is cast into its activation's format as the activation itself casts it: fusable too.  A fold F > 1
     # puts it in our kernel (HGlobalAverage, n_filt / F lanes; its rules in hw/hls/ops/global_average.py)
     HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D", "HGlobalAverage"), AVERAGE, REDUCE,
-         fusable=True, rules=global_average),
+         fusable=True, folded=True, rules=global_average),
     HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
     HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
     HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
