@@ -51,8 +51,9 @@ struct global_average_config {
 // dependence of distance fold, stated so that HLS does not assume distance 1 (which would force
 // II = the read-add-write latency).  Stating the true distance can never make wrong hardware: if
 // the read (1 clock), the add and the write take longer than `fold` clocks, HLS lengthens the II
-// to meet it.  The smallest fold routed here is 2, which a LUTRAM read in one clock followed by
-// the add and the write in the next meets at II 1.
+// to meet it (a pixel then takes more than `fold` clocks; never a wrong sum).  The smallest fold
+// routed here is 2: a LUTRAM read in one clock, then the add and the write in the next, meets it
+// at II 1 (the schedule expected, not yet seen in a synthesis report).
 template <class data_T, class res_T, typename CONFIG_T>
 void global_average_stream(hls::stream<data_T> &data, hls::stream<res_T> &res) {
     static_assert(CONFIG_T::lanes * CONFIG_T::fold == CONFIG_T::n_filt, "fold must divide n_filt into lanes");
