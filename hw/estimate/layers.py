@@ -54,6 +54,7 @@ class LayerEstimate:
     storage: str = "none"        # where the weights live: registers, bram, none
     macs: int = 0
     detail: dict = field(default_factory=dict)
+    fold: int = 1                # steps one pixel's output channels are made in (grouped conv, global average)
 
     @property
     def cycles(self) -> int:
@@ -62,7 +63,7 @@ class LayerEstimate:
     def as_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "reuse": self.reuse, "strategy": self.strategy,
                 "multipliers": self.multipliers, **{k: round(v, 1) for k, v in self.cost.as_dict().items()},
-                "ii": self.ii, "cycles": self.cycles, "storage": self.storage, "macs": self.macs}
+                "ii": self.ii, "cycles": self.cycles, "storage": self.storage, "macs": self.macs, "fold": self.fold}
 
 
 def iterations(g: LayerGeom, s: LayerSetting = None) -> int:
@@ -308,4 +309,4 @@ def estimate_layer(g: LayerGeom, s: LayerSetting, family: str, scales: dict = No
     return LayerEstimate(g.name, g.kind, s.reuse, s.strategy, mults, cost, ii, iterations(g, s),
                          pipeline_depth(g, s), storage, g.macs,
                          {"weight_memory_bits": g.weight_memory_bits, "nonzero_weights": g.nonzero
-                          if hw_op.matrix else 0})
+                          if hw_op.matrix else 0}, s.fold)

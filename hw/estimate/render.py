@@ -87,12 +87,12 @@ def _ratio(est: float, syn) -> str:
 
 
 def _rows(est, synth) -> tuple:
-    head = ["layer", "kind", "RF", "strategy", "weights in", *COLUMNS]
+    head = ["layer", "kind", "RF", "fold", "strategy", "weights in", *COLUMNS]
     if synth is not None:
         head += ["synth LUT", "synth FF", "synth DSP", "synth BRAM18", "LUT est/synth"]
     rows = []
     for layer in est.as_dict()["layers"]:
-        row = [layer["name"], layer["kind"], layer["reuse"], layer["strategy"], layer["storage"]] + [
+        row = [layer["name"], layer["kind"], layer["reuse"], layer["fold"], layer["strategy"], layer["storage"]] + [
             _fmt(layer[c]) for c in COLUMNS]
         if synth is not None:
             s = synth.layers.get(layer["name"])
@@ -100,13 +100,13 @@ def _rows(est, synth) -> tuple:
                 if s else ["-"] * 5
         rows.append(row)
     fifo = est.as_dict()["fifos"]
-    rows.append([f"FIFOs ({fifo['count']})", "stream", "", "", "", "", *(_fmt(fifo[k]) for k in RESOURCES), "", ""]
+    rows.append([f"FIFOs ({fifo['count']})", "stream", "", "", "", "", "", *(_fmt(fifo[k]) for k in RESOURCES), "", ""]
                 + (["-"] * 5 if synth is not None else []))
     totals = est.totals
-    rows.append(["total", "", "", "", "", "", *(_fmt(totals[k]) for k in RESOURCES), "", _fmt(est.interval_cycles)]
+    rows.append(["total", "", "", "", "", "", "", *(_fmt(totals[k]) for k in RESOURCES), "", _fmt(est.interval_cycles)]
                 + ([_fmt(synth.totals.get(k, "-")) for k in ("lut", "ff", "dsp", "bram18")]
                    + [_ratio(totals["lut"], synth.totals.get("lut"))] if synth is not None else []))
-    rows.append(["measured band", "", "", "", "", "", *(band_text(k) for k in RESOURCES), "", ""]
+    rows.append(["measured band", "", "", "", "", "", "", *(band_text(k) for k in RESOURCES), "", ""]
                 + (["", "", "", "", ""] if synth is not None else []))
     return head, rows
 
