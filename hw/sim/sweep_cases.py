@@ -16,7 +16,8 @@ the sweep writes.  What varies:
   classes   1..300 (1 and 300 each about one case in eight)
   build     io stream/parallel, backend vitis/vivado, latency or resource strategy, reuse 1..8,
             board zcu104 (DSP48E2) or pynq-z2 (DSP48E1), activations fused or not, and a multiplier
-            policy (lut, dsp, packed, or a random valid choice per layer)
+            policy (lut, dsp, packed, or a random valid choice per layer); with folds drawn, folds
+            and ROMs on convolutions and, in io_stream, folded global averages
 """
 from __future__ import annotations
 
@@ -175,6 +176,25 @@ def folds_for(model, multipliers: dict, seed: int, index: int) -> dict:
                 fold = int(rng.choice(folds))
                 chosen[layer.name] = (fold * per_step, fold, storage)
                 break
+    return chosen
+
+
+def gap_folds_for(model, io: str, seed: int, index: int) -> dict:
+    """{layer: fold} for about half the global averages of an io_stream case: a fold F > 1 that
+    divides the channels (hw/hls/ops/global_average.py), F = channels (one lane) one time in four.
+    Its own random stream, so the convolutions' folds stay as older sweeps drew them."""
+    from hw.hls.ops.global_average import valid_folds
+
+    if io != "stream":       # a folded global average is an io_stream kernel (refused in io_parallel)
+        return {}
+    rng = np.random.default_rng([int(seed), int(index), 13])
+    chosen = {}
+    for layer in model.layers:
+        if type(layer).__name__ != "GlobalAveragePooling2D" or rng.random() < 0.5:
+            continue
+        folds = valid_folds(int(layer.input_shape[-1]))[1:]
+        if folds:
+            chosen[layer.name] = folds[-1] if rng.random() < 0.25 else int(rng.choice(folds))
     return chosen
 
 

@@ -58,6 +58,7 @@ def test_folds_resolve_to_folds_generation_accepts(tmp_path):
     divide each other and the layer's channels, with the layer's multiplier (whole packed pairs)
     and storage (a ROM: R / F divides the taps); over many cases every storage is drawn."""
     from hw.hls.layers.group_conv import check_fold, keras_geometry
+    from hw.hls.ops import global_average
     from qmodels.build import build_model
 
     index = next(i for i in range(300) if random_case(5, i)["build"]["folds"]
@@ -70,17 +71,24 @@ def test_folds_resolve_to_folds_generation_accepts(tmp_path):
     assert folded, cfg.layers
     model = build_model(str(spec), seed=cfg.seed, calibrate=False)
     for name, s in folded.items():
+        layer = model.get_layer(name)
+        if type(layer).__name__ == "GlobalAveragePooling2D":
+            assert cfg.io == "stream" and s.reuse is None and s.fold > 1
+            global_average.check_fold(name, int(layer.input_shape[-1]), s.fold)
+            continue
         assert s.fold > 1 and s.strategy == "latency"
-        check_fold(name, keras_geometry(model.get_layer(name)), s.reuse, s.multiplier or "lut", s.fold,
-                   s.storage or "registers")
+        check_fold(name, keras_geometry(layer), s.reuse, s.multiplier or "lut", s.fold, s.storage or "registers")
     cfg.validate()
-    storages = set()
+    storages, gap_folds = set(), {"stream": 0, "parallel": 0}
     for i in range(40):
         case = random_case(5, i)
         if case["build"]["folds"]:
             spec.write_text(yaml.safe_dump(case["spec"]))
-            storages |= {s.storage for s in sweep.case_config({**case, "seed": 5}, spec, i).layers.values() if s.fold}
+            cfg = sweep.case_config({**case, "seed": 5}, spec, i)
+            storages |= {s.storage for s in cfg.layers.values() if s.fold}
+            gap_folds[cfg.io] += sum(name.endswith("gap") for name, s in cfg.layers.items() if s.fold)
     assert storages == {None, "bram", "lutram"}, storages
+    assert gap_folds["stream"] > 0 and gap_folds["parallel"] == 0, gap_folds   # an io_stream kernel only
 
 
 def test_one_case_end_to_end_with_a_reproducible_record(tmp_path):
