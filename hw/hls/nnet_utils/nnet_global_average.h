@@ -38,7 +38,8 @@ struct global_average_config {
 // Vitis HLS binds a memory with BIND_STORAGE, Vivado HLS with RESOURCE (nnet_dsp_pack.h says how
 // the two are told apart): a simple dual-port LUTRAM, one read and one write a clock.
 #ifdef __VITIS_HLS__
-#define NNET_GLOBAL_AVERAGE_LUTRAM(VAR) NNET_GLOBAL_AVERAGE_PRAGMA(HLS BIND_STORAGE variable=VAR type=ram_s2p impl=lutram)
+#define NNET_GLOBAL_AVERAGE_LUTRAM(VAR)                                                                             \
+    NNET_GLOBAL_AVERAGE_PRAGMA(HLS BIND_STORAGE variable=VAR type=ram_s2p impl=lutram)
 #else
 #define NNET_GLOBAL_AVERAGE_LUTRAM(VAR) NNET_GLOBAL_AVERAGE_PRAGMA(HLS RESOURCE variable=VAR core=RAM_S2P_LUTRAM)
 #endif
