@@ -5,6 +5,8 @@ AXI DMA the block design wired to the accelerator; ``backend="sim"`` (host.simbo
 project's compiled C++ behind the same DMA calls.  Per image: arm the receive channel, send the
 packed input, wait for the send, wait for the receive (the order AXI DMA needs: the accelerator
 cannot drain its output before the S2MM channel is armed).  The two buffers are allocated once.
+An accelerator with run-time weights (storage: uram) gets its weight frame once, when the driver
+opens it, right after the bitstream is loaded, the same way (its answer lands in the output buffer).
 
 Imports numpy only; pynq is imported when the pynq backend is chosen.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from host.io import from_codes, image_codes, pack, unpack
-from host.package import PackageError, load_info, read_labels
+from host.package import PackageError, load_info, read_labels, read_weight_frame
 
 BACKENDS = ("auto", "pynq", "sim")
 OVERLAY_DIR = "overlay"          # in a package
@@ -54,6 +56,32 @@ class AttendNetAccelerator:
         self.in_buffer = self.board.allocate((self.info.input_bytes,), np.uint8)
         self.out_buffer = self.board.allocate((self.info.output_bytes,), np.uint8)
         self.latencies = []   # seconds per image of the last run(), DMA round trip included
+        if self.info.weights is not None:
+            self.load_weights()
+
+    def load_weights(self) -> None:
+        """Send the weight frame, once, right after the bitstream is loaded: the accelerator's URAM
+        holds nothing until then (hw/vivado/README.md, "Run-time weights").  Its one-word answer, the
+        words it read, lands in the output buffer; the frame's buffer is freed afterwards."""
+        info = self.info
+        frame = read_weight_frame(self.folder, info)
+        buffer = self.board.allocate((len(frame),), np.uint8)
+        try:
+            buffer[:] = np.frombuffer(frame, np.uint8)
+            self.dma.recvchannel.transfer(self.out_buffer)
+            self.dma.sendchannel.transfer(buffer)
+            self.dma.sendchannel.wait()
+            self.dma.recvchannel.wait()
+        finally:
+            if hasattr(buffer, "freebuffer"):
+                buffer.freebuffer()
+        word = info.dma_width // 8
+        got = int(self.dma.recvchannel.transferred)
+        read = int.from_bytes(bytes(np.asarray(self.out_buffer[:word], np.uint8)), "little")
+        if got != word or read != info.weights.words:
+            raise RuntimeError(f"{self.folder / info.weights.file}: the accelerator did not take the weight frame "
+                               f"(answer of {got} bytes, {read if got == word else 'no'} words read; expected one "
+                               f"{info.dma_width}-bit word saying {info.weights.words})")
 
     def check_images(self, images) -> np.ndarray:
         images = np.asarray(images)

@@ -21,7 +21,7 @@ import numpy as np
 
 from host.accelerator import overlay_files
 from host.package import (CONFIG_JSON, CONFIG_YAML, LABELS, SAMPLES, PackageError, label_lines, load_info, read_config,
-                          sha256, verify_manifest, write_manifest)
+                          read_weight_frame, sha256, verify_manifest, write_manifest)
 
 HOST_DIR = Path(__file__).parent
 ARCHIVE_DIR = Path("build") / "deploy"   # inside the project; build/ is never part of the generated files
@@ -157,7 +157,8 @@ def plan(project, sim: bool, labels=None) -> dict:
                                "--bitstream' where Vivado is installed); without them it deploys only with --sim, "
                                "to the simulated board")
     return {"info": info, "labels": _labels(project, resolved, info.output.elements, labels),
-            "samples": _samples(project, info), "overlay": found}
+            "samples": _samples(project, info), "overlay": found,
+            "weight_frame": read_weight_frame(project, info) if info.weights else None}
 
 
 def stage(project, sim: bool, library=None, labels=None, dest=None) -> Path:
@@ -175,6 +176,8 @@ def stage(project, sim: bool, library=None, labels=None, dest=None) -> Path:
     shutil.copy2(project / CONFIG_YAML, root / CONFIG_YAML)
     (root / LABELS).write_text("".join(f"{v}\n" for v in parts["labels"]))
     np.savez(root / SAMPLES, **parts["samples"])
+    if info.weights is not None:   # run-time weights: the driver sends this frame first
+        (root / info.weights.file).write_bytes(parts["weight_frame"])
     _copy_host(root)
     if sim:
         (root / SIM_DIR).mkdir()

@@ -5,7 +5,8 @@ YAML parser), the class labels, and the checksums manifest.
 A package is a folder (unpacked from the archive ``attendnets deploy`` writes) holding:
 ``accelerator.json``, ``labels.txt``, ``samples.npz`` (smoke-test images with their expected
 scores), ``host/`` (this package), and either ``overlay/<name>.bit`` + ``.hwh`` (a board) or
-``sim/lib<name>_axi.so`` with the firmware weights (the simulated board), plus ``MANIFEST.sha256``.
+``sim/lib<name>_axi.so`` with the firmware weights (the simulated board), the weight frame when the
+accelerator has run-time weights (``accelerator_weights.bin``), plus ``MANIFEST.sha256``.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from host.io import Format, lane_bits, stream_words
 
@@ -34,6 +36,14 @@ class Port:
 
 
 @dataclass(frozen=True)
+class WeightFrameInfo:
+    """The run-time weights (layers with storage: uram): the frame file and its words, sent once
+    after the bitstream is loaded (hw/vivado/README.md, "Run-time weights")."""
+    file: str
+    words: int
+
+
+@dataclass(frozen=True)
 class AcceleratorInfo:
     name: str              # project (top function) name
     top: str               # the AXI top / IP name, <name>_axi
@@ -44,6 +54,11 @@ class AcceleratorInfo:
     output: Port
     board: str
     pynq_images: tuple
+    weights: Optional[WeightFrameInfo] = None
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.weights.words * self.dma_width // 8 if self.weights else 0
 
     @property
     def input_bytes(self) -> int:
@@ -78,6 +93,25 @@ def _port(data, key: str, width: int, where: str) -> Port:
     return Port(fmt, shape, want["lane_bits"], elements, want["words"])
 
 
+def _weight_frame(data, width: int, where: str):
+    """The record's 'weights' (None without run-time weights), its words checked against its memories."""
+    frame = data.get("weights")
+    if frame is None:
+        return None
+    try:
+        file, words, memories = str(frame["file"]), int(frame["words"]), list(frame["memories"])
+        total = sum(int(m["rows"]) * stream_words(int(m["row_elements"]), lane_bits(Format.parse(m["format"])), width)
+                    for m in memories)
+    except KeyError as err:
+        raise PackageError(f"{where}: field 'weights.{err.args[0]}' is missing") from None
+    except (TypeError, ValueError) as err:
+        raise PackageError(f"{where}: field 'weights': {err}") from None
+    if total != words or not memories or "/" in file or file.startswith("."):
+        raise PackageError(f"{where}: field 'weights': {words} words in file {file!r}, but its memories take {total} "
+                           "words (expected at least one memory and a file name beside the record)")
+    return WeightFrameInfo(file, words)
+
+
 def parse_info(data, where: str) -> AcceleratorInfo:
     if not isinstance(data, dict):
         raise PackageError(f"{where}: expected a mapping of accelerator fields")
@@ -91,7 +125,7 @@ def parse_info(data, where: str) -> AcceleratorInfo:
     return AcceleratorInfo(str(data["project"]), str(data["top"]), str(data["dma_instance"]),
                            str(data["accelerator_instance"]), width, _port(data, "input", width, where),
                            _port(data, "output", width, where), str(data["board"]),
-                           tuple(str(v) for v in data.get("pynq_images") or ()))
+                           tuple(str(v) for v in data.get("pynq_images") or ()), _weight_frame(data, width, where))
 
 
 def read_config(folder) -> dict:
@@ -120,6 +154,19 @@ def load_info(folder) -> AcceleratorInfo:
     folder = Path(folder)
     name = CONFIG_JSON if (folder / CONFIG_JSON).exists() else CONFIG_YAML
     return parse_info(read_config(folder), str(folder / name))
+
+
+def read_weight_frame(folder, info: AcceleratorInfo) -> bytes:
+    """The weight frame's bytes beside the record, checked to be exactly the frame the record gives."""
+    path = Path(folder) / info.weights.file
+    if not path.is_file():
+        raise PackageError(f"{path}: missing; the accelerator's run-time weights (storage: uram) are sent from it "
+                           "(generate the project again)")
+    frame = path.read_bytes()
+    if len(frame) != info.weight_bytes:
+        raise PackageError(f"{path}: {len(frame)} bytes, but the weight frame is {info.weights.words} words of "
+                           f"{info.dma_width} bits ({info.weight_bytes} bytes); generate the project again")
+    return frame
 
 
 def label_lines(path) -> list:

@@ -13,6 +13,8 @@ numpy and ctypes only: no TensorFlow, no pynq.
 from __future__ import annotations
 
 import ctypes
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -76,12 +78,22 @@ class _DMA:
         self.recvchannel = _Channel(board, "recvchannel")
 
 
+def _power_on(library: Path) -> ctypes.CDLL:
+    """The library loaded from a private copy: the process maps one copy per path, and with it one
+    state, so each board gets its own, as a board's fabric starts afresh when its bitstream is
+    loaded (the top's URAM arrays empty, waiting for the weight frame)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / library.name
+        shutil.copy2(library, copy)
+        return ctypes.CDLL(str(copy))   # mapped: the file can go
+
+
 class SimulatedBoard:
     def __init__(self, library, info):
         self.info = info
         self.library = Path(library).resolve()
         try:
-            lib = ctypes.CDLL(str(self.library))
+            lib = _power_on(self.library) if info.weights is not None else ctypes.CDLL(str(self.library))
         except OSError as err:
             raise SimulatedBoardError(f"{library}: cannot load the simulated board's library: {err}") from None
         try:
@@ -90,6 +102,17 @@ class SimulatedBoard:
             raise SimulatedBoardError(f"{library}: has no function {info.top}_run; is it this project's?") from None
         self._run.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong]
         self._run.restype = ctypes.c_int
+        # run-time weights (storage: uram): while <top>_loading() says so, a frame is the weight frame,
+        # which <top>_load takes, as the top does on a board
+        self._loading = self._load = None
+        if info.weights is not None:
+            try:
+                self._loading, self._load = getattr(lib, f"{info.top}_loading"), getattr(lib, f"{info.top}_load")
+            except AttributeError:
+                raise SimulatedBoardError(f"{library}: has no {info.top}_load, but the accelerator record has "
+                                          "run-time weights; rebuild the library from this project") from None
+            self._load.argtypes = self._run.argtypes
+            self._load.restype = ctypes.c_int
         self.dma = _DMA(self)
         self.allocations = []   # (shape, dtype) of every allocate(): the driver should allocate once
         self.log = []           # (event, bytes): the DMA calls in order
@@ -106,9 +129,11 @@ class SimulatedBoard:
         (src, s_start, s_len), (dst, d_start, d_len) = send.pending, recv.pending
         in_bytes = src.view(np.uint8).reshape(-1)[s_start:s_start + s_len]
         out_bytes = dst.view(np.uint8).reshape(-1)[d_start:d_start + d_len]
-        got = self._run(in_bytes.ctypes.data, s_len, out_bytes.ctypes.data, d_len)
+        weights = self._loading is not None and self._loading() == 1
+        got = (self._load if weights else self._run)(in_bytes.ctypes.data, s_len, out_bytes.ctypes.data, d_len)
         if got < 0:
-            raise RuntimeError(f"simulated accelerator error {got} ({s_len} bytes in, {d_len}-byte receive "
-                               "buffer): the transfer sizes do not match the accelerator's streams")
+            raise RuntimeError(f"simulated accelerator error {got} ({s_len} bytes in{' as the weight frame' if weights else ''}"
+                               f", {d_len}-byte receive buffer): the transfer sizes do not match the accelerator's "
+                               "streams (hw/vivado/README.md lists the codes)")
         send.done, send.transferred = True, s_len
         recv.done, recv.transferred = True, int(got)
