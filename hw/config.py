@@ -19,7 +19,7 @@ from qmodels import strict_yaml
 from qmodels.hls_types import format_error
 from qmodels.options import LIMITS  # the one table of ranges (training's and exploration's too)
 from qmodels.project_record import IDENTIFIER_RE  # noqa: F401 (one rule for every name spliced into C++ or Tcl)
-from qmodels.project_record import MULTIPLIERS, STORAGES  # the choices a project records, one list each
+from qmodels.project_record import LOADED_STORAGES, MULTIPLIERS, STORAGES  # the choices a project records
 
 BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
@@ -130,7 +130,7 @@ class LayerSettings:
     strategy: Optional[str] = None
     multiplier: Optional[str] = None                 # lut (default), dsp or packed: conv layers only
     fold: Optional[int] = None                       # output-channel groups one after the other (1: none)
-    storage: Optional[str] = None                    # the weights: registers (default), bram or lutram
+    storage: Optional[str] = None                    # the weights: registers (default), bram, lutram, uram
     precision: dict = field(default_factory=dict)   # {"result": "ap_fixed<...>", "accum": ...}
 
     def problems(self):
@@ -143,10 +143,8 @@ class LayerSettings:
             yield "multiplier", f"expected one of {', '.join(MULTIPLIERS)}, got {self.multiplier!r}"
         if self.fold is not None and range_error("fold", self.fold):
             yield "fold", range_error("fold", self.fold)
-        if self.storage is not None and self.storage not in STORAGES:
-            why = (" (URAM takes no initial contents from the bitstream, so it cannot hold constant weights)"
-                   if str(self.storage).lower() == "uram" else "")
-            yield "storage", f"expected one of {', '.join(STORAGES)}, got {self.storage!r}{why}"
+        if self.storage is not None and self.storage not in STORAGES + LOADED_STORAGES:
+            yield "storage", f"expected one of {', '.join(STORAGES + LOADED_STORAGES)}, got {self.storage!r}"
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return
@@ -219,6 +217,23 @@ class BuildConfig:
         for name, settings in self.layers.items():
             for key, message in settings.problems():
                 yield f"layers.{name}.{key}", message
+            if settings.storage in LOADED_STORAGES and self.board in board_names():
+                problem = self._loaded_storage_problem(settings.storage)
+                if problem:
+                    yield f"layers.{name}.storage", problem
+
+    def _loaded_storage_problem(self, storage: str):
+        """Why this recipe cannot keep a layer's weights in URAM, loaded at run time, or None."""
+        from hw.boards import load_board
+
+        board = load_board(self.board)
+        if not board.resources.get("uram"):
+            return (f"'{storage}' needs UltraRAM, and board {board.name} ({board.part}) has none; "
+                    "use bram or lutram")
+        if self.io != "stream":
+            return (f"'{storage}' needs io: stream (the AXI top loads the weights and passes them to the "
+                    f"network); got io: {self.io}")
+        return None
 
     def requested(self, layer: str, key: str) -> tuple:
         """(value, the field that asks for it) of 'reuse' or 'strategy' for ``layer``: its override

@@ -29,9 +29,12 @@ VERSION_KEY = "attendnets_project"
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # the per-layer hardware choices a project records (hw.config takes its lists from here): how a conv's
 # products are made (hw/hls/nnet_utils/nnet_dsp_pack.h: fabric, one or two per DSP), and where our
-# grouped conv keeps its weights (constants, or a ROM; URAM holds no initial contents, so it is none)
+# grouped conv keeps its weights: constants or a ROM, fixed by the bitstream (STORAGES), or a memory
+# the accelerator fills from its weight frame at run time (LOADED_STORAGES: URAM holds no initial
+# contents; hw/vivado/README.md, "Run-time weights")
 MULTIPLIERS = ("lut", "dsp", "packed")
 STORAGES = ("registers", "bram", "lutram")
+LOADED_STORAGES = ("uram",)
 AGAIN = "generate the project again"
 
 
@@ -176,7 +179,7 @@ def _values(data: dict, where, fail) -> None:
             count = layer.get(key)
             if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
                 fail(f"layers.{name}.{key} should be a positive integer, got {count!r:.40}")
-        for key, choices in (("multiplier", MULTIPLIERS), ("storage", STORAGES)):
+        for key, choices in (("multiplier", MULTIPLIERS), ("storage", STORAGES + LOADED_STORAGES)):
             if key in layer and layer[key] not in choices:
                 fail(f"layers.{name}.{key} should be one of {', '.join(choices)}, got {layer[key]!r:.40}")
         if not isinstance(layer.get("types", {}), dict):

@@ -12,7 +12,8 @@ def register() -> None:
     the pass that fuses quantized activations into their producers (hw/hls/fuse.py), and the pass
     that routes convolutions asking for packed DSP multipliers or a fold to our grouped one
     (layers/dsp_route.py), the pass that lays out in rows the weights our grouped conv keeps in a
-    memory (layers/weight_rows.py), and hls4ml's convs and dense layers with their products in
+    memory (layers/weight_rows.py), the pass that makes external the weights it keeps in URAM
+    (layers/uram_weights.py), and hls4ml's convs and dense layers with their products in
     DSPs (layers/dsp_product.py), and the global averages configured with a fold to our folded one
     (layers/global_average.py).
 
@@ -27,7 +28,7 @@ def register() -> None:
     from hls4ml.model.layers import register_layer
 
     from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, global_average,
-                               group_conv, selective_attention, unpooling, weight_rows)
+                               group_conv, selective_attention, unpooling, uram_weights, weight_rows)
 
     for module in (unpooling, selective_attention, group_conv):  # our layers
         register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
@@ -51,6 +52,7 @@ def register() -> None:
     dsp_route.register(get_backend("Vivado"))  # after the fusion: the routed layer keeps the fused type
     global_average.register(get_backend("Vivado"))  # after the fusion too
     weight_rows.register(get_backend("Vivado"))  # weights in a memory: one row a clock
+    uram_weights.register(get_backend("Vivado"))  # weights in URAM: an argument the AXI top fills at run time
     for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
         dsp_product.register(get_backend(name))
         for header in (dsp_product.HEADER, "nnet_dsp_pack.h"):  # the first includes the second

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -82,6 +83,56 @@ class PortSpec:
         return self.words * width // 8
 
 
+WEIGHTS_FILE = "accelerator_weights.bin"   # the weight frame of a project with run-time weights
+
+
+@dataclass
+class WeightMemory:
+    """One weight array the AXI top owns and loads (a layer with ``storage: uram``): ``rows`` rows of
+    ``row_elements`` codes (hw/hls/layers/weight_rows.py), each row starting a stream word and taking
+    ``row_words`` words, its codes in lanes of ``lane_bits`` packed as the input port's."""
+    layer: str
+    variable: str          # the array's name in the firmware (an argument of the network's top)
+    format: str
+    rows: int
+    row_elements: int
+    lane_bits: int
+    row_words: int
+
+    @classmethod
+    def make(cls, layer: str, variable: str, fmt: str, rows: int, row_elements: int, width: int) -> "WeightMemory":
+        signed, bits, integer = parse_format(fmt)
+        lane = lane_bits(bits)
+        return cls(layer, variable, f"{'' if signed else 'u'}fixed<{bits},{integer}>", int(rows), int(row_elements),
+                   lane, -(-int(row_elements) // (width // lane)))
+
+    @property
+    def words(self) -> int:
+        return self.rows * self.row_words
+
+
+@dataclass
+class WeightFrame:
+    """The first input frame after reset: every WeightMemory's rows, in order, ``words`` words with
+    TLAST on the last; the top answers with one word, the count of words it read (hw/vivado/README.md)."""
+    file: str              # the frame's bytes, relative to the project (or package) folder
+    words: int
+    memories: list
+
+    def pack(self, codes: list, width: int) -> bytes:
+        """The frame's bytes (what MM2S reads from DDR) from each memory's codes, flat in row order."""
+        import numpy as np
+
+        parts = []
+        for memory, flat in zip(self.memories, codes):
+            lanes = width // memory.lane_bits
+            rows = np.zeros((memory.rows, memory.row_words * lanes), np.int64)
+            rows[:, :memory.row_elements] = np.asarray(flat, np.int64).reshape(memory.rows, memory.row_elements)
+            kind = "i" if parse_format(memory.format)[0] else "u"
+            parts.append(rows.astype(f"<{kind}{memory.lane_bits // 8}").tobytes())
+        return b"".join(parts)
+
+
 @dataclass
 class AcceleratorConfig:
     project: str
@@ -98,6 +149,7 @@ class AcceleratorConfig:
     board: str
     clock_ns: float
     pynq_images: list = field(default_factory=list)
+    weights: Optional[WeightFrame] = None   # run-time weights (storage: uram), loaded before the first image
 
     @property
     def vlnv(self) -> str:
@@ -111,8 +163,15 @@ class AcceleratorConfig:
     def output_bytes(self) -> int:
         return self.output.byte_count(self.dma_width)
 
+    @property
+    def weight_bytes(self) -> int:
+        return self.weights.words * self.dma_width // 8 if self.weights else 0
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if data["weights"] is None:   # a project without run-time weights: the record is as before them
+            del data["weights"]
+        return data
 
     @classmethod
     def from_dict(cls, data, where: str = CONFIG_FILE) -> "AcceleratorConfig":
@@ -120,7 +179,7 @@ class AcceleratorConfig:
             raise AcceleratorConfigError(f"{where}: expected a mapping of accelerator fields")
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(data) - set(names))
-        missing = [n for n in names if n not in data and n != "pynq_images"]
+        missing = [n for n in names if n not in data and n not in ("pynq_images", "weights")]
         if unknown or missing:
             raise AcceleratorConfigError(f"{where}: field '{(unknown or missing)[0]}' is "
                                          f"{'unknown' if unknown else 'missing'}; expected {', '.join(names)}")
@@ -131,6 +190,8 @@ class AcceleratorConfig:
             if not isinstance(port, dict) or sorted(port) != sorted(port_names):
                 raise AcceleratorConfigError(f"{where}: field '{key}' must have exactly {', '.join(port_names)}")
             ports[key] = PortSpec(**port)
+        if data.get("weights") is not None:
+            ports["weights"] = _weight_frame(data["weights"], where)
         cfg = cls(**{**data, **ports})
         cfg.check(where)
         return cfg
@@ -159,6 +220,27 @@ class AcceleratorConfig:
                                                  f"{port.format} x {port.shape} in {self.dma_width}-bit words "
                                                  f"gives {getattr(again, name)}")
 
+        if self.weights is not None:
+            self._check_weights(where)
+
+    def _check_weights(self, where: str) -> None:
+        frame = self.weights
+        for k, memory in enumerate(frame.memories):
+            try:
+                again = WeightMemory.make(memory.layer, memory.variable, memory.format, memory.rows,
+                                          memory.row_elements, self.dma_width)
+            except AcceleratorConfigError as err:
+                raise AcceleratorConfigError(f"{where}: field 'weights.memories[{k}].format': {err}") from None
+            if again != memory or memory.rows < 1 or memory.row_elements < 1:
+                raise AcceleratorConfigError(f"{where}: field 'weights.memories[{k}]' is {dataclasses.asdict(memory)}; "
+                                             f"in {self.dma_width}-bit words it should be {dataclasses.asdict(again)}")
+        if frame.words != sum(m.words for m in frame.memories) or not frame.memories:
+            raise AcceleratorConfigError(f"{where}: field 'weights.words' is {frame.words!r}; its memories take "
+                                         f"{sum(m.words for m in frame.memories)} words (at least one memory)")
+        if not isinstance(frame.file, str) or "/" in frame.file or frame.file.startswith("."):
+            raise AcceleratorConfigError(f"{where}: field 'weights.file': expected a file name in the project "
+                                         f"folder, got {frame.file!r:.60}")
+
     def save(self, project) -> Path:
         path = Path(project) / CONFIG_FILE
         path.write_text("# The accelerator's stream ports and block-design names (hw/vivado/README.md).\n"
@@ -176,6 +258,29 @@ class AcceleratorConfig:
         except yaml.YAMLError as err:
             raise AcceleratorConfigError(f"{path}: not valid YAML: {err}") from None
         return cls.from_dict(data, str(path))
+
+
+def _weight_frame(data, where: str) -> WeightFrame:
+    names = [f.name for f in dataclasses.fields(WeightFrame)]
+    if not isinstance(data, dict) or sorted(data) != sorted(names) or not isinstance(data["memories"], list):
+        raise AcceleratorConfigError(f"{where}: field 'weights' must have exactly {', '.join(names)} "
+                                     "(memories: a list)")
+    fields = [f.name for f in dataclasses.fields(WeightMemory)]
+    memories = []
+    for k, memory in enumerate(data["memories"]):
+        if not isinstance(memory, dict) or sorted(memory) != sorted(fields):
+            raise AcceleratorConfigError(f"{where}: field 'weights.memories[{k}]' must have exactly {', '.join(fields)}")
+        memories.append(WeightMemory(**memory))
+    return WeightFrame(data["file"], data["words"], memories)
+
+
+def weight_frame(memories: list, width: int) -> WeightFrame:
+    """The frame of the arrays hw.hls.layers.uram_weights.memories found (None when there are none)."""
+    if not memories:
+        return None
+    found = [WeightMemory.make(m["layer"], m["variable"], m["format"], m["rows"], m["row_elements"], width)
+             for m in memories]
+    return WeightFrame(WEIGHTS_FILE, sum(m.words for m in found), found)
 
 
 def make_config(name: str, input_format: str, input_shape, output_format: str, output_shape, board,

@@ -37,12 +37,12 @@ def fabric_mhz(clock_ns: float) -> str:
 
 
 def dma_length_width(acc: AcceleratorConfig) -> int:
-    """Bits of the DMA's length register: the larger frame in bytes must fit."""
-    need = max(acc.input_bytes, acc.output_bytes).bit_length()
+    """Bits of the DMA's length register: the largest frame in bytes (the weight frame too) must fit."""
+    largest = max(acc.input_bytes, acc.output_bytes, acc.weight_bytes)
+    need = largest.bit_length()
     lo, hi = DMA_LENGTH_WIDTH
     if need > hi:
-        raise ValueError(f"a {max(acc.input_bytes, acc.output_bytes)}-byte frame exceeds AXI DMA's "
-                         f"{hi}-bit length register")
+        raise ValueError(f"a {largest}-byte frame exceeds AXI DMA's {hi}-bit length register")
     return max(lo, need)
 
 
@@ -65,6 +65,8 @@ def settings(acc: AcceleratorConfig, board, backend: str, clock_uncertainty: str
         "hls_project": f"{acc.top}_prj",
         "hls_sources": f"[list firmware/{name}.cpp firmware/{name}_axi.cpp]",
         "hls_testbench": f"[list {name}_axi_test.cpp {name}_axi_bridge.cpp]",
+        # the test bench's data: weights, images, and the weight frame it sends first (storage: uram)
+        "hls_tb_data": f"[list firmware/weights tb_data{' ' + acc.weights.file if acc.weights else ''}]",
         "ip_vendor": acc.ip_vendor, "ip_library": acc.ip_library, "ip_version": acc.ip_version,
         "accelerator_vlnv": acc.vlnv, "accelerator_instance": acc.accelerator_instance,
         "accelerator_in": ports[0], "accelerator_out": ports[1],

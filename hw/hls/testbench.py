@@ -92,7 +92,12 @@ def render(hls_model, project_name: str, output_lsb: float) -> str:
         declare_in = (f"        {inp.type.name} {inp.name}[N_IN];\n"
                       f"        nnet::copy_data<float, {inp.type.name}, 0, N_IN>(in, {inp.name});")
         declare_out = f"        {out.type.name} {out.name}[N_OUT];"
+    # weights the network takes as arguments (storage uram, hw/hls/layers/uram_weights.py): the header's
+    # array, which the network fills from its .txt at its first call, as in hls4ml's own test bench
+    external = [v.name for v in hls_model.get_weight_variables() if v.storage.lower() == "bram"]
     return TEMPLATE.read_text().format(
         project=project_name, n_in=n_in, n_out=n_out, output_lsb=repr(float(output_lsb)),
-        declare_and_copy_input=declare_in, declare_output=declare_out, call_args=f"{inp.name}, {out.name}",
+        weight_includes="".join(f'#include "firmware/weights/{w}.h"\n' for w in external),
+        declare_and_copy_input=declare_in, declare_output=declare_out,
+        call_args=", ".join([inp.name, out.name, *external]),
         output_name=out.name, read_line=READ_LINE.read_text())

@@ -95,8 +95,12 @@ def render(hls_model, name: str, declared: dict) -> str:
             processes.append(f'    net.process("{layer.name}", [&] {{ {body} }});')
         weights += [f'    nnet::load_weights_from_txt<{w.type.name}, {w.data_length}>({w.name}, "{w.name}.txt");'
                     for w in layer.get_weights()]
+    # weights the top takes as arguments (storage uram, hw/hls/layers/uram_weights.py): the header's
+    # array, filled by load_weights like the others
+    external = [w.name for w in hls_model.get_weight_variables() if w.storage.lower() == "bram"]
     return string.Template((TEMPLATES / "threaded.cpp").read_text()).substitute(
-        project=name, n_in=int(np.prod(inp.shape)), n_out=int(np.prod(out.shape)), depths="\n".join(depths),
+        external_weights="".join(f'#include "firmware/weights/{w}.h"\n' for w in external),
+        external_args="".join(f", {w}" for w in external), project=name, n_in=int(np.prod(inp.shape)), n_out=int(np.prod(out.shape)), depths="\n".join(depths),
         load_weights="\n".join(weights), input_type=inp.type.name, input_name=inp.name, output_type=out.type.name,
         output_name=out.name, read_line=testbench.READ_LINE.read_text(), streams="\n".join(streams), n_processes=len(processes), processes="\n".join(processes))
 

@@ -25,14 +25,18 @@ class AxiBuildError(RuntimeError):
 _WEIGHT_TEXT = re.compile(r"^[0-9eE.,+\-\s]*$")   # what hls4ml writes; nothing that could end a raw string
 
 
-def _weights_sources(project: Path, name: str) -> dict:
-    """File name -> text of the weights compiled into the library (axi_weights.h and .cpp)."""
+def _weights_sources(project: Path, name: str, loaded=()) -> dict:
+    """File name -> text of the weights compiled into the library (axi_weights.h and .cpp).
+
+    ``loaded``: the arrays the top fills from its weight frame (storage uram).  Their text is
+    empty, so the network's first call (nnet::load_weights_from_txt reads no line) leaves them as the
+    load made them: zeros unless the frame came through, as URAM holds nothing from the bitstream."""
     texts = {}
     for path in sorted((project / "firmware" / "weights").glob("*.txt")):
         text = path.read_text()
         if not _WEIGHT_TEXT.match(text):
             raise AxiBuildError(f"{path}: not a weight text of numbers and commas as hls4ml writes it")
-        texts[path.name] = text
+        texts[path.name] = "" if path.stem in loaded else text
     values = {"name": name, "NAME": name.upper(),
               "names": "".join(f'"{n}", ' for n in texts),
               "texts": "".join(f'R"w({text})w",\n    ' for text in texts.values())}
@@ -40,16 +44,16 @@ def _weights_sources(project: Path, name: str) -> dict:
             for ext in (".h", ".cpp")}
 
 
-def _compile(project: Path, name: str) -> dict:
+def _compile(project: Path, name: str, loaded=()) -> dict:
     """Object files and links of the AXI build in build/axi-<hash>/: the simulated board's library
     and the test bench, with the weights compiled in (no path to the project in either)."""
     from hw.sim.firmware import check_weights
     from hw.sim.toolchain import CXXFLAGS, gxx, source_hash
 
     check_weights(project)   # the .txt compiled in must hold the .h initialisers synthesis builds in
-    generated = _weights_sources(project, name)
+    generated = _weights_sources(project, name, loaded)
     templates = [(TEMPLATES / t).read_text() for t in ("axi_weights.h", "axi_weights.cpp")]
-    out = project / "build" / f"axi-{source_hash(project, CXXFLAGS + templates)}"
+    out = project / "build" / f"axi-{source_hash(project, CXXFLAGS + templates + list(loaded))}"
     out.mkdir(parents=True, exist_ok=True)
     for file, text in generated.items():
         if not (out / file).exists() or (out / file).read_text() != text:
@@ -73,7 +77,7 @@ def _compile(project: Path, name: str) -> dict:
 def build(project) -> dict:
     project = Path(project).resolve()   # g++ runs inside the project: outputs need absolute paths
     acc = AcceleratorConfig.load(project)
-    return _compile(project, acc.project)
+    return _compile(project, acc.project, [m.variable for m in acc.weights.memories] if acc.weights else ())
 
 
 def build_library(project) -> Path:
@@ -82,12 +86,16 @@ def build_library(project) -> Path:
     return build(project)["library"]
 
 
-def run_testbench(project, inputs=None, expected=None) -> dict:
-    """Run the AXI test bench (default: on tb_data); exit status 0 means bit-exact."""
+def run_testbench(project, inputs=None, expected=None, weight_frame=None) -> dict:
+    """Run the AXI test bench (default: on tb_data, with the project's weight frame if it has one);
+    exit status 0 means bit-exact."""
     project = Path(project).resolve()
     built = build(project)
-    args = [str(built["testbench"])] + ([str(inputs), str(expected), str(project / "build" / RESULTS)]
-                                        if inputs is not None else [])
+    args = [str(built["testbench"])]
+    if inputs is not None or weight_frame is not None:
+        tb = project / "tb_data"
+        args += [str(inputs or tb / "tb_input_features.dat"), str(expected or tb / "tb_output_predictions.dat"),
+                 str(project / "build" / RESULTS)] + ([str(weight_frame)] if weight_frame is not None else [])
     start = time.perf_counter()
     done = subprocess.run(args, cwd=project, capture_output=True, text=True)
     if done.returncode not in (0, 1):

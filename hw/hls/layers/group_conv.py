@@ -20,10 +20,11 @@ clocks, so the adders of the accumulators, the rounding and saturation of the ou
 multipliers all scale with n_filt / F instead of n_filt; the throughput is that of R.
 ``valid_folds`` says which F a layer takes (F divides n_filt and R; a packed pair never split).
 
-Weight storage (``weight_storage``: registers, bram, lutram; ``WeightStorage`` in the config):
+Weight storage (``weight_storage``: registers, bram, lutram, uram; ``WeightStorage`` in the config):
 constants in logic, shared by ALLOCATION at II = R / F, or a ROM read one row a clock (FINN's
 SIMD: each fold step is R / F iterations at II = 1 over taps / (R / F) window taps each, so R / F
-must divide the taps), rows laid out by hw/hls/layers/weight_rows.py.
+must divide the taps), rows laid out by hw/hls/layers/weight_rows.py; uram: the same rows in a
+memory the AXI top owns and fills at run time (hw/hls/layers/uram_weights.py).
 """
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 from hls4ml.converters.keras.convolution import parse_conv2d_layer
@@ -32,7 +33,7 @@ from hls4ml.model.attributes import Attribute, ChoiceAttribute, TypeAttribute, W
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
-from hw.config import MULTIPLIERS, STORAGES
+from hw.config import LOADED_STORAGES, MULTIPLIERS, STORAGES
 from hw.hls.layers import reuse as R
 from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 # the op's rules (hw/hls/ops/group_conv.py); the templates use some, and hw.sim and the tests import the
@@ -66,7 +67,7 @@ class HGroupConv2D(Layer):
         WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("weight"), TypeAttribute("bias"),
         TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut"),
         Attribute("fold", value_type=int, default=1),
-        ChoiceAttribute("weight_storage", list(STORAGES), default="registers")]
+        ChoiceAttribute("weight_storage", list(STORAGES + LOADED_STORAGES), default="registers")]
 
     def initialize(self):
         shape = [self.attributes["out_height"], self.attributes["out_width"], self.attributes["n_filt"]]

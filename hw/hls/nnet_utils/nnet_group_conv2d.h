@@ -300,8 +300,8 @@ GConvPaddedRows:
 // The entry points: the same computation, with the weights as constants (logic) or in a ROM of
 // one row per clock (reshaped so a row is one word; hls4ml's resource kernels do the same), in
 // block RAM or distributed RAM.  Vitis HLS binds with BIND_STORAGE, Vivado HLS with RESOURCE
-// (nnet_dsp_pack.h says how the two are told apart).  URAM is not offered: it powers up as zeros
-// and holds no initial contents (UG901, "Differences between UltraRAM and Block RAM").
+// (nnet_dsp_pack.h says how the two are told apart).  URAM powers up as zeros and holds no
+// initial contents (UG901, "Differences between UltraRAM and Block RAM"): its entry is below.
 // in_T / out_T: hls::stream<data_T> / hls::stream<res_T> (io_stream) or data_T[...] / res_T[...]
 // (io_parallel), deduced from the call.
 template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
@@ -332,6 +332,20 @@ void group_conv_2d_cl(in_T &data, out_T &res,
 
 NNET_GROUP_CONV_ROM_ENTRY(group_conv_2d_bram_cl, bram, ROM_1P_BRAM)
 NNET_GROUP_CONV_ROM_ENTRY(group_conv_2d_lutram_cl, lutram, ROM_1P_LUTRAM)
+
+// URAM: the same rows, in a memory this kernel does not own.  UltraRAM takes no initial contents
+// from the bitstream, so the array is an argument of the network's top function (hls4ml's external
+// weights, hw/hls/layers/uram_weights.py) that the AXI top declares, binds to URAM and fills from
+// its weight frame before the first image (hw/hls/templates/axi_load.cpp).  The reshape here is the
+// one the owner declares too: one row per memory word.
+template <class data_T, class res_T, typename CONFIG_T, class in_T, class out_T>
+void group_conv_2d_uram_cl(in_T &data, out_T &res,
+                           typename CONFIG_T::weight_t weights[CONFIG_T::filt_height * CONFIG_T::filt_width *
+                                                               (CONFIG_T::n_chan / CONFIG_T::n_groups) * CONFIG_T::n_filt],
+                           typename CONFIG_T::bias_t biases[CONFIG_T::n_filt]) {
+    NNET_GROUP_CONV_PRAGMA(HLS ARRAY_RESHAPE variable=weights cyclic factor=CONFIG_T::row_words)
+    group_conv_2d_body<data_T, res_T, CONFIG_T>(data, res, weights, biases);
+}
 
 } // namespace nnet
 

@@ -4,14 +4,20 @@
 // ${name}_axi_run (the bridge: TLAST on the last word, checked on the output), and the unpacked
 // output codes must equal the software model's outputs exactly.
 //
-//   ${name}_axi_test [inputs expected results]    (defaults: tb_data/tb_input_features.dat,
-//                                                   tb_data/tb_output_predictions.dat, tb_data/axi_results.log)
-// Exit status: 0 when every output is exact, 1 on a mismatch or a bridge error, 2 on unreadable files.
+// With run-time weights it first sends the weight frame (${weights_file}) through ${name}_axi_load,
+// as the driver does, and stops unless the top's answer says it read the whole frame.
+//
+//   ${name}_axi_test [inputs expected results [weight_frame]]    (defaults: tb_data/tb_input_features.dat,
+//                                                   tb_data/tb_output_predictions.dat, tb_data/axi_results.log,
+//                                                   ${weights_file})
+// Exit status: 0 when every output is exact, 1 on a mismatch, a refused weight frame or a bridge
+// error, 2 on unreadable files.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +26,8 @@ extern "C" {
 unsigned long ${name}_axi_in_bytes();
 unsigned long ${name}_axi_out_bytes();
 int ${name}_axi_run(const unsigned char *, unsigned long, unsigned char *, unsigned long);
+unsigned long ${name}_axi_weight_bytes();
+int ${name}_axi_load(const unsigned char *, unsigned long, unsigned char *, unsigned long);
 }
 
 static const unsigned N_IN = ${in_elements}, IN_LANE_BYTES = ${in_lane} / 8, IN_FRAC = ${in_frac};
@@ -47,10 +55,40 @@ static double unpack(const std::vector<unsigned char> &bytes, unsigned k) {
     return std::ldexp((double)code, -(int)OUT_FRAC);
 }
 
+// The weight frame from its file through the top; 0 when loaded, else the exit status.
+static int load_weights(const char *path) {
+    const unsigned long want = ${name}_axi_weight_bytes();
+    if (want == 0)
+        return 0;
+    std::ifstream file(path, std::ios::binary);
+    if (!file.is_open()) {
+        std::cerr << "attendnets-axi: cannot open the weight frame " << path << std::endl;
+        return 2;
+    }
+    std::vector<unsigned char> frame((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::vector<unsigned char> answer(${width} / 8);
+    int got = ${name}_axi_load(frame.data(), frame.size(), answer.data(), answer.size());
+    unsigned long long read = 0;
+    for (unsigned b = 0; b < answer.size() && b < 8; b++)
+        read |= (unsigned long long)answer[b] << (8 * b);
+    if (got != (int)answer.size()) {
+        std::printf("attendnets-axi: weight frame %s (%lu bytes): ${name}_axi_load returned %d (the bridge's "
+                    "error codes); it takes exactly %lu bytes\n", path, (unsigned long)frame.size(), got, want);
+        return 1;
+    }
+    if (read * answer.size() != want) {
+        std::printf("attendnets-axi: weight frame %s (%lu bytes): the top read %llu words; it takes exactly %lu "
+                    "words\n", path, (unsigned long)frame.size(), read, want / answer.size());
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *inputs_path = argc > 1 ? argv[1] : "tb_data/tb_input_features.dat";
     const char *expected_path = argc > 2 ? argv[2] : "tb_data/tb_output_predictions.dat";
     const char *results_path = argc > 3 ? argv[3] : "tb_data/axi_results.log";
+    const char *weights_path = argc > 4 ? argv[4] : "${weights_file}";
     std::ifstream inputs(inputs_path), expected(expected_path);
     std::ofstream results(results_path);
     if (!inputs.is_open() || !expected.is_open() || !results.is_open()) {
@@ -58,6 +96,9 @@ int main(int argc, char **argv) {
                   << std::endl;
         return 2;
     }
+    const int loaded = load_weights(weights_path);
+    if (loaded != 0)
+        return loaded;
     std::vector<double> in, want;
     std::vector<unsigned char> in_bytes(${name}_axi_in_bytes()), out_bytes(${name}_axi_out_bytes());
     unsigned samples = 0, mismatched = 0;

@@ -80,13 +80,12 @@ PackWords:
     }
 }
 
-void ${name}_axi(hls::stream<word_t> &in_stream, hls::stream<word_t> &out_stream) {
-    #pragma HLS INTERFACE axis port=in_stream
-    #pragma HLS INTERFACE axis port=out_stream
-    #pragma HLS INTERFACE ap_ctrl_none port=return
+${frames_head} {
+    ${frames_pragmas}
     #pragma HLS DATAFLOW
     ${locals}
     unpack(in_stream, ${in_var});
-    ${name}(${in_var}, ${out_var});
+    ${name}(${in_var}, ${out_var}${weight_args});
     pack(${out_var}, out_stream);
 }
+${loader}

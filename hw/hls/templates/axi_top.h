@@ -19,6 +19,7 @@ const unsigned OUT_LANE = ${out_lane}, OUT_BITS = ${out_bits}, OUT_CHANNELS = ${
 const unsigned OUT_ELEMENTS = ${out_elements}, OUT_WORDS = ${out_words};
 const unsigned IN_LANES = WIDTH / IN_LANE, IN_PIXELS = IN_ELEMENTS / IN_CHANNELS;
 const unsigned OUT_LANES = WIDTH / OUT_LANE, OUT_PIXELS = OUT_ELEMENTS / OUT_CHANNELS;
+const unsigned WEIGHT_WORDS = ${weight_words}; // the weight frame's words, 0: no run-time weights (axi_load.cpp)
 typedef ap_axiu<WIDTH, 0, 0, 0> word_t; // TDATA, TKEEP, TSTRB, TLAST: what AXI DMA's streams carry
 } // namespace ${name}_axi_io
 

@@ -20,8 +20,9 @@ foreach src $hls_sources {
 foreach src $hls_testbench {
     add_files -tb $src -cflags "-std=c++0x"
 }
-add_files -tb firmware/weights
-add_files -tb tb_data
+foreach data $hls_tb_data {
+    add_files -tb $data
+}
 if {$hls_backend eq "vitis"} {
     open_solution -reset solution1 -flow_target vivado
 } else {

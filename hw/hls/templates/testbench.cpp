@@ -16,7 +16,7 @@
 
 #include "firmware/{project}.h"
 #include "firmware/nnet_utils/nnet_helpers.h"
-
+{weight_includes}
 namespace nnet {{
 bool trace_enabled = false;
 std::map<std::string, void *> *trace_outputs = NULL;

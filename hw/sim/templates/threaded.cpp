@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "firmware/${project}.cpp"
-
+${external_weights}
 namespace nnet {
 bool trace_enabled = false;
 std::map<std::string, void *> *trace_outputs = NULL;
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         hls::stream<${output_type}> ${output_name}("${output_name}");
         nnet::convert_data<double, ${input_type}, N_IN>(in.data(), ${input_name});
         if (sequential)
-            ${project}(${input_name}, ${output_name});
+            ${project}(${input_name}, ${output_name}${external_args});
         else
             dataflow(${input_name}, ${output_name}, timeout_ms);
         double got[N_OUT];
