@@ -127,6 +127,16 @@ def test_each_simulated_board_starts_empty_and_a_package_carries_the_frame(proje
         AttendNetAccelerator(root, backend="sim")
 
 
+def test_vivado_backend_on_zcu104_is_exact_through_the_load(generate_in_memory):
+    """The other backend (Vivado HLS's RESOURCE core=XPM_MEMORY binding) and board, one layer in URAM."""
+    out, resolved = generate_in_memory(fold_model(), "vivado", layers={"g": LayerSettings(reuse=8, fold=4,
+                                                                                          storage="uram")})
+    assert resolved["layers"]["g"]["storage"] == "uram" and resolved["board"]["name"] == "zcu104"
+    assert [m.layer for m in AcceleratorConfig.load(out).weights.memories] == ["g"]
+    run = run_testbench(out)
+    assert run["exact"] and "mismatched=0" in run["log"], run["log"]
+
+
 def test_uram_needs_a_part_with_uram_and_io_stream():
     layers = {"pw": {"storage": "uram"}}
     with pytest.raises(ConfigError, match=r"^config: field 'layers.pw.storage': 'uram' needs UltraRAM, and board "
