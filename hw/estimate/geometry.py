@@ -58,26 +58,13 @@ class LayerGeom:
 
     @property
     def matrix(self) -> tuple:
-        """(n_in, n_out) as hls4ml's reuse-factor rules see the layer (get_layer_mult_size)."""
-        kh, kw = self.kernel
-        cin = self.in_shape[2]
-        if self.kind == "group_conv":
-            return kh * kw * (cin // self.groups), self.out_shape[2]
-        return kh * kw * cin, self.out_shape[2]
+        """(n_in, n_out) as hls4ml's reuse-factor rules see the layer (its op's ``reuse_view``)."""
+        return ops.op(self.kind).reuse_view(self.kernel, self.in_shape[2], self.out_shape[2], self.groups)
 
     @property
     def products_per_pixel(self) -> int:
-        """Multiplications one output pixel needs, zero weights included."""
-        if self.kind in ("depthwise",):
-            return self.kernel[0] * self.kernel[1] * self.in_shape[2]
-        if self.kind in MATRIX_KINDS:
-            n_in, n_out = self.matrix
-            return n_in * n_out
-        if self.kind == "attention":
-            return 2 * self.channels
-        if self.kind == "batchnorm":
-            return self.channels
-        return 0
+        """Multiplications one output pixel needs, zero weights included (its op's rule)."""
+        return ops.op(self.kind).products_per_pixel(self.kernel, self.in_shape[2], self.out_shape[2], self.groups)
 
     @property
     def macs(self) -> int:

@@ -80,7 +80,7 @@ def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
     """A matrix op's adder tree (plus its R clocks when it runs once, a dense layer), else its op's depth."""
     hw_op = ops.op(g.kind)
     if hw_op.matrix:
-        terms = g.products_per_pixel // max(g.out_shape[2], 1) if g.kind != "depthwise" else g.kernel[0] * g.kernel[1]
+        terms = g.products_per_pixel // max(g.out_shape[2], 1)     # the products one output channel sums
         depth = math.ceil(math.log2(max(terms, 2)) / 2)
         return depth + (setting.reuse if hw_op.loop == ops.ONCE else 0)
     return hw_op.depth

@@ -152,3 +152,24 @@ def test_generation_accepts_exactly_the_multipliers_the_registry_offers(models):
                     except ConfigError:
                         accepted = False
                     assert accepted == (multiplier in offered), (board, layer.name, multiplier, offered)
+
+
+def test_each_matrix_op_multiplies_once_per_weight_and_output_pixel(models):
+    """An op's products rule (WINDOW, TAPS) gives as many products a pixel as the layer has weights,
+    and its hls4ml reuse view the matrix hls4ml reads them as; MACs follow."""
+    from hw.estimate.geometry import from_model
+
+    seen = set()
+    for model in models.values():
+        for g in from_model(model):
+            hw_op = ops.op(g.kind)
+            if not hw_op.matrix:
+                assert g.products_per_pixel == hw_op.channel_products * g.channels and g.macs == 0, g.name
+                continue
+            seen.add(hw_op.products)
+            assert g.products_per_pixel == g.weights.size, g.name
+            n_in, n_out = g.matrix
+            assert n_out == g.channels and n_in == (g.weights.shape[0] if hw_op.products == ops.WINDOW
+                                                    else g.kernel[0] * g.kernel[1] * g.in_shape[2]), g.name
+            assert g.macs == g.weights.size * g.out_pixels
+    assert seen == {ops.WINDOW, ops.TAPS}

@@ -32,6 +32,9 @@ OURS = "ours"              # our kernel: every R >= 1, the useful ones planned, 
 ONE = "one"                # one pixel per clock: reuse factor 1 only
 # the iterations of its pipelined loop (``loop``, the cycle model: cycles = iterations x II + depth):
 IN, OUT, ONCE, NONE, IN_OUT, PADDED = "in", "out", "once", "none", "in+out", "padded"
+# the multiplications one output pixel needs (``products``): every output channel reads its group's
+# kh x kw x C_in / groups window (WINDOW), or one tap a channel, kh x kw (TAPS, a depthwise conv)
+WINDOW, TAPS = "window", "taps"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class HwOp:
     loop: str = IN              # its loop walks the input pixels (IN), output pixels (OUT), the padded input
     #                             (PADDED: padding done inside), input then output (IN_OUT: unpooling's rows,
     #                             not overlapped), once (ONCE: a vector), or not at all (NONE: wiring)
+    products: str = None        # WINDOW or TAPS for a matrix op (``products_per_pixel``)
+    channel_products: int = 0   # else: multiplications per output channel (attention's gate and scale: 2)
     depth: int = 2              # pipeline depth of a per-pixel op (a matrix op's is its adder tree's:
     #                             hw/estimate/layers.py pipeline_depth; a ONCE matrix op adds its R clocks)
     rules: object = field(default=None, compare=False, repr=False)  # our kernel's rules (OURS ops; folded ops)
@@ -70,6 +75,21 @@ class HwOp:
         """Iterations of its pipelined pixel loop (``loop``)."""
         return {IN: in_pixels, OUT: out_pixels, ONCE: 1, NONE: 0, IN_OUT: in_pixels + out_pixels,
                 PADDED: padded_pixels}[self.loop]
+
+    def reuse_view(self, kernel: tuple, in_channels: int, out_channels: int, groups: int = 1) -> tuple:
+        """(n_in, n_out): the matrix a matrix op's reuse rule sees (hls4ml's get_layer_mult_size; a
+        depthwise conv counts every input channel's taps, as hls4ml does)."""
+        per_group = in_channels // groups if self.products == WINDOW else in_channels
+        return kernel[0] * kernel[1] * per_group, out_channels
+
+    def products_per_pixel(self, kernel: tuple, in_channels: int, out_channels: int, groups: int = 1) -> int:
+        """Multiplications one output pixel needs, zero weights included."""
+        if self.products == WINDOW:
+            n_in, n_out = self.reuse_view(kernel, in_channels, out_channels, groups)
+            return n_in * n_out
+        if self.products == TAPS:
+            return kernel[0] * kernel[1] * out_channels
+        return self.channel_products * out_channels
 
     def reuse_factors(self, geometry: dict, strategy: str = "latency") -> tuple:
         """Ascending reuse factors the op takes under ``strategy`` in its own kernel (empty: the
@@ -107,17 +127,18 @@ class HwOp:
 
 OPS = (
     HwOp("conv", ("QConv2D",), ("Conv2D",), ("Conv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, fusable=True,
-         dsp_product=True, grouped_conv=True),
+         dsp_product=True, grouped_conv=True, products=WINDOW),
     # a 1x1 stride-1 conv (hls4ml's pointwise pass makes it one; geometry.from_model tells it apart)
     HwOp("pointwise", (), (), ("PointwiseConv2D",), MATRIX, WALK, HLS4ML_MATRIX, matrix=True, fusable=True,
-         dsp_product=True, grouped_conv=True),
+         dsp_product=True, grouped_conv=True, products=WINDOW),
     HwOp("dense", ("QDense",), ("Dense",), ("Dense",), MATRIX, PIXEL, HLS4ML_MATRIX, matrix=True, fusable=True,
-         dsp_product=True, loop=ONCE),
+         dsp_product=True, loop=ONCE, products=WINDOW),
     HwOp("depthwise", ("QDepthwiseConv2D",), ("DepthwiseConv2D",), ("DepthwiseConv2D",), MATRIX, WALK,
-         HLS4ML_MATRIX, matrix=True, fusable=True, grouped_conv=True),
+         HLS4ML_MATRIX, matrix=True, fusable=True, grouped_conv=True, products=TAPS),
     HwOp("group_conv", ("QGroupConv2D",), (), ("HGroupConv2D",), MATRIX, WALK, OURS, matrix=True, fusable=True,
-         grouped_conv=True, loop=PADDED, rules=group_conv),
-    HwOp("attention", ("SelectiveAttention",), (), ("HSelectiveAttention",), ATTENTION, PIXEL, OURS, rules=attention),
+         grouped_conv=True, loop=PADDED, rules=group_conv, products=WINDOW),
+    HwOp("attention", ("SelectiveAttention",), (), ("HSelectiveAttention",), ATTENTION, PIXEL, OURS, rules=attention,
+         channel_products=2),
     HwOp("unpool", ("Unpooling2D",), (), ("HUnpooling2D",), PASS, UNPOOL, loop=IN_OUT),
     HwOp("activation", ("QActivation",), ("Activation", "ReLU"), ("Activation",), ACTIVATION, PIXEL),
     HwOp("pool", ("MaxPooling2D",), ("AveragePooling2D",), ("Pooling2D",), PASS, WALK, depth=3),
@@ -130,7 +151,7 @@ OPS = (
     HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
     HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
     HwOp("softmax", (), ("Softmax",), ("Softmax",), loop=ONCE, depth=7),
-    HwOp("batchnorm", (), ("BatchNormalization",), ("BatchNormalization",)),
+    HwOp("batchnorm", (), ("BatchNormalization",), ("BatchNormalization",), channel_products=1),
     # read by FIFO sizing only: no network of ours has them and the estimator has no model of them
     HwOp("multiply", (), ("Multiply",), ("Merge",), stream=PIXEL, estimated=False),
     HwOp("global_max", (), ("GlobalMaxPooling2D",), ("GlobalPooling2D",), stream=REDUCE, estimated=False),
