@@ -6,6 +6,8 @@ each element's fixed-point code in a lane of 8, 16, 32 or 64 bits (the smallest 
 two's complement sign-extended for a signed type, zero-extended for an unsigned one; lanes
 little-endian in TDATA words of ``width`` bits: element k in word k // (width // lane) at bit
 (k % (width // lane)) * lane.  The last word is zero-padded and is the only one with TLAST.
+With layers on storage uram, the record also describes the weight frame the top loads first
+(``weights``: WeightFrame, WeightMemory; hw/vivado/README.md, "Run-time weights").
 """
 from __future__ import annotations
 

@@ -57,6 +57,10 @@ def test_generation_makes_the_arrays_the_tops(project):
         assert f"static weight" in top and f" {m.variable}[{m.rows * m.row_elements}];" in top
     assert "#include \"weights/" not in top     # the top's arrays start empty: no initialiser reaches them
     assert "accelerator_weights.bin" in (project / "vendor" / "settings.tcl").read_text()
+    # the DMA's length register holds the weight frame too (AttendNet-A's 11.1 Mbit: ~1.4 MB, 21 bits)
+    from hw.hls.tcl import dma_length_width
+    acc.weights.words = 1_400_000 // 8
+    assert dma_length_width(acc) == 21 and acc.weight_bytes == 1_400_000
 
 
 def test_network_csim_is_exact(project):
@@ -162,3 +166,26 @@ def test_fifo_check_runs_a_project_with_uram(project):
     from hw.sim.fifo_check import fifo_check
 
     assert fifo_check(project)["passed"]
+
+
+@pytest.mark.slow
+def test_attendnet_a_every_conv_in_uram_is_exact_through_the_load(tmp_path):
+    """AttendNet-A at 32x32 on a KV260 with all 62 of its convolutions' weights in URAM (1,122,048
+    weights, a 140,256-word frame), reuse = the window's taps: exact through the load, and a zero
+    frame gives wrong outputs.  About a minute."""
+    from hw.hls.convert import generate
+    from hw.hls.ops.group_conv import keras_geometry, window_taps
+    from qmodels.build import build_model
+
+    model = build_model("attendnet-a", input_shape=[32, 32, 3])
+    convs = [layer for layer in model.layers if type(layer).__name__ in ("QConv2D", "QGroupConv2D", "QDepthwiseConv2D")]
+    layers = {layer.name: LayerSettings(reuse=window_taps(keras_geometry(layer)), fold=1, storage="uram")
+              for layer in convs}
+    cfg = BuildConfig(model="attendnet-a", board="kv260", samples=4, input_shape=[32, 32, 3], layers=layers)
+    out = generate(cfg, tmp_path / "a")[0]
+    acc = AcceleratorConfig.load(out)
+    assert len(acc.weights.memories) == len(convs) == 62
+    run = run_testbench(out)
+    assert run["exact"] and "mismatched=0" in run["log"], run["log"]
+    (tmp_path / "zeros.bin").write_bytes(bytes(acc.weight_bytes))
+    assert not run_testbench(out, weight_frame=tmp_path / "zeros.bin")["exact"]
