@@ -155,6 +155,18 @@ class LayerSettings:
                 yield f"precision.{key}", precision_error(value)
 
 
+def loaded_storage_problem(storage: str, board, io: str):
+    """Why a layer cannot keep its weights in ``storage`` (one of LOADED_STORAGES: URAM, loaded at
+    run time by the AXI top) on ``board`` (a hw.boards.Board) with ``io``, or None.  The planner
+    offers uram where this is None (and the layer's fold passes group_conv.valid_folds as for bram)."""
+    if not board.resources.get("uram"):
+        return f"'{storage}' needs UltraRAM, and board {board.name} ({board.part}) has none; use bram or lutram"
+    if io != "stream":
+        return (f"'{storage}' needs io: stream (the AXI top loads the weights and passes them to the "
+                f"network); got io: {io}")
+    return None
+
+
 @dataclass
 class BuildConfig:
     model: Optional[str] = None               # built-in name or spec file; None: the checkpoint's (--weights)
@@ -218,22 +230,11 @@ class BuildConfig:
             for key, message in settings.problems():
                 yield f"layers.{name}.{key}", message
             if settings.storage in LOADED_STORAGES and self.board in board_names():
-                problem = self._loaded_storage_problem(settings.storage)
+                from hw.boards import load_board
+
+                problem = loaded_storage_problem(settings.storage, load_board(self.board), self.io)
                 if problem:
                     yield f"layers.{name}.storage", problem
-
-    def _loaded_storage_problem(self, storage: str):
-        """Why this recipe cannot keep a layer's weights in URAM, loaded at run time, or None."""
-        from hw.boards import load_board
-
-        board = load_board(self.board)
-        if not board.resources.get("uram"):
-            return (f"'{storage}' needs UltraRAM, and board {board.name} ({board.part}) has none; "
-                    "use bram or lutram")
-        if self.io != "stream":
-            return (f"'{storage}' needs io: stream (the AXI top loads the weights and passes them to the "
-                    f"network); got io: {self.io}")
-        return None
 
     def requested(self, layer: str, key: str) -> tuple:
         """(value, the field that asks for it) of 'reuse' or 'strategy' for ``layer``: its override
