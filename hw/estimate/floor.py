@@ -26,7 +26,7 @@ def lut_floor(design) -> dict:
             est = estimate_layer(g, design.settings.get(g.name, LayerSetting()), design.board.family, scales)
             floor[f"fixed {g.kind}"] = floor.get(f"fixed {g.kind}", 0.0) + est.cost.lut
             continue
-        cheapest = min(P.layer_settings(g, design.board.family),
+        cheapest = min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),
                        key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
         mac = compute(g, cheapest, design.board.family)[1]
         arithmetic = "multiply-accumulate" if ops.op(g.kind).matrix else f"{g.kind} at its cheapest setting"

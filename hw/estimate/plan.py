@@ -21,7 +21,7 @@ from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
 from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_KINDS, dsp_reuse_factors,
                                in_our_kernel, largest_fold, multipliers, strategies, valid_reuse_factors)
-from hw.config import STORAGES
+from hw.config import LOADED_STORAGES, STORAGES
 from hw.hls import ops
 from hw.estimate.source import EstimateError
 
@@ -46,47 +46,56 @@ class Plan:
 def _options(design) -> dict:
     """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer."""
     family, scales = design.board.family, coefficients()
+    storages = weight_storages(design.board)
     out = {}
     for g in design.geoms:
         if g.kind not in TUNABLE:
             continue
         rows = []
-        for setting in layer_settings(g, family):
+        for setting in layer_settings(g, family, storages):
             est = estimate_layer(g, setting, family, scales)
             rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], setting))
         rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
-                                 r[2].fold, STORAGES.index(r[2].storage)))
+                                 r[2].fold, storages.index(r[2].storage)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
     return out
 
 
-def layer_settings(g, family: str) -> list:
+def weight_storages(board) -> tuple:
+    """Where our grouped conv may keep its weights on ``board``: constants or a ROM the bitstream
+    fills, and URAM filled from the weight frame at run time (hw/vivado/README.md, "Run-time
+    weights") on the parts that have URAM."""
+    return STORAGES + (LOADED_STORAGES if board_capacity(board)["uram"] > 0 else ())
+
+
+def layer_settings(g, family: str, storages: tuple = STORAGES) -> list:
     """Every (strategy, reuse factor, multiplier, fold, storage) the layer accepts: hls4ml's strategies and
     factors with its products in LUTs or DSPs, and our grouped conv's factors where the multiplier
-    puts the layer there (packed DSPs; DSPs for depthwise and grouped convs) or a fold does."""
+    puts the layer there (packed DSPs; DSPs for depthwise and grouped convs) or a fold does, with its
+    weights in each of ``storages`` (``weight_storages``)."""
     hw_op = ops.op(g.kind)
     if hw_op.folded:           # no reuse factor, no multiplier: each fold (1 is hls4ml's kernel)
         return [LayerSetting(1, "latency", "lut", fold) for fold in hw_op.rules.valid_folds(g.channels)]
     out = []
     for multiplier in multipliers(g, family):
         if in_our_kernel(g, multiplier):
-            out += our_kernel_settings(g, multiplier, folded_only=False)
+            out += our_kernel_settings(g, multiplier, folded_only=False, storages=storages)
             continue
         out += [LayerSetting(rf, strategy, multiplier) for strategy in strategies(g)
                 for rf in valid_reuse_factors(g, strategy)]
         if g.kind in OUR_KERNEL_KINDS:       # the same products in our kernel, folded
-            out += our_kernel_settings(g, multiplier, folded_only=True)
+            out += our_kernel_settings(g, multiplier, folded_only=True, storages=storages)
     return out
 
 
-def our_kernel_settings(g, multiplier: str, folded_only: bool) -> list:
-    """Our grouped conv at each useful reuse factor, with its weights as constants or in a ROM
-    (bram, lutram), each with its deepest fold (the same clocks for the fewest adders and output
+def our_kernel_settings(g, multiplier: str, folded_only: bool, storages: tuple = STORAGES) -> list:
+    """Our grouped conv at each useful reuse factor, with its weights as constants, in a ROM
+    (bram, lutram) or in URAM loaded at run time (``storages``), each with its deepest fold (the same clocks for the fewest adders and output
     casts), where a fold step's products stay within the unroll limit (the limit binds packed
     layers, folds and ROM-fed steps; unfolded non-packed layers keep today's rule).
     ``folded_only``: only what differs from hls4ml's kernel (a fold, or a ROM)."""
     out = []
-    for storage in STORAGES:
+    for storage in storages:
         for rf in dsp_reuse_factors(g, multiplier):
             fold = largest_fold(g, rf, multiplier, storage)
             if fold is None or folded_only and fold == 1 and storage == "registers":
