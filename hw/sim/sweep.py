@@ -59,8 +59,9 @@ def case_config(case: dict, spec: Path, index: int):
     chosen = {} if policy == "lut" else sweep_cases.multipliers_for(model, policy, load_board(cfg.board).part,
                                                                     derive(model), case["seed"], index)
     cfg.layers = {name: LayerSettings(multiplier=m) for name, m in chosen.items()}
-    for name, (reuse, fold, storage) in (sweep_cases.folds_for(model, chosen, case["seed"], index)
-                                         if folds else {}).items():
+    folded = sweep_cases.folds_for(model, chosen, case["seed"], index) if folds else {}
+    for name, (reuse, fold, storage) in sweep_cases.loaded_storages_for(folded, cfg.io, cfg.board, case["seed"],
+                                                                        index).items():
         cfg.layers[name] = LayerSettings(reuse=reuse, strategy="latency", multiplier=chosen.get(name), fold=fold,
                                          storage=None if storage == "registers" else storage)
     for name, fold in (sweep_cases.gap_folds_for(model, cfg.io, case["seed"], index) if folds else {}).items():

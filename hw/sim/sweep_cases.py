@@ -17,7 +17,8 @@ the sweep writes.  What varies:
   build     io stream/parallel, backend vitis/vivado, latency or resource strategy, reuse 1..8,
             board zcu104 (DSP48E2) or pynq-z2 (DSP48E1), activations fused or not, and a multiplier
             policy (lut, dsp, packed, or a random valid choice per layer); with folds drawn, folds
-            and ROMs on convolutions and, in io_stream, folded global averages
+            and ROMs on convolutions and, in io_stream, folded global averages and (on a board with
+            URAM) weights in URAM loaded at run time
 """
 from __future__ import annotations
 
@@ -196,6 +197,21 @@ def gap_folds_for(model, io: str, seed: int, index: int) -> dict:
         if folds:
             chosen[layer.name] = folds[-1] if rng.random() < 0.25 else int(rng.choice(folds))
     return chosen
+
+
+def loaded_storages_for(folds: dict, io: str, board: str, seed: int, index: int) -> dict:
+    """``folds`` ({layer: (reuse, fold, storage)}) with about half its BRAM ROMs moved to URAM,
+    loaded from the weight frame at run time, where the case can have it: io_stream on a board with
+    URAM.  URAM takes the same folds as BRAM (R / F taps a clock); its own random stream, so the
+    other choices stay as older sweeps drew them."""
+    from hw.boards import load_board
+    from hw.config import LOADED_STORAGES
+
+    if io != "stream" or not load_board(board).resources.get("uram"):
+        return folds
+    rng = np.random.default_rng([int(seed), int(index), 17])
+    return {name: (reuse, fold, LOADED_STORAGES[0] if storage == "bram" and rng.random() < 0.5 else storage)
+            for name, (reuse, fold, storage) in folds.items()}
 
 
 def random_case(seed: int, index: int) -> dict:
