@@ -6,7 +6,7 @@
   accelerator.yaml                                 the port contract and block-design names (hw.hls.ports)
   accelerator_weights.bin                          the weight frame, when layers keep their weights in URAM
   vendor/settings.tcl, hls.tcl, vivado.tcl         HLS and Vivado scripts (hw.hls.tcl)
-hw.vivado.axi compiles them with g++ (the simulated board's library, the test bench); hw.vivado.build
+hw.sim.axi compiles them with g++ (the simulated board's library, the test bench); hw.vivado.build
 runs the vendor scripts.  The port contract is documented in hw/vivado/README.md.
 """
 from __future__ import annotations
@@ -84,6 +84,8 @@ def render(acc: AcceleratorConfig, io: str, in_type: str, out_type: str, weight_
     values = {"name": name, "NAME": name.upper(), "io": io, "width": acc.dma_width,
               "in_lane": inp.lane_bits, "in_bits": inp.bits, "in_channels": inp.channels,
               "in_elements": inp.elements, "in_words": inp.words, "in_frac": inp.bits - in_int,
+              "in_min": -(1 << (inp.bits - 1)) if in_signed else 0,
+              "in_max": (1 << (inp.bits - 1)) - 1 if in_signed else (1 << inp.bits) - 1,
               "out_lane": out.lane_bits, "out_bits": out.bits, "out_channels": out.channels,
               "out_elements": out.elements, "out_words": out.words, "out_frac": out.bits - out_int,
               "out_signed": "true" if out_signed else "false",

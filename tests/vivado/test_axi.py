@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hw.hls import testbench
-from hw.vivado import axi
+from hw.sim import axi
 from hw.hls.ports import AcceleratorConfig, parse_format
 
 
@@ -41,6 +41,26 @@ def test_axi_testbench_is_bit_exact_on_tb_data(vendor_project, kind):
     _, expected, _ = testbench.read_tb_data(project)
     assert f"samples={len(expected)} outputs={expected.size} mismatched=0" in run["log"]
     assert len(np.unique(expected)) > expected.size // 2   # live scores, not a constant
+
+
+def test_a_narrow_input_type_is_rounded_and_saturated_as_the_driver_does(tmp_path):
+    """tb_data's 8-bit pixels are off the grid of a 2-bit input type: the test bench must make their
+    codes as host/io.py does (half to even, saturated: 0.9 is code 3, not 4), or every output differs
+    (found by the sweep, case 2002 of seed 22)."""
+    import yaml
+
+    from hw.config import BuildConfig
+    from hw.hls.convert import generate
+
+    spec = tmp_path / "narrow.yaml"
+    spec.write_text(yaml.safe_dump({"name": "narrow", "input_shape": [6, 8, 3], "classes": 5,
+                                    "stages": [{"conv": {"filters": 4, "kernel": 3}}, {"global_avg_pool": {}}],
+                                    "quantization": {"input": "ufixed<2,0>"}}))
+    project, _ = generate(BuildConfig(model=str(spec), board="zcu104", samples=3), tmp_path / "p")
+    images, _, _ = testbench.read_tb_data(project)
+    assert (images * 4 % 1 != 0).any() and (images > 0.875).any()   # off the grid, and some saturate
+    run = axi.run_testbench(project)
+    assert run["exact"], run["log"]
 
 
 def test_wide_head_is_packed_word_by_word(vendor_project):

@@ -31,15 +31,20 @@ int ${name}_axi_load(const unsigned char *, unsigned long, unsigned char *, unsi
 }
 
 static const unsigned N_IN = ${in_elements}, IN_LANE_BYTES = ${in_lane} / 8, IN_FRAC = ${in_frac};
+static const long long IN_MIN = ${in_min}LL, IN_MAX = ${in_max}LL; // the input type's codes
 static const unsigned N_OUT = ${out_elements}, OUT_LANE_BYTES = ${out_lane} / 8, OUT_FRAC = ${out_frac};
 static const bool OUT_SIGNED = ${out_signed};
 
 ${read_line}
 
-// element k at byte k * lane bytes: the lanes of consecutive words are consecutive in memory
+// element k at byte k * lane bytes: the lanes of consecutive words are consecutive in memory.
+// A value becomes its code as the driver makes it (host/io.py to_codes) and as the network's input
+// type would: rounded half to even (nearbyint in the default rounding mode) and saturated, since
+// tb_data's 8-bit pixels are off the grid of a narrower input type.
 static void pack(const std::vector<double> &values, std::vector<unsigned char> &bytes) {
     for (unsigned k = 0; k < N_IN; k++) {
-        long long code = std::llround(std::ldexp(values[k], IN_FRAC));
+        long long code = (long long)std::nearbyint(std::ldexp(values[k], IN_FRAC));
+        code = std::min(std::max(code, IN_MIN), IN_MAX);
         for (unsigned b = 0; b < IN_LANE_BYTES; b++)
             bytes[k * IN_LANE_BYTES + b] = (unsigned char)((unsigned long long)code >> (8 * b));
     }
