@@ -35,7 +35,7 @@ class AttendNetAccelerator:
 
     ``backend``: "pynq" (a board), "sim" (the simulated board) or "auto" (sim when the folder
     carries the simulated board's library and no bitstream).  ``library`` overrides the simulated
-    board's library (a project's, from ``hw.vivado.axi.build_library``).
+    board's library (a project's, from ``hw.sim.axi.build_library``).
     """
 
     def __init__(self, source, backend: str = "auto", library=None):

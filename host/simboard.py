@@ -1,6 +1,6 @@
 """The simulated board: the project's compiled C++ behind an AXI DMA with PYNQ's interface.
 
-The "hardware" is the library ``hw.vivado.axi.build_library`` compiles from the project (the
+The "hardware" is the library ``hw.sim.axi.build_library`` compiles from the project (the
 AXI-Stream top and the network, in g++), whose ``<name>_axi_run(in, in_len, out, out_len)``
 consumes exactly the bytes the DMA's MM2S channel would send and writes exactly the bytes its
 S2MM channel would receive.  The DMA here keeps AXI DMA's rules, so that driver code that works
@@ -34,7 +34,7 @@ def find_library(folder, info) -> Path:
     path = Path(folder) / SIM_DIR / library_name(info)
     if not path.exists():
         raise SimulatedBoardError(f"{path}: no simulated-board library here; for a project folder pass "
-                                  "library=hw.vivado.axi.build_library(project), or deploy with --sim")
+                                  "library=hw.sim.axi.build_library(project), or deploy with --sim")
     return path
 
 

@@ -181,7 +181,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _sim_library(project):
     """The simulated board's hardware for 'deploy --sim': the project's AXI top and network, g++."""
-    from hw.vivado.axi import build_library
+    from hw.sim.axi import build_library
 
     return build_library(project)
 

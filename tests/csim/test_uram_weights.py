@@ -13,7 +13,7 @@ from hw.config import BuildConfig, ConfigError, LayerSettings
 from hw.hls import testbench
 from hw.hls.ports import AcceleratorConfig, WEIGHTS_FILE
 from hw.sim.csim import csim
-from hw.vivado.axi import build_library, run_testbench
+from hw.sim.axi import build_library, run_testbench
 from test_fold import fold_model
 
 # (reuse, fold, multiplier, storage): two layers in URAM (a packed pointwise routed to our grouped

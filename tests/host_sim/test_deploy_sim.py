@@ -15,7 +15,7 @@ from hw.config import BuildConfig
 from hw.hls import testbench
 from hw.hls.convert import generate
 from hw.sim.csim import run_emulation
-from hw.vivado.axi import build_library
+from hw.sim.axi import build_library
 
 TINY_CHECKPOINT = "qmodels/checkpoints/attendnet-tiny-digits"
 

@@ -82,7 +82,7 @@ int ${name}_axi_run(const unsigned char *in_bytes, unsigned long in_len, unsigne
         return -3;
     if (!weights_loaded)
         return -9;
-#ifdef ATTENDNETS_GXX_WEIGHTS // hw.vivado.axi's library: the weights are compiled in (build/<name>_axi_weights.cpp)
+#ifdef ATTENDNETS_GXX_WEIGHTS // hw.sim.axi's library: the weights are compiled in (build/<name>_axi_weights.cpp)
     if (${name}_axi_weights_ready() != 0)
         return -8;
 #endif

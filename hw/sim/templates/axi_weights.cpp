@@ -1,5 +1,5 @@
-// The weights of ${name}, compiled into the simulated board's library: written by hw.vivado.axi from
-// hw/vivado/templates/axi_weights.cpp into build/ (never into the project) after checking that the
+// The weights of ${name}, compiled into the simulated board's library: written by hw.sim.axi from
+// hw/sim/templates/axi_weights.cpp into build/ (never into the project) after checking that the
 // .txt files, copied here verbatim, hold the same numbers as the .h initialisers synthesis builds in.
 //
 // The network reads its weights from files once, at its first call.  Unless a folder was set with

@@ -1,5 +1,5 @@
-// Weights of ${name}'s simulated-board library, written by hw.vivado.axi from
-// hw/vivado/templates/axi_weights.h into build/ (never into the project) and force-included (-include)
+// Weights of ${name}'s simulated-board library, written by hw.sim.axi from
+// hw/sim/templates/axi_weights.h into build/ (never into the project) and force-included (-include)
 // into every object of that g++ build only; the vendor tools never see it.
 //
 // hls4ml's C simulation reads each weight array from WEIGHTS_DIR/<w>.txt at the network's first
