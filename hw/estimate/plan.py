@@ -21,7 +21,7 @@ from hw.estimate.layers import LayerSetting, estimate_layer
 from hw.estimate.network import RESOURCES, board_capacity, coefficients, stream_cost
 from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_KINDS, dsp_reuse_factors,
                                in_our_kernel, largest_fold, multipliers, strategies, valid_reuse_factors)
-from hw.config import LOADED_STORAGES, STORAGES
+from hw.config import LOADED_STORAGES, STORAGES, loaded_storage_problem
 from hw.hls import ops
 from hw.estimate.source import EstimateError
 
@@ -62,10 +62,10 @@ def _options(design) -> dict:
 
 
 def weight_storages(board) -> tuple:
-    """Where our grouped conv may keep its weights on ``board``: constants or a ROM the bitstream
-    fills, and URAM filled from the weight frame at run time (hw/vivado/README.md, "Run-time
-    weights") on the parts that have URAM."""
-    return STORAGES + (LOADED_STORAGES if board_capacity(board)["uram"] > 0 else ())
+    """Where our grouped conv may keep its weights on ``board`` (plans are io_stream): constants or
+    a ROM the bitstream fills, and URAM filled from the weight frame at run time (hw/vivado/README.md,
+    "Run-time weights") where hw.config allows it (a part with URAM)."""
+    return STORAGES + tuple(s for s in LOADED_STORAGES if loaded_storage_problem(s, board, "stream") is None)
 
 
 def layer_settings(g, family: str, storages: tuple = STORAGES) -> list:
