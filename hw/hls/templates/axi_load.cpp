@@ -47,15 +47,7 @@ static bool load_weights(hls::stream<word_t> &in_stream, hls::stream<word_t> &ou
     unsigned words = 0;
     bool last = false;
 ${load_calls}
-LoadDrain:
-    while (!last) {
-#ifndef __SYNTHESIS__
-        if (in_stream.empty())
-            break; // C simulation: a frame without TLAST must not spin on an empty stream
-#endif
-        last = in_stream.read().last;
-        words++;
-    }
+    words += drain(in_stream, last);
     word_t answer;
     answer.data = words;
     answer.keep = -1;

@@ -14,6 +14,21 @@ using namespace ${name}_axi_io;
 // pixel being assembled, so no register is wider than one word and one pixel whatever the number
 // of channels or classes.  A pixel that straddles two words is carried over to the next iteration.
 
+// The rest of a frame up to its TLAST is dropped, so that the next frame starts aligned; the words dropped.
+static unsigned drain(hls::stream<word_t> &in_stream, bool last) {
+    unsigned words = 0;
+Drain:
+    while (!last) {
+#ifndef __SYNTHESIS__
+        if (in_stream.empty())
+            break; // C simulation: a frame without TLAST must not spin on an empty stream
+#endif
+        last = in_stream.read().last;
+        words++;
+    }
+    return words;
+}
+
 static void unpack(hls::stream<word_t> &in_stream, ${in_arg}) {
     ${in_pixel_declaration}
     unsigned c = 0, p = 0; // next channel of the pixel being assembled; pixels emitted
@@ -37,14 +52,7 @@ UnpackWords:
             }
         }
     }
-UnpackDrain:
-    while (!last) {
-#ifndef __SYNTHESIS__
-        if (in_stream.empty())
-            break; // C simulation: a frame without TLAST must not spin on an empty stream
-#endif
-        last = in_stream.read().last;
-    }
+    drain(in_stream, last);
 }
 
 static void pack(${out_arg}, hls::stream<word_t> &out_stream) {
