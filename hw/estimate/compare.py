@@ -58,13 +58,13 @@ def compare_text(rows, fmt: str, budget: float = 0.8) -> str:
 
     head = ["board", "model", "params", "mult-adds", "fits", "fps (est.)", "bottleneck",
             *(f"{label} {band_text(k)}" for k, label in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"),
-                                                          ("bram18", "BRAM18"))),
+                                                          ("bram18", "BRAM18"), ("uram", "URAM"))),
             "physical limit (est.)", "DPU fps 1t/mt"]
     body = []
     for r in rows:
         dpu = f"{r['dpu_fps']['single']:.0f} / {r['dpu_fps']['multi']:.0f}" if r["dpu_fps"] else "-"
-        res = ([f"{r[k]} ({r['utilization'][k]:.0%})" for k in ("lut", "ff", "dsp", "bram18")] if r["fits"]
-               else ["-"] * 4)
+        res = ([f"{r[k]} ({r['utilization'][k]:.0%})" if r["utilization"].get(k) is not None else "-"
+                for k in ("lut", "ff", "dsp", "bram18", "uram")] if r["fits"] else ["-"] * 5)
         body.append([r["board"], r["model"], f"{r['params'] / 1e3:.0f}K", f"{r['macs'] / 1e6:.1f}M",
                      "yes" if r["fits"] else "no", f"{r['fps']:.1f}" if r["fps"] else "-",
                      r.get("bottleneck", "-"), *res, f"{r['physical_limit_fps']:.0f}", dpu])
