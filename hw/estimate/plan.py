@@ -90,9 +90,10 @@ def layer_settings(g, family: str, storages: tuple = STORAGES) -> list:
 
 def our_kernel_settings(g, multiplier: str, folded_only: bool, storages: tuple = STORAGES) -> list:
     """Our grouped conv at each useful reuse factor, with its weights as constants, in a ROM
-    (bram, lutram) or in URAM loaded at run time (``storages``), each with its deepest fold (the same clocks for the fewest adders and output
-    casts), where a fold step's products stay within the unroll limit (the limit binds packed
-    layers, folds and ROM-fed steps; unfolded non-packed layers keep today's rule).
+    (bram, lutram) or in URAM loaded at run time (``storages``), each with its deepest fold (the
+    same clocks for the fewest adders and output casts), where a fold step's products stay within
+    the unroll limit (the limit binds packed layers, folds and ROM-fed steps; unfolded non-packed
+    layers keep today's rule).
     ``folded_only``: only what differs from hls4ml's kernel (a fold, or a ROM)."""
     out = []
     for storage in storages:
@@ -162,7 +163,7 @@ def plan(design, budget=0.8, target_fps: float = None) -> Plan:
     for w in _weightings():
         totals, picks = _choose(options, capacity, w, intervals)
         totals = totals + fixed
-        ok = np.all((totals <= limits * capacity) | ((capacity == 0) & (totals == 0)), axis=1)
+        ok = _within(totals, capacity, limits)
         if not ok.any():
             continue
         t = int(np.argmax(ok))
@@ -170,10 +171,91 @@ def plan(design, budget=0.8, target_fps: float = None) -> Plan:
         if best is None or key < best[0]:
             best = (key, {name: options[name][2][picks[i, t]] for i, name in enumerate(options)})
     if best is None:
+        best = _balanced(options, fixed, capacity, limits, intervals)
+    if best is None:
         raise PlanError(_no_fit(design, options, fixed, capacity, limits, target_fps,
                                 int(intervals[-1]) if target_fps is not None else None))
     settings = {**design.settings, **best[1]}
     return Plan(design, settings, design.estimate(settings), budget, target_fps)
+
+
+def _within(totals: np.ndarray, capacity: np.ndarray, limits: np.ndarray):
+    """Whether totals ([..., 5]) fit the budget; a resource the board lacks must stay unused."""
+    return np.all((totals <= limits * capacity) | ((capacity == 0) & (totals == 0)), axis=-1)
+
+
+BALANCE_STEPS = 30     # reweightings per probed interval
+
+
+def _balanced(options: dict, fixed: np.ndarray, capacity: np.ndarray, limits: np.ndarray, intervals):
+    """((interval, size), settings) of the fastest plan found by reweighting and repair, or None;
+    the fallback when no fixed weighting fits.  That happens when the weights must be split
+    between two memories (BRAM and URAM): every weighting sends all the layers to whichever it
+    prices lower, since their costs are alike.  At a probed interval each layer takes its
+    cheapest option not slower than it; the weights grow on every resource over its budget and
+    shrink on those under it (a Lagrangian search) for BALANCE_STEPS, then the picks closest to
+    fitting are repaired a layer at a time (``_repair``).  The interval is bisected (more options
+    at a longer one).  Deterministic; not part of the fixed weightings' monotone search, so used
+    only when that finds nothing."""
+    def attempt(interval):
+        allowed = [int(np.searchsorted(cycles, interval, side="right")) for cycles, _, _ in options.values()]
+        if min(allowed, default=1) == 0:
+            return None
+        costs = [cost[:n] for (_, cost, _), n in zip(options.values(), allowed)]
+        weights, closest = np.ones(len(RESOURCES)), None
+        for _ in range(BALANCE_STEPS):
+            scale = np.where(capacity > 0, weights / np.maximum(capacity, 1), 1e9)
+            picks = [int(np.argmin(cost @ scale)) for cost in costs]
+            totals = fixed + sum((cost[p] for cost, p in zip(costs, picks)), np.zeros(len(RESOURCES)))
+            use = np.where(capacity > 0, totals / np.maximum(limits * capacity, 1e-9), 1.0)
+            if closest is None or use.max() < closest[0]:
+                closest = (use.max(), picks)
+            weights = weights * np.clip(use, 0.5, 2.0) ** 0.5
+            weights = weights / weights.mean()
+        return _repair(costs, list(closest[1]), fixed, capacity, limits)
+
+    lo, hi, found = 0, len(intervals) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        got = attempt(intervals[mid])
+        if got is None:
+            lo = mid + 1
+        else:
+            found, hi = (mid, got), mid - 1
+    if found is None:
+        return None
+    t, (picks, totals) = found
+    key = (intervals[t], float(totals @ (1 / np.maximum(capacity, 1))))
+    return key, {name: options[name][2][pick] for name, pick in zip(options, picks)}
+
+
+def _repair(costs: list, picks: list, fixed, capacity, limits):
+    """(picks, totals) within the budget, or None: while a resource is over, move the one layer
+    whose move to another of its options frees most of it for the least of the other resources'
+    remaining headroom (a move that would overrun another resource is not taken)."""
+    budget = limits * capacity
+    for _ in range(4 * len(costs)):
+        totals = fixed + sum((cost[p] for cost, p in zip(costs, picks)), np.zeros(len(RESOURCES)))
+        if _within(totals, capacity, limits):
+            return picks, totals
+        r = int(np.argmax(np.where(capacity > 0, totals / np.maximum(budget, 1e-9), 0.0)))
+        headroom = np.maximum(budget - totals, 0.0)
+        best = None
+        for i, (cost, p) in enumerate(zip(costs, picks)):
+            delta = cost - cost[p]
+            freed = -delta[:, r]
+            grows = np.maximum(delta, 0.0)
+            grows[:, r] = 0.0
+            overrun = np.any((grows > headroom) & (grows > 0), axis=1)
+            price = (grows / np.maximum(headroom, 1e-9)).sum(axis=1)
+            ratio = np.where((freed > 0) & ~overrun, price / np.maximum(freed, 1e-12), np.inf)
+            j = int(np.argmin(ratio))
+            if np.isfinite(ratio[j]) and (best is None or ratio[j] < best[0]):
+                best = (ratio[j], i, j)
+        if best is None:
+            return None
+        picks[best[1]] = best[2]
+    return None
 
 
 def _limits(budget) -> np.ndarray:

@@ -130,3 +130,25 @@ def test_our_layers_reuse_factors_are_their_modules(tiny):
             assert valid_reuse_factors(g, "resource") == ()
             seen.add(g.kind)
     assert seen == set(kinds)
+
+
+def test_weights_split_between_two_memories_when_no_single_weighting_fits():
+    """Two layers whose weights fit BRAM or URAM but not both in one: every fixed weighting sends both
+    to the same memory; the fallback (reweighting, then repair a layer at a time) splits them."""
+    import numpy as np
+
+    from hw.estimate.plan import _balanced, _choose, _weightings, _within
+
+    capacity = np.array([0, 1000, 1000, 100, 100], float)      # dsp, lut, ff, bram18, uram
+    limits = np.full(5, 0.8)
+    in_bram, in_uram = [0, 10, 10, 60, 0], [0, 10, 10, 0, 60]
+    options = {name: (np.array([100, 100]), np.array([in_bram, in_uram], float), [f"{name}-bram", f"{name}-uram"])
+               for name in ("a", "b")}
+    fixed, intervals = np.zeros(5), np.array([100])
+    for w in _weightings():
+        totals, _ = _choose(options, capacity, w, intervals)
+        assert not _within(totals, capacity, limits).any()
+    (interval, _), chosen = _balanced(options, fixed, capacity, limits, intervals)
+    assert interval == 100 and sorted(chosen.values()) in (["a-bram", "b-uram"], ["a-uram", "b-bram"]), chosen
+    options["c"] = options["a"]                                   # a third cannot fit anywhere
+    assert _balanced(options, fixed, capacity, limits, intervals) is None
