@@ -29,7 +29,7 @@ def lut_floor(design) -> dict:
         cheapest = min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),
                        key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
         mac = compute(g, cheapest, design.board.family)[1]
-        arithmetic = "multiply-accumulate" if ops.op(g.kind).matrix else f"{g.kind} at its cheapest setting"
+        arithmetic = "multiply-accumulate" if ops.op(g.kind).matrix else f"{g.kind}, cheapest setting"
         parts = {arithmetic: mac.lut, "line buffers": buffers(g, cheapest).lut,
                  "output rounding/saturation": output_casts(g, cheapest) * g.accum_bits if g.fused else 0.0,
                  "control": CONTROL.lut}
