@@ -23,6 +23,7 @@ import numpy as np
 from hw.estimate import costs as C
 from hw.estimate.geometry import LayerGeom, kernel_geometry
 from hw.estimate.reuse import in_our_kernel
+from hw.config import LOADED_STORAGES
 from hw.hls import ops
 from hw.hls.ops import group_conv
 
@@ -122,7 +123,7 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     A fold F > 1 holds the output word in registers while its F steps fill it.  Weights in a ROM
     (bram, lutram): no constants muxed, a memory of R rows of the P/R weights a clock reads, and
     each input lane picks its tap among the S = R/F a step walks (an S:1 mux, a LUT6 per 3 inputs
-    and bit)."""
+    and bit); in URAM loaded at run time, the load's row register too."""
     geometry = kernel_geometry(g)
     mults = group_conv.multipliers(geometry, s.reuse, s.multiplier)
     in_lut = s.multiplier == "lut"
@@ -136,6 +137,8 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
         weights = C.Cost()
     else:
         weights = C.memory(s.reuse, products * g.weight_bits, s.storage) + C.Cost(lut=_tap_select(g, s))
+        if s.storage in LOADED_STORAGES:     # the AXI top's load assembles a row before writing it
+            weights = weights + C.Cost(ff=products * g.weight_bits)
     return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + output_word + weights, s.storage
 
 

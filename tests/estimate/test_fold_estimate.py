@@ -92,3 +92,16 @@ def test_folding_a_wide_global_average_saves_what_its_lanes_cost():
     g = fused_gap(768)                     # AttendNet-A's s17_gap
     costs = {f: estimate_layer(g, LayerSetting(fold=f), FAMILY).cost.lut for f in (1, 8, 768)}
     assert costs[1] > 10 * costs[768] and costs[1] > costs[8] > costs[768]   # the 768:1 select is most of F=768
+
+
+def test_weights_in_uram_by_hand():
+    """The same rows as a BRAM ROM, in URAM288 blocks (4096 x 72), plus the load's row register."""
+    g = fused_pointwise()
+    bram = estimate_layer(g, LayerSetting(8, "latency", "dsp", fold=4, storage="bram"), FAMILY)
+    uram = estimate_layer(g, LayerSetting(8, "latency", "dsp", fold=4, storage="uram"), FAMILY)
+    assert uram.storage == "uram" and uram.cost.bram18 == 0
+    assert uram.cost.uram == 2                                   # 8 rows of 16 x 8 = 128 bits: two 72-bit blocks
+    assert uram.cost.lut == pytest.approx(bram.cost.lut)          # the same tap muxes, no constants
+    assert uram.cost.ff == pytest.approx(bram.cost.ff + 16 * 8)   # a row assembled by the load
+    assert "uram" not in {s.storage for s in layer_settings(g, FAMILY)}   # only where the board has URAM
+    assert "uram" in {s.storage for s in layer_settings(g, FAMILY, ("registers", "bram", "lutram", "uram"))}
