@@ -71,7 +71,9 @@ def test_keras_float32_loses_16_bit_sums_and_csim_says_where(wide16):
 
 def test_json_is_alone_on_stdout_when_the_cpp_mismatches(wide16, tmp_path, capfd):
     """Both weight forms edited alike: the C++ no longer equals the model, csim traces hls4ml
-    (which prints while it recompiles) and stdout still parses as one JSON object."""
+    (which prints while it recompiles) and stdout still parses as one JSON object.  (This test used
+    to pass because the trace compared the unfused global average's truncated mean with the exact
+    one and named that layer; its activation is fused now, and an unfused mean is compared truncated.)"""
     import json
     import re
     import shutil
@@ -89,5 +91,24 @@ def test_json_is_alone_on_stdout_when_the_cpp_mismatches(wide16, tmp_path, capfd
     out = capfd.readouterr().out
     report = json.loads(out)
     assert status == 1 and report["exact"] is False
-    from hw.hls.convert import load_resolved
-    assert report["first_divergent_layer"] in load_resolved(project)["layers"]
+    # the trace converts the model afresh, which has the old bias: it finds no layer, and says where to look
+    assert report["first_divergent_layer"].startswith("none found by trace of a fresh conversion")
+    assert "edited weights" in report["first_divergent_layer"]
+
+
+def test_the_trace_compares_an_unfused_mean_as_hls4ml_truncates_it(tmp_path):
+    """With its activation not fused, a global average's C++ output is the mean truncated at its
+    type's LSB; the trace must not name it as divergent in an exact project (it did, comparing the
+    truncated mean with the exact one)."""
+    from hw.hls.convert import load_project_model, load_resolved
+    from hw.hls.testbench import read_tb_data
+    from hw.sim.csim import first_divergence, software
+
+    spec = tmp_path / "wide16.yaml"
+    spec.write_text(yaml.safe_dump(WIDE))
+    out, _ = generate(BuildConfig(model=str(spec), board="zcu104", samples=2, fuse_activations=False), tmp_path / "p")
+    model, resolved = load_project_model(out), load_resolved(out)
+    images = read_tb_data(out)[0].reshape(-1, *WIDE["input_shape"])
+    assert "s02_gap_act" in resolved["layers"]
+    assert first_divergence(out, resolved, model, images, software(model, images)["first_trace"]).startswith(
+        "none found")
