@@ -170,8 +170,9 @@ def plan(design, budget=0.8, target_fps: float = None) -> Plan:
         key = (intervals[t], float(totals[t] @ (1 / np.maximum(capacity, 1))))
         if best is None or key < best[0]:
             best = (key, {name: options[name][2][picks[i, t]] for i, name in enumerate(options)})
-    if best is None:
-        best = _balanced(options, fixed, capacity, limits, intervals)
+    balanced = _balanced(options, fixed, capacity, limits, intervals)
+    if balanced is not None and (best is None or balanced[0] < best[0]):
+        best = balanced
     if best is None:
         raise PlanError(_no_fit(design, options, fixed, capacity, limits, target_fps,
                                 int(intervals[-1]) if target_fps is not None else None))
@@ -188,15 +189,14 @@ BALANCE_STEPS = 30     # reweightings per probed interval
 
 
 def _balanced(options: dict, fixed: np.ndarray, capacity: np.ndarray, limits: np.ndarray, intervals):
-    """((interval, size), settings) of the fastest plan found by reweighting and repair, or None;
-    the fallback when no fixed weighting fits.  That happens when the weights must be split
-    between two memories (BRAM and URAM): every weighting sends all the layers to whichever it
-    prices lower, since their costs are alike.  At a probed interval each layer takes its
+    """((interval, size), settings) of the fastest plan found by reweighting and repair, or None.
+    A fixed weighting sends every layer to whichever option it prices lower, so it cannot split
+    what must be split (weights between BRAM and URAM, products between DSPs and LUTs) and stops
+    short of intervals a mixed choice reaches: plan takes the better of the two searches.  At a probed interval each layer takes its
     cheapest option not slower than it; the weights grow on every resource over its budget and
     shrink on those under it (a Lagrangian search) for BALANCE_STEPS, then the picks closest to
     fitting are repaired a layer at a time (``_repair``).  The interval is bisected (more options
-    at a longer one).  Deterministic; not part of the fixed weightings' monotone search, so used
-    only when that finds nothing."""
+    at a longer one).  Deterministic."""
     def attempt(interval):
         allowed = [int(np.searchsorted(cycles, interval, side="right")) for cycles, _, _ in options.values()]
         if min(allowed, default=1) == 0:
