@@ -30,8 +30,9 @@ def register() -> None:
     from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, global_average,
                                group_conv, selective_attention, unpooling, uram_weights, weight_rows)
 
-    for module in (unpooling, selective_attention, group_conv):  # our layers
-        register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
+    for module in (unpooling, selective_attention, group_conv, global_average):  # our layers
+        if hasattr(module, "KERAS_CLASS"):  # the global average has none: a pass puts it in place
+            register_keras_v2_layer_handler(module.KERAS_CLASS, module.parse)
         for cls in module.LAYER_CLASSES:
             register_layer(cls.__name__, cls)
         for name in BACKENDS:
@@ -40,12 +41,6 @@ def register() -> None:
                 backend.register_template(template)
             for header in (module.HEADER, *getattr(module, "EXTRA_HEADERS", ())):  # those HEADER includes
                 backend.register_source(HEADER_DIR / header)
-    for cls in global_average.LAYER_CLASSES:  # no Keras class of its own: a pass puts it in place
-        register_layer(cls.__name__, cls)
-    for name in BACKENDS:
-        for template in global_average.TEMPLATES:
-            get_backend(name).register_template(template)
-        get_backend(name).register_source(HEADER_DIR / global_average.HEADER)
     # into a Vivado flow, which the Vitis backend's flow runs too: one registration serves both
     depthwise_route.register(get_backend("Vivado"))
     fuse_quantizer.register(get_backend("Vivado"))
