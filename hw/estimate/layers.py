@@ -237,7 +237,7 @@ def _average(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     LUTRAM F rows deep, and divide and cast; the input and output words are held in registers."""
     if s.fold == 1:
         return 0, C.Cost(lut=g.channels * (g.accum_bits + g.result_bits), ff=g.channels * g.accum_bits), "none"
-    lanes = math.ceil(g.channels / s.fold)
+    lanes = ops.op(g.kind).rules.lanes(g.channels, s.fold)
     select = lanes * g.data_bits * math.ceil((s.fold - 1) / 3)
     lanes_cost = C.Cost(lut=lanes * (g.accum_bits + g.result_bits) + select, ff=lanes * g.accum_bits)
     words = C.Cost(ff=g.channels * (g.data_bits + g.result_bits))

@@ -184,9 +184,9 @@ def gap_folds_for(model, io: str, seed: int, index: int) -> dict:
     """{layer: fold} for about half the global averages of an io_stream case: a fold F > 1 that
     divides the channels (hw/hls/ops/global_average.py), F = channels (one lane) one time in four.
     Its own random stream, so the convolutions' folds stay as older sweeps drew them."""
-    from hw.hls.ops.global_average import valid_folds
+    from hw.hls.ops.global_average import IO, valid_folds
 
-    if io != "stream":       # a folded global average is an io_stream kernel (refused in io_parallel)
+    if io != IO:       # a folded global average is an io_stream kernel (refused in io_parallel)
         return {}
     rng = np.random.default_rng([int(seed), int(index), 13])
     chosen = {}
@@ -205,9 +205,9 @@ def loaded_storages_for(folds: dict, io: str, board: str, seed: int, index: int)
     URAM.  URAM takes the same folds as BRAM (R / F taps a clock); its own random stream, so the
     other choices stay as older sweeps drew them."""
     from hw.boards import load_board
-    from hw.config import LOADED_STORAGES
+    from hw.config import LOADED_STORAGES, loaded_storage_problem
 
-    if io != "stream" or not load_board(board).resources.get("uram"):
+    if loaded_storage_problem(LOADED_STORAGES[0], load_board(board), io):
         return folds
     rng = np.random.default_rng([int(seed), int(index), 17])
     return {name: (reuse, fold, LOADED_STORAGES[0] if storage == "bram" and rng.random() < 0.5 else storage)

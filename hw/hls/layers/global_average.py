@@ -38,7 +38,7 @@ def check_config(layer, fold: int, storage: str, io: str) -> int:
         raise ConfigError(f"field 'layers.{layer.name}.storage': a global average has no weights to store; "
                           f"a weight storage is for convolutions ({', '.join(ops.keras_classes(grouped_conv=True))})")
     where = f"field 'layers.{layer.name}.fold'"
-    if fold > 1 and io != "stream":
+    if fold > 1 and io != rules.IO:
         raise ConfigError(f"{where}: a folded global average exists for io_stream only; with io_parallel "
                           f"{layer.name} takes fold 1")
     try:
@@ -69,7 +69,7 @@ class FoldGlobalAverage(OptimizerPass):
         return folded(node)
 
     def transform(self, model, node):
-        if model.config.get_config_value("IOType") != "io_stream":
+        if model.config.get_config_value("IOType") != f"io_{rules.IO}":
             raise RuntimeError(f"layer {node.name}: a folded global average exists for io_stream only")
         if node.get_attr("data_format", "channels_last") != "channels_last":
             raise RuntimeError(f"layer {node.name}: a global average must be channels_last")

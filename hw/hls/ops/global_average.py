@@ -14,6 +14,8 @@ by generation (the config check), the estimator and the planner, without hls4ml.
 """
 from __future__ import annotations
 
+IO = "stream"      # the only io type a fold above 1 exists for (hls4ml's io_parallel mean is another expression)
+
 
 def valid_folds(n_filt: int) -> tuple:
     """Folds F a global average over ``n_filt`` channels takes: F divides n_filt (every step the
