@@ -94,7 +94,9 @@ def render(hls_model, project_name: str, output_lsb: float) -> str:
         declare_out = f"        {out.type.name} {out.name}[N_OUT];"
     # weights the network takes as arguments (storage uram, hw/hls/layers/uram_weights.py): the header's
     # array, which the network fills from its .txt at its first call, as in hls4ml's own test bench
-    external = [v.name for v in hls_model.get_weight_variables() if v.storage.lower() == "bram"]
+    from hw.hls.layers.uram_weights import external_weights
+
+    external = [v.name for v in external_weights(hls_model)]
     return TEMPLATE.read_text().format(
         project=project_name, n_in=n_in, n_out=n_out, output_lsb=repr(float(output_lsb)),
         weight_includes="".join(f'#include "firmware/weights/{w}.h"\n' for w in external),

@@ -54,15 +54,18 @@ def _codes(var) -> tuple:
     return f"{'' if p.signed else 'u'}fixed<{p.width},{p.integer}>", int(p.width), bool(p.signed), codes
 
 
+def external_weights(model) -> list:
+    """The weight variables the network takes as arguments, in the order of its top function's."""
+    return [var for var in model.get_weight_variables() if getattr(var, "storage", "register").lower() == EXTERNAL]
+
+
 def memories(model) -> list:
     """The arrays the AXI top loads, in the order of the top function's arguments (hls4ml's
     ``get_weight_variables`` with storage 'bram'): dicts of variable, layer, type (C++ name),
     format, bits, signed, rows, row_elements and codes (np.int64, the weight_rows layout)."""
     owners = {id(w): layer for layer in model.get_layers() for w in layer.get_weights()}
     found = []
-    for var in model.get_weight_variables():
-        if getattr(var, "storage", "register").lower() != EXTERNAL:
-            continue
+    for var in external_weights(model):
         layer = owners[id(var)]
         if layer.class_name != "HGroupConv2D" or layer.get_attr("weight_storage") != STORAGE:
             raise ValueError(f"weights {var.name} of layer {layer.name} are external (BramFactor?), which only our "
