@@ -192,11 +192,11 @@ def _balanced(options: dict, fixed: np.ndarray, capacity: np.ndarray, limits: np
     """((interval, size), settings) of the fastest plan found by reweighting and repair, or None.
     A fixed weighting sends every layer to whichever option it prices lower, so it cannot split
     what must be split (weights between BRAM and URAM, products between DSPs and LUTs) and stops
-    short of intervals a mixed choice reaches: plan takes the better of the two searches.  At a probed interval each layer takes its
-    cheapest option not slower than it; the weights grow on every resource over its budget and
-    shrink on those under it (a Lagrangian search) for BALANCE_STEPS, then the picks closest to
-    fitting are repaired a layer at a time (``_repair``).  The interval is bisected (more options
-    at a longer one).  Deterministic."""
+    short of intervals a mixed choice reaches: plan takes the better of the two searches.  At a
+    probed interval each layer takes its cheapest option not slower than it; the weights grow on
+    every resource over its budget and shrink on those under it (a Lagrangian search) for
+    BALANCE_STEPS, then the picks closest to fitting are repaired a layer at a time (``_repair``).
+    The interval is bisected (more options at a longer one).  Deterministic."""
     def attempt(interval):
         allowed = [int(np.searchsorted(cycles, interval, side="right")) for cycles, _, _ in options.values()]
         if min(allowed, default=1) == 0:
@@ -206,7 +206,7 @@ def _balanced(options: dict, fixed: np.ndarray, capacity: np.ndarray, limits: np
         for _ in range(BALANCE_STEPS):
             scale = np.where(capacity > 0, weights / np.maximum(capacity, 1), 1e9)
             picks = [int(np.argmin(cost @ scale)) for cost in costs]
-            totals = fixed + sum((cost[p] for cost, p in zip(costs, picks)), np.zeros(len(RESOURCES)))
+            totals = _total(fixed, costs, picks)
             use = np.where(capacity > 0, totals / np.maximum(limits * capacity, 1e-9), 1.0)
             if closest is None or use.max() < closest[0]:
                 closest = (use.max(), picks)
@@ -229,13 +229,18 @@ def _balanced(options: dict, fixed: np.ndarray, capacity: np.ndarray, limits: np
     return key, {name: options[name][2][pick] for name, pick in zip(options, picks)}
 
 
+def _total(fixed: np.ndarray, costs: list, picks: list) -> np.ndarray:
+    """The resources of the fixed part plus each layer's picked option."""
+    return fixed + sum((cost[p] for cost, p in zip(costs, picks)), np.zeros(len(RESOURCES)))
+
+
 def _repair(costs: list, picks: list, fixed, capacity, limits):
     """(picks, totals) within the budget, or None: while a resource is over, move the one layer
     whose move to another of its options frees most of it for the least of the other resources'
     remaining headroom (a move that would overrun another resource is not taken)."""
     budget = limits * capacity
     for _ in range(4 * len(costs)):
-        totals = fixed + sum((cost[p] for cost, p in zip(costs, picks)), np.zeros(len(RESOURCES)))
+        totals = _total(fixed, costs, picks)
         if _within(totals, capacity, limits):
             return picks, totals
         r = int(np.argmax(np.where(capacity > 0, totals / np.maximum(budget, 1e-9), 0.0)))
