@@ -68,15 +68,11 @@ class AttendNetAccelerator:
         buffer = self.board.allocate((len(frame),), np.uint8)
         try:
             buffer[:] = np.frombuffer(frame, np.uint8)
-            self.dma.recvchannel.transfer(self.out_buffer)
-            self.dma.sendchannel.transfer(buffer)
-            self.dma.sendchannel.wait()
-            self.dma.recvchannel.wait()
+            got = self._round_trip(buffer)
         finally:
             if hasattr(buffer, "freebuffer"):
                 buffer.freebuffer()
         word = info.dma_width // 8
-        got = int(self.dma.recvchannel.transferred)
         read = int.from_bytes(bytes(np.asarray(self.out_buffer[:word], np.uint8)), "little")
         if got != word or read != info.weights.words:
             raise RuntimeError(f"{self.folder / info.weights.file}: the accelerator did not take the weight frame "
@@ -95,15 +91,20 @@ class AttendNetAccelerator:
                                    f"{'x'.join(map(str, shape))} (H x W x C, or N x H x W x C for a batch)")
         return images
 
+    def _round_trip(self, send_buffer) -> int:
+        """Send ``send_buffer`` into the output buffer in the order AXI DMA needs (the receive armed
+        first: the accelerator cannot drain its output before); the bytes received."""
+        self.dma.recvchannel.transfer(self.out_buffer)
+        self.dma.sendchannel.transfer(send_buffer)
+        self.dma.sendchannel.wait()
+        self.dma.recvchannel.wait()
+        return int(self.dma.recvchannel.transferred)
+
     def run_one(self, image) -> np.ndarray:
         """Output codes of one (H, W, C) uint8 image."""
         info = self.info
         self.in_buffer[:] = pack(image_codes(image, info.input.fmt), info.input.fmt, info.dma_width)
-        self.dma.recvchannel.transfer(self.out_buffer)
-        self.dma.sendchannel.transfer(self.in_buffer)
-        self.dma.sendchannel.wait()
-        self.dma.recvchannel.wait()
-        got = int(self.dma.recvchannel.transferred)
+        got = self._round_trip(self.in_buffer)
         if got != info.output_bytes:
             raise RuntimeError(f"the accelerator returned {got} bytes, expected {info.output_bytes} "
                                f"({info.output.words} words of {info.dma_width} bits)")
