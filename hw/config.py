@@ -19,7 +19,8 @@ from qmodels import strict_yaml
 from qmodels.hls_types import format_error
 from qmodels.options import LIMITS  # the one table of ranges (training's and exploration's too)
 from qmodels.project_record import IDENTIFIER_RE  # noqa: F401 (one rule for every name spliced into C++ or Tcl)
-from qmodels.project_record import LOADED_STORAGES, MULTIPLIERS, STORAGES  # the choices a project records
+# the choices a project records; STORAGES is read from here by the planner and the sweep
+from qmodels.project_record import LOADED_STORAGES, MULTIPLIERS, STORAGES, WEIGHT_STORAGES  # noqa: F401
 
 BACKENDS = ("vitis", "vivado")
 IO_TYPES = ("stream", "parallel")
@@ -143,8 +144,8 @@ class LayerSettings:
             yield "multiplier", f"expected one of {', '.join(MULTIPLIERS)}, got {self.multiplier!r}"
         if self.fold is not None and range_error("fold", self.fold):
             yield "fold", range_error("fold", self.fold)
-        if self.storage is not None and self.storage not in STORAGES + LOADED_STORAGES:
-            yield "storage", f"expected one of {', '.join(STORAGES + LOADED_STORAGES)}, got {self.storage!r}"
+        if self.storage is not None and self.storage not in WEIGHT_STORAGES:
+            yield "storage", f"expected one of {', '.join(WEIGHT_STORAGES)}, got {self.storage!r}"
         if not isinstance(self.precision, dict):
             yield "precision", f"expected a mapping with {' and/or '.join(PRECISION_KEYS)}, got {self.precision!r}"
             return

@@ -35,6 +35,9 @@ IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MULTIPLIERS = ("lut", "dsp", "packed")
 STORAGES = ("registers", "bram", "lutram")
 LOADED_STORAGES = ("uram",)
+# every place a layer's weights may live: what a recipe or a project record may name; the two lists
+# stay apart because a loaded storage needs the AXI top's weight frame and a board with that memory
+WEIGHT_STORAGES = STORAGES + LOADED_STORAGES
 AGAIN = "generate the project again"
 
 
@@ -179,7 +182,7 @@ def _values(data: dict, where, fail) -> None:
             count = layer.get(key)
             if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
                 fail(f"layers.{name}.{key} should be a positive integer, got {count!r:.40}")
-        for key, choices in (("multiplier", MULTIPLIERS), ("storage", STORAGES + LOADED_STORAGES)):
+        for key, choices in (("multiplier", MULTIPLIERS), ("storage", WEIGHT_STORAGES)):
             if key in layer and layer[key] not in choices:
                 fail(f"layers.{name}.{key} should be one of {', '.join(choices)}, got {layer[key]!r:.40}")
         if not isinstance(layer.get("types", {}), dict):

@@ -33,7 +33,7 @@ from hls4ml.model.attributes import Attribute, ChoiceAttribute, TypeAttribute, W
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import NamedType, UnspecifiedPrecisionType
 
-from hw.config import LOADED_STORAGES, MULTIPLIERS, STORAGES
+from hw.config import MULTIPLIERS, WEIGHT_STORAGES
 from hw.hls.layers import reuse as R
 from hw.hls.precision import conv_accum, from_hls4ml, to_hls4ml
 # the op's rules (hw/hls/ops/group_conv.py); the templates use some, and hw.sim and the tests import the
@@ -67,7 +67,7 @@ class HGroupConv2D(Layer):
         WeightAttribute("weight"), WeightAttribute("bias"), TypeAttribute("weight"), TypeAttribute("bias"),
         TypeAttribute("accum"), ChoiceAttribute("multiplier", list(MULTIPLIERS), default="lut"),
         Attribute("fold", value_type=int, default=1),
-        ChoiceAttribute("weight_storage", list(STORAGES + LOADED_STORAGES), default="registers")]
+        ChoiceAttribute("weight_storage", list(WEIGHT_STORAGES), default="registers")]
 
     def initialize(self):
         shape = [self.attributes["out_height"], self.attributes["out_width"], self.attributes["n_filt"]]

@@ -8,7 +8,7 @@ The layer's docstring describes reuse factor, multiplier, fold and weight storag
 """
 from __future__ import annotations
 
-from qmodels.project_record import LOADED_STORAGES, MULTIPLIERS, STORAGES  # the choices a project records
+from qmodels.project_record import MULTIPLIERS, WEIGHT_STORAGES  # the choices a project records
 from hw.hls.layers import reuse as R
 
 REUSE_KEYS = ("n_chan", "n_filt", "n_groups", "filt_height", "filt_width")
@@ -147,8 +147,8 @@ def largest_fold(layer_geometry, reuse: int, multiplier: str = "lut", storage: s
 def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold, storage: str = "registers") -> int:
     """``fold`` if ``layer`` takes it at ``reuse`` with ``multiplier`` and ``storage``, else a
     ValueError naming the layer, the value and the folds it does take."""
-    if storage not in STORAGES + LOADED_STORAGES:
-        raise ValueError(f"layer {layer}: weight storage must be one of {', '.join(STORAGES + LOADED_STORAGES)}, "
+    if storage not in WEIGHT_STORAGES:
+        raise ValueError(f"layer {layer}: weight storage must be one of {', '.join(WEIGHT_STORAGES)}, "
                          f"got {storage!r}")
     valid = valid_folds(layer_geometry, reuse, multiplier, storage)
     if not isinstance(fold, int) or isinstance(fold, bool) or fold not in valid:
