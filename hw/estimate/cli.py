@@ -2,6 +2,7 @@
 and the one-line estimate ``attendnets generate`` prints (generation_summary)."""
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -30,13 +31,41 @@ def generation_summary(cfg, model, types: dict):
     return summary_line(estimate)
 
 
+class OutExists(RuntimeError):
+    """plan's --out names a file already there: a recipe the user may have edited is never overwritten
+    silently (a refusal is a failure of the work, exit status 1, as generate's is)."""
+
+
+def _check_out(out, replace: bool) -> None:
+    """Before the work, so that a refusal costs no planning: --out must name a file, and one already
+    there is replaced only if ``replace`` (plan's --force; report and compare always: their outputs are
+    regenerated, e.g. docs/compare-estimated.md, not edited)."""
+    if not out:
+        return
+    if Path(out).is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a file name")
+    if Path(out).exists() and not replace:
+        raise OutExists(f"--out {out} exists and may hold your edits; pass --force to replace it, "
+                        "or choose another --out")
+
+
 def _write(text: str, out) -> None:
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text)
-        print(f"wrote {out}")
-    else:
+    """Print ``text``, or write it to ``out`` through a sibling renamed over it, so that a failure (a
+    full disk, Ctrl-C) leaves the old file or none, never half of one."""
+    if not out:
         print(text)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")   # same folder: the rename cannot cross disks
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    print(f"wrote {out}")
 
 
 def _report(args) -> int:
@@ -44,6 +73,7 @@ def _report(args) -> int:
     from hw.estimate.source import from_project
     from hw.estimate.vendor_reports import load_reports
 
+    _check_out(args.out, replace=True)
     design = from_project(args.project)
     est = design.estimate()
     synth = load_reports(args.project)
@@ -62,6 +92,7 @@ def _plan(args) -> int:
 
     if args.model and Path(args.model).is_dir():
         raise EstimateError(f"model {args.model}: is a folder; expected a built-in model name or a spec .yaml file")
+    _check_out(args.out, replace=args.force)
     shape = args.input_shape
     cfg = BuildConfig(model=args.model, weights=args.weights, board=args.board, clock_ns=args.clock_ns,
                       input_shape=shape).validate("command line")
@@ -105,6 +136,7 @@ def _compare(args) -> int:
 
     from hw.estimate import compare
 
+    _check_out(args.out, replace=True)
     rows = compare.compare_rows(args.board)
     _write(json.dumps(rows, indent=2) if args.format == "json" else compare.compare_text(rows, args.format),
            args.out)
@@ -136,7 +168,10 @@ def add_cli(subparsers) -> None:
     p.add_argument("--target-fps", type=option_type("fps"), help="fewest resources reaching this many images/s")
     p.add_argument("--input-shape", type=input_shape_option, help="H,W,C (default: the spec's)")
     p.add_argument("--clock-ns", type=option_type("clock_ns"), help="default: the board's")
-    p.add_argument("--out", help="write the build recipe here (for 'attendnets generate --config')")
+    p.add_argument("--out", help="write the build recipe here (for 'attendnets generate --config'); "
+                                 "an existing file is kept unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace the --out recipe if it exists, even if it was edited")
     p.set_defaults(func=_plan)
     p = subparsers.add_parser("compare", help="AttendNet-A/-B and MobileNet-V1/-V2 planned for each board, beside "
                                               "the Vitis AI DPU and the board's physical limit")

@@ -129,7 +129,7 @@ def test_plan_prices_a_checkpoint_with_its_weights_in_a_recipe_that_finds_its_fi
     assert run(capsys, "plan", "qmodels/specs/attendnet-tiny.yaml", "--board", "pynq-z2", "--out", str(out))[0] == 0
     assert Path(BuildConfig.load(out).model).resolve() == root / "qmodels" / "specs" / "attendnet-tiny.yaml"
     status, printed, _ = run(capsys, "plan", "--weights", "qmodels/checkpoints/attendnet-tiny-digits",
-                             "--board", "pynq-z2", "--out", str(out))
+                             "--board", "pynq-z2", "--out", str(out), "--force")
     assert status == 0 and "--weights qmodels/checkpoints/attendnet-tiny-digits" in out.read_text()
     monkeypatch.chdir(tmp_path)  # the recipe is read from elsewhere: its checkpoint is found beside it
     cfg = BuildConfig.load(out)
@@ -139,3 +139,31 @@ def test_plan_prices_a_checkpoint_with_its_weights_in_a_recipe_that_finds_its_fi
     assert from_project(project).estimate().totals == planned
     seeded = from_config(BuildConfig(model="attendnet-tiny", board="pynq-z2").validate("test")).estimate().totals
     assert seeded != planned
+
+
+def test_plan_keeps_an_existing_recipe_unless_forced(capsys, tmp_path):
+    """A recipe the user may have edited is refused in one line naming it and --force (before any
+    planning); --force replaces it, and nothing but the recipe is left in its folder."""
+    out = tmp_path / "plan.yaml"
+    out.write_text("# my edits\n")
+    argv = ("plan", "attendnet-tiny", "--board", "pynq-z2", "--out", str(out))
+    status, printed, err = run(capsys, *argv)
+    assert status == 1 and err.strip() == (f"attendnets plan: error: --out {out} exists and may hold your edits; "
+                                           "pass --force to replace it, or choose another --out")
+    assert out.read_text() == "# my edits\n" and "images/s" not in printed
+    assert run(capsys, *argv, "--force")[0] == 0
+    assert out.read_text().startswith("# attendnets plan") and list(tmp_path.iterdir()) == [out]
+    status, _, err = run(capsys, "plan", "attendnet-tiny", "--board", "pynq-z2", "--out", str(tmp_path), "--force")
+    assert status == 2 and f"--out {tmp_path} is a folder" in err
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path):
+    from hw.estimate import cli
+
+    out = tmp_path / "compare.md"
+    out.write_text("old\n")
+    with pytest.raises(UnicodeEncodeError):    # fails after the sibling was opened, as a full disk would
+        cli._write("half a table \ud800", out)
+    assert out.read_text() == "old\n" and list(tmp_path.iterdir()) == [out]
+    cli._write("new\n", tmp_path / "sub" / "compare.md")
+    assert (tmp_path / "sub" / "compare.md").read_text() == "new\n"    # its folder made, as before
