@@ -39,7 +39,8 @@ def compare_rows(boards=BOARDS, budget: float = 0.8, models=None) -> list:
                    "weight_kib": c.weight_bytes / 1024}
             design = from_config(BuildConfig(model=name, board=board), model)
             limit = design.estimate().as_dict()
-            row.update(physical_limit_fps=limit["physical_limit_fps"], multiply_capacity=limit["multiply_capacity"])
+            row.update(physical_limit_fps=limit["physical_limit_fps"], multiply_capacity=limit["multiply_capacity"],
+                       capacity=limit["capacity"])
             try:
                 d = plan(design, budget).estimate.as_dict()
                 row.update(fits=True, fps=d["fps"], bottleneck=d["bottleneck"], **d["totals"],
@@ -63,8 +64,7 @@ def compare_text(rows, fmt: str, budget: float = 0.8) -> str:
     body = []
     for r in rows:
         dpu = f"{r['dpu_fps']['single']:.0f} / {r['dpu_fps']['multi']:.0f}" if r["dpu_fps"] else "-"
-        res = ([f"{r[k]} ({r['utilization'][k]:.0%})" if r["utilization"].get(k) is not None else "-"
-                for k in ("lut", "ff", "dsp", "bram18", "uram")] if r["fits"] else ["-"] * 5)
+        res = [_resource_cell(r, k) for k in ("lut", "ff", "dsp", "bram18", "uram")]
         body.append([r["board"], r["model"], f"{r['params'] / 1e3:.0f}K", f"{r['macs'] / 1e6:.1f}M",
                      "yes" if r["fits"] else "no", f"{r['fps']:.1f}" if r["fps"] else "-",
                      r.get("bottleneck", "-"), *res, f"{r['physical_limit_fps']:.0f}", dpu])
@@ -82,6 +82,14 @@ def compare_text(rows, fmt: str, budget: float = 0.8) -> str:
     widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
     lines = ["  ".join(str(v).rjust(w) for v, w in zip(x, widths)) for x in [head] + body]
     return "\n".join(lines + [src] + notes)
+
+
+def _resource_cell(row, k: str) -> str:
+    """'total (utilization)', or '-' where there is none: no plan fits, or the board has none of the
+    resource (URAM on pynq-z2, ultra96v2, zcu102: 0 of 0 is not 0%; the JSON keeps its numbers)."""
+    if not row["fits"] or row["utilization"].get(k) is None or row.get("capacity", {}).get(k) == 0:
+        return "-"
+    return f"{row[k]} ({row['utilization'][k]:.0%})"
 
 
 def chart(rows) -> str:

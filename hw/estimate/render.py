@@ -113,7 +113,9 @@ def _rows(est, synth) -> tuple:
 
 def _summary(est, synth) -> list:
     d = est.as_dict()
-    util = ", ".join(f"{k} {v:.1%} {band_text(k)}" for k, v in d["utilization"].items())
+    # a resource the board lacks (URAM on pynq-z2) is none, not 0% of it
+    util = ", ".join(f"{k} {v:.1%} {band_text(k)}" if d["capacity"][k] else f"{k} - (none on the board)"
+                     for k, v in d["utilization"].items())
     lines = [f"board: {d['board']} ({est.family}), clock {d['clock_ns']} ns; {'; '.join(est.notes)}",
              f"utilization (estimated): {util}",
              summary_line(est),

@@ -1,5 +1,6 @@
 """report / plan / compare on the command line: outputs and one-line errors."""
 import json
+import re
 
 import pytest
 import yaml
@@ -167,3 +168,32 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     assert out.read_text() == "old\n" and list(tmp_path.iterdir()) == [out]
     cli._write("new\n", tmp_path / "sub" / "compare.md")
     assert (tmp_path / "sub" / "compare.md").read_text() == "new\n"    # its folder made, as before
+
+
+def test_compare_shows_no_percentage_of_a_resource_the_board_lacks(capsys, tmp_path, monkeypatch):
+    """pynq-z2 has no URAM: its cell is '-' in the table and markdown (0 of 0 is not 0%); zcu104's is
+    'total (percent)'; the JSON keeps the numbers and says the board's capacity.  --out is regenerated
+    output: an existing file is replaced."""
+    from hw.estimate import compare
+    from hw.estimate.render import as_table
+    from hw.estimate.source import from_config
+    from hw.config import BuildConfig
+
+    monkeypatch.setattr(compare, "COMPARED", ("attendnet-tiny",))
+    rows = compare.compare_rows(("pynq-z2", "zcu104"))
+    pynq, zcu = rows
+    assert pynq["fits"] and pynq["capacity"]["uram"] == 0 and pynq["uram"] == 0 and pynq["utilization"]["uram"] == 0
+    assert zcu["capacity"]["uram"] == 96
+    for fmt, split in (("table", lambda line: re.split(r" {2,}", line.strip())),   # cells hold single spaces
+                       ("md", lambda line: [c.strip() for c in line.strip("| ").split("|")])):
+        table = [split(line) for line in compare.compare_text(rows, fmt).splitlines()
+                 if "URAM" in line or "attendnet-tiny" in line]
+        uram = {cells[0]: cells[table[0].index(next(h for h in table[0] if h.startswith("URAM")))]
+                for cells in table[1:]}
+        assert uram == {"pynq-z2": "-", "zcu104": f"{zcu['uram']} ({zcu['utilization']['uram']:.0%})"}, fmt
+    out = tmp_path / "compare.md"
+    out.write_text("last run's table\n")
+    assert run(capsys, "compare", "--board", "pynq-z2", "--format", "md", "--out", str(out))[0] == 0
+    assert out.read_text().startswith("# AttendNets") and list(tmp_path.iterdir()) == [out]
+    summary = as_table(from_config(BuildConfig(model="attendnet-tiny", board="pynq-z2")).estimate())
+    assert "uram - (none on the board)" in summary and "uram 0.0%" not in summary
