@@ -309,6 +309,7 @@ def resolved_config(cfg: BuildConfig, board, sw: SoftwareModel, hls_model, name:
                            "strategy": layer.get_attr("strategy"),
                            **({"multiplier": layer.get_attr("multiplier")} if layer.get_attr("multiplier") else {}),
                            **({"fold": layer.get_attr("fold")} if (layer.get_attr("fold") or 1) > 1 else {}),
+                           **({"stream_fold": layer.get_attr("stream_fold")} if layer.get_attr("stream_fold") else {}),
                            **({"storage": layer.get_attr("weight_storage")}
                               if layer.get_attr("weight_storage") not in (None, "registers") else {}),
                            "types": {k: str(t.precision) for k, t in layer.types.items()}}

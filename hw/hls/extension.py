@@ -15,7 +15,8 @@ def register() -> None:
     memory (layers/weight_rows.py), the pass that makes external the weights it keeps in URAM
     (layers/uram_weights.py), and hls4ml's convs and dense layers with their products in
     DSPs (layers/dsp_product.py), and the global averages configured with a fold to our folded one
-    (layers/global_average.py).
+    (layers/global_average.py), and the pass that folds the streams between a folded producer and a reader
+    that takes its words (layers/stream_fold.py).
 
     hls4ml raises on a second registration of a handler or template, so this runs once per
     process and later calls return at once.
@@ -28,7 +29,8 @@ def register() -> None:
     from hls4ml.model.layers import register_layer
 
     from hw.hls.layers import (depthwise_route, dsp_product, dsp_route, fuse_quantizer, global_average,
-                               group_conv, selective_attention, unpooling, uram_weights, weight_rows)
+                               group_conv, selective_attention, stream_fold, unpooling, uram_weights,
+                               weight_rows)
 
     for module in (unpooling, selective_attention, group_conv, global_average):  # our layers
         if hasattr(module, "KERAS_CLASS"):  # the global average has none: a pass puts it in place
@@ -48,6 +50,7 @@ def register() -> None:
     global_average.register(get_backend("Vivado"))  # after the fusion too
     weight_rows.register(get_backend("Vivado"))  # weights in a memory: one row a clock
     uram_weights.register(get_backend("Vivado"))  # weights in URAM: an argument the AXI top fills at run time
+    stream_fold.register(get_backend("Vivado"))  # after transform_types: a folded producer's words of C / F channels
     for name in BACKENDS:  # hls4ml's kernels with DSP products (layers/dsp_product.py)
         dsp_product.register(get_backend(name))
         for header in (dsp_product.HEADER, "nnet_dsp_pack.h"):  # the first includes the second

@@ -112,12 +112,14 @@ template <> struct group_conv2d_pair<true> {
 // One iteration of a pixel: fold step ``step`` (output channels step * filt_per_fold ..
 // (step + 1) * filt_per_fold - 1), taps in_step * taps_per_step .. (in_step + 1) * taps_per_step - 1
 // of the filt_height x filt_width window, added into the step's accumulators; the step's outputs
-// are written at its last in_step.  Both io types share it, so they cannot compute differently.
+// are written at its last in_step, channel o at out[o % WORD] (WORD: the channels one output word holds,
+// n_filt, or a folded stream's n_filt / F_word: whole fold steps, never a packed pair split).  Both io
+// types share it, so they cannot compute differently.
 // It is inlined (HLS INLINE) into the caller's pipelined loop, where its loops sit exactly as if
 // written there: that PIPELINE unrolls them and that ALLOCATION limits their multipliers.
 // Packed: channel k of a group (k even, k + 1 in the group) is computed with k + 1; the sums
 // are exact (accum_t), so every implementation and every order gives the same bits.
-template <class elem_T, class res_T, typename CONFIG_T>
+template <class elem_T, class res_T, typename CONFIG_T, unsigned WORD>
 void group_conv2d_step(elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan],
                        typename CONFIG_T::accum_t acc[group_conv2d_dims<CONFIG_T>::filt_per_fold], res_T &out,
                        typename CONFIG_T::weight_t *weights, typename CONFIG_T::bias_t *biases, unsigned step,
@@ -156,9 +158,9 @@ GConvFilt:
             }
         }
         if (in_step + 1 == CONFIG_T::in_steps) {
-            out[o] = acc[f];
+            out[o % WORD] = acc[f];
             if (paired)
-                out[o + 1] = acc[f + 1];
+                out[(o + 1) % WORD] = acc[f + 1];
         }
     }
 }
@@ -205,7 +207,8 @@ GConvOutRows:
                     if (step == 0 && in_step == 0)
                         group_conv2d_gather<data_T, CONFIG_T>(data, window, oh, ow);
                     res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
-                    group_conv2d_step<data_T, res_T *, CONFIG_T>(window, acc, out, weights, biases, step, in_step);
+                    group_conv2d_step<data_T, res_T *, CONFIG_T, CONFIG_T::n_filt>(window, acc, out, weights, biases, step,
+                                                                             in_step);
                 }
             }
         }
@@ -250,8 +253,8 @@ GConvShift:
 // above (one read per row per clock, each row its own memory); a register window of
 // filt_height x filt_width pixels shifts left one column per padded pixel, so the multiplications
 // read registers only.  Each padded pixel takes fold x in_steps iterations: the first reads and
-// shifts, every one adds its taps for its step's channels, and the last writes the output word
-// once the window is complete.  The step loops are the innermost of a perfect nest, which HLS
+// shifts, every one adds its taps for its step's channels, and once the window is complete an
+// output word is written when its last step ends (the pixel's last, unless the stream is folded).  The step loops are the innermost of a perfect nest, which HLS
 // flattens into one pipeline.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, typename CONFIG_T::weight_t *weights,
@@ -259,6 +262,12 @@ void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, type
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
     typedef typename data_T::value_type elem_T;
+    // a pixel is written in n_filt / res_T::size words (a folded stream, hw/hls/ops/stream_fold.py),
+    // each holding whole fold steps
+    static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries whole pixels");
+    static_assert(CONFIG_T::n_filt % res_T::size == 0 && CONFIG_T::fold % (CONFIG_T::n_filt / res_T::size) == 0,
+                  "an output word holds whole fold steps");
+    const unsigned steps_per_word = CONFIG_T::fold / (CONFIG_T::n_filt / res_T::size);
     elem_T lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
@@ -287,8 +296,9 @@ GConvPaddedRows:
                         top % CONFIG_T::stride_height == 0 && left % CONFIG_T::stride_width == 0 &&
                         top / CONFIG_T::stride_height < CONFIG_T::out_height &&
                         left / CONFIG_T::stride_width < CONFIG_T::out_width) {
-                        group_conv2d_step<elem_T, res_T, CONFIG_T>(window, acc, out, weights, biases, step, in_step);
-                        if (step + 1 == CONFIG_T::fold && in_step + 1 == CONFIG_T::in_steps)
+                        group_conv2d_step<elem_T, res_T, CONFIG_T, res_T::size>(window, acc, out, weights, biases, step,
+                                                                               in_step);
+                        if ((step + 1) % steps_per_word == 0 && in_step + 1 == CONFIG_T::in_steps)
                             res.write(out);
                     }
                 }

@@ -1,0 +1,59 @@
+"""Folded streams: a stream word that carries one fold step's channels, not a whole pixel (issue 15,
+item 4; FINN's folded streams, where a stream word holds PE or SIMD elements).
+
+In io_stream every FIFO word is a pixel of all C channels, so a FIFO costs its depth x C x bits
+whatever its producer and consumer compute per clock.  At the end of AttendNet-A the conv before
+the global average writes 768 channels a pixel and the average writes 768 means once: two FIFOs of
+6,144 bits (about 3,100 LUT each, estimated), between processes that make or use the channels a
+few at a time.  A producer that makes its channels F groups at a time can write each group as it
+is made, and some consumers can read them so; between such a pair the word is C / F channels:
+
+* writers: our grouped conv folded by F (hw/hls/ops/group_conv.py; a conv, pointwise or depthwise
+  conv with a fold runs it) writes each fold step's n_filt / F channels; our folded global average
+  (hw/hls/ops/global_average.py) writes each step's means.  A word may also span several whole
+  steps (a fold dividing F), so a word never splits a step.
+* readers: our folded global average adds a word's channels in the steps it spans (F_avg / F_word
+  steps a word); hls4ml's dense layer reads its input vector in n_in / size words (its
+  nnet_dense_stream.h ``DataPrepare`` loop), one word a clock.
+
+The stream's fold is the largest both ends take: ``edge_fold``.  Only a stream with one reader
+(hls4ml's Clone copies whole pixels) that is not the network's output (the AXI top and the host
+speak whole pixels) is folded, and only in io_stream.  The values and their order are the same
+(the word is hls4ml's own ``PackedType`` with a negative ``n_pack``: n_elem / F elements), so a
+folded stream cannot change a bit; csim and the sweep check it.  These rules are read by
+generation (hw/hls/layers/stream_fold.py), the estimator and the planner.
+"""
+from __future__ import annotations
+
+from math import gcd
+
+IO = "stream"
+ANY = None          # a reader that takes any word size dividing its input (a dense layer)
+
+
+def write_fold(op, fold: int) -> int:
+    """Words a pixel of ``op``'s output can be written in, at its ``fold``: our grouped conv and our
+    folded global average make their channels ``fold`` groups at a time; others write whole pixels."""
+    return fold if fold > 1 and (op.grouped_conv or op.folded) else 1
+
+
+def read_fold(op, fold: int, in_pixels: int):
+    """Words ``op`` can read a pixel of its input in: its fold (our folded global average), ANY (a
+    dense layer reading one vector), else 1 (whole pixels)."""
+    if op.folded:
+        return fold
+    if op.kind == "dense" and in_pixels == 1:
+        return ANY
+    return 1
+
+
+def edge_fold(written: int, read) -> int:
+    """The stream's fold: the largest that divides the writer's fold and that the reader takes."""
+    return written if read is ANY else gcd(written, read)
+
+
+def foldable_edges(layers: dict, readers: dict, outputs) -> dict:
+    """{producer: its one reader} of the streams that may be folded: one reader, not a network
+    output.  ``layers``: {name: kind}; ``readers``: {name: [reader names]}; ``outputs``: network outputs."""
+    return {name: rs[0] for name, rs in readers.items()
+            if len(rs) == 1 and name not in outputs and name in layers and rs[0] in layers}

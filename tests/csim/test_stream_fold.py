@@ -1,0 +1,72 @@
+"""Folded streams (hw/hls/ops/stream_fold.py, hw/hls/layers/stream_fold.py): a folded conv writes
+its fold steps' channels a word to a folded global average, which writes its means a word to a
+dense layer.  Bit-exact against both software models on live data, on both backends, for words of
+one step, of several steps and of one channel; the word sizes the firmware declares are checked,
+and a stream that must stay whole pixels (a fork's, the network's output) stays so."""
+import re
+
+import pytest
+import tensorflow as tf
+from qkeras import QActivation, QDense
+
+from csim_models import B8, INPUT, RELU, W8, assert_exact_and_live, qconv
+from hw.config import LayerSettings
+from hw.sim.csim import csim
+from qmodels.reference import calibrate
+from test_global_average import CHANNELS, gap_model
+
+
+def stream_words(out, project: str) -> dict:
+    """{layer: its output stream word's element count, as the firmware declares it}."""
+    defines = (out / "firmware" / "defines.h").read_text()
+    counts = {t: eval(n) for n, t in re.findall(r"typedef nnet::array<.*, ([0-9*/]+)> (\w+);", defines)}
+    calls = re.findall(r"nnet::\w+<\w+, (\w+), config\d+>\(.*\); // (\w+)",
+                       (out / "firmware" / f"{project}.cpp").read_text())
+    return {layer: counts[word] for word, layer in calls}
+
+
+@pytest.mark.parametrize("backend,conv_fold,gap_fold,conv_words,gap_words", [
+    ("vitis", 4, 4, 3, 3),        # one step a word on both streams
+    ("vivado", 4, 12, 3, 1),      # the average takes 3 steps (of one lane) a word
+    ("vitis", 6, 4, 6, 3),        # gcd(6, 4) = 2 words a pixel: 3 conv steps a word, 2 average steps
+    ("vivado", 12, 12, 1, 1),     # one channel a word
+    ("vitis", 1, 6, 12, 2),       # hls4ml's conv writes whole pixels; the average's means leave 2 a word
+])
+def test_folded_streams_are_exact(generate_in_memory, backend, conv_fold, gap_fold, conv_words, gap_words):
+    layers = {"gap": LayerSettings(fold=gap_fold)}
+    if conv_fold > 1:
+        layers["conv"] = LayerSettings(reuse=conv_fold * 3, fold=conv_fold)
+    out, resolved = generate_in_memory(gap_model(), backend, "stream", layers=layers)
+    assert_exact_and_live(csim(out, modes=("emulation",)))
+    recorded = {name: entry.get("stream_fold", 1) for name, entry in resolved["layers"].items()}
+    assert (recorded["conv"], recorded["gap"]) == (CHANNELS // conv_words, CHANNELS // gap_words), recorded
+    words = stream_words(out, resolved["project_name"])
+    assert (words["conv"], words["gap"]) == (conv_words, gap_words), words
+    assert words["fc"] == 4 and "stream_fold" not in resolved["layers"]["fc"]   # the output: whole words
+
+
+def fork_model() -> tf.keras.Model:
+    """conv -> two folded global averages (a fork: hls4ml's Clone copies whole pixels) -> two dense
+    layers -> add."""
+    tf.keras.utils.set_random_seed(3)
+    inputs = tf.keras.Input((6, 5, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="conv_act")(qconv(x, CHANNELS, "conv", kernel=3))
+    heads = []
+    for i in (1, 2):
+        y = tf.keras.layers.GlobalAveragePooling2D(name=f"gap{i}")(x)
+        y = QActivation(RELU.qkeras(relu=True), name=f"gap{i}_act")(y)
+        heads.append(QDense(4, name=f"fc{i}", kernel_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())(y))
+    model = tf.keras.Model(inputs, tf.keras.layers.Add(name="add")(heads), name="t_fork")
+    calibrate(model, seed=3)
+    return model
+
+
+def test_a_forked_stream_stays_whole_pixels(generate_in_memory):
+    layers = {"conv": LayerSettings(reuse=12, fold=4), "gap1": LayerSettings(fold=4), "gap2": LayerSettings(fold=6)}
+    out, resolved = generate_in_memory(fork_model(), "vitis", "stream", layers=layers)
+    assert_exact_and_live(csim(out, modes=("emulation",)))
+    recorded = {name: entry.get("stream_fold", 1) for name, entry in resolved["layers"].items()}
+    assert (recorded["conv"], recorded["gap1"], recorded["gap2"]) == (1, 4, 6), recorded
+    words = stream_words(out, resolved["project_name"])
+    assert (words["conv"], words["gap1"], words["gap2"]) == (CHANNELS, 3, 2), words
