@@ -39,6 +39,8 @@ class LayerSetting:
     multiplier: str = "lut"      # lut, dsp, packed: how the products are made (hw.config.MULTIPLIERS)
     fold: int = 1                # output-channel groups made one after the other (our grouped conv)
     storage: str = "registers"   # our grouped conv's weights: registers (constants), bram or lutram (a ROM)
+    in_fold: int = 1             # words an input pixel arrives in (a folded stream, hw.estimate.source
+    #                              fold_streams: derived from both ends' settings, not a recipe field)
 
 
 @dataclass
@@ -83,7 +85,9 @@ def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
     if hw_op.matrix:
         terms = g.products_per_pixel // max(g.out_shape[2], 1)     # the products one output channel sums
         depth = math.ceil(math.log2(max(terms, 2)) / 2)
-        return depth + (setting.reuse if hw_op.loop == ops.ONCE else 0)
+        # a layer run once reads its vector first, a word a clock (hls4ml's dense DataPrepare loop):
+        # a folded input stream's extra words add their clocks
+        return depth + (setting.reuse + setting.in_fold - 1 if hw_op.loop == ops.ONCE else 0)
     return hw_op.depth
 
 
@@ -238,9 +242,11 @@ def _average(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     if s.fold == 1:
         return 0, C.Cost(lut=g.channels * (g.accum_bits + g.result_bits), ff=g.channels * g.accum_bits), "none"
     lanes = ops.op(g.kind).rules.lanes(g.channels, s.fold)
-    select = lanes * g.data_bits * math.ceil((s.fold - 1) / 3)
+    steps_per_word = s.fold // s.in_fold       # a folded input stream's word spans fewer steps
+    select = lanes * g.data_bits * math.ceil((steps_per_word - 1) / 3)
     lanes_cost = C.Cost(lut=lanes * (g.accum_bits + g.result_bits) + select, ff=lanes * g.accum_bits)
-    words = C.Cost(ff=g.channels * (g.data_bits + g.result_bits))
+    held = 0 if steps_per_word == 1 else g.channels // s.in_fold      # a one-step word is used as it arrives
+    words = C.Cost(ff=held * g.data_bits + g.channels * g.result_bits)
     return 0, lanes_cost + words + C.memory(s.fold, lanes * g.accum_bits, "lutram"), "none"
 
 

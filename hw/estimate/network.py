@@ -32,11 +32,16 @@ def coefficients() -> dict:
 
 @dataclass
 class Stream:
-    """One hls::stream between two processes: ``count`` FIFOs of depth x bits each."""
+    """One hls::stream between two processes: ``count`` FIFOs of depth x bits each.  ``producer`` and
+    ``reader`` name its two processes where it has one reader (a stream that may be folded,
+    hw/hls/ops/stream_fold.py); ``fold``: words a pixel takes (``bits`` is a word's)."""
     name: str
     depth: int
     bits: int
     count: int = 1
+    producer: str = None
+    reader: str = None
+    fold: int = 1
 
 
 @dataclass

@@ -13,7 +13,7 @@ resource emphasised in turn), ties broken by the lower weighted cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,22 +43,65 @@ class Plan:
     target_fps: float = None
 
 
-def _options(design) -> dict:
-    """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer."""
+def _options(design, folded_streams: bool = True) -> dict:
+    """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer.
+    ``folded_streams``: price each option with the streams it lets be folded (``stream_pricing``)."""
     family, scales = design.board.family, coefficients()
     storages = weight_storages(design.board)
+    pricing = stream_pricing(design) if folded_streams else {}
     out = {}
     for g in design.geoms:
         if g.kind not in TUNABLE:
             continue
         rows = []
         for setting in layer_settings(g, family, storages):
-            est = estimate_layer(g, setting, family, scales)
-            rows.append((est.cycles, [getattr(est.cost, k) for k in RESOURCES], setting))
+            in_fold, saving = pricing.get(g.name, (lambda s: 1, lambda s: np.zeros(len(RESOURCES))))
+            est = estimate_layer(g, replace(setting, in_fold=in_fold(setting)), family, scales)
+            rows.append((est.cycles, np.array([getattr(est.cost, k) for k in RESOURCES]) - saving(setting), setting))
         rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
                                  r[2].fold, storages.index(r[2].storage)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
     return out
+
+
+def stream_pricing(design) -> dict:
+    """{layer: (in_fold(setting), saving(setting))}: how each tunable layer's options are priced with
+    folded streams (hw/hls/ops/stream_fold.py), whose fold depends on both ends.  Each end assumes
+    the other at its most foldable: a reader is priced as if its producer wrote a channel a word
+    (a folded global average then needs no held word and no select), a producer's option is
+    credited with its output FIFO narrowed to its fold, as if its reader took every step.  The
+    plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
+    keeps this pricing only when that estimate fits."""
+    from hw.hls.ops import stream_fold as rules
+
+    by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
+    for s in design.streams:
+        producer, reader = by_name.get(s.producer), by_name.get(s.reader)
+        if producer is None or reader is None:
+            continue
+        p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
+        most = rules.write_fold(p_op, producer.channels)
+        if reader.kind in TUNABLE and most > 1:
+            in_folds[reader.name] = lambda st, r=reader, op=r_op, m=most: rules.edge_fold(
+                m, rules.read_fold(op, st.fold, r.in_pixels))
+        reads = rules.read_fold(r_op, reader.channels if r_op.folded else 1, reader.in_pixels)
+        if producer.kind in TUNABLE and rules.edge_fold(most, reads) > 1:
+            savings[producer.name] = lambda st, op=p_op, s=s, reads=reads: _narrowed(
+                s, rules.edge_fold(rules.write_fold(op, st.fold), reads))
+    return {name: (in_folds.get(name, lambda st: 1), savings.get(name, _no_saving))
+            for name in set(in_folds) | set(savings)}
+
+
+def _no_saving(setting) -> np.ndarray:
+    return np.zeros(len(RESOURCES))
+
+
+def _narrowed(stream, fold: int) -> np.ndarray:
+    """The resources a stream's FIFO frees when its word is C / ``fold`` channels."""
+    if fold == 1:
+        return _no_saving(None)
+    whole, narrow = stream_cost([stream]), stream_cost([replace(stream, bits=stream.bits // fold, fold=fold)])
+    return np.array([getattr(whole, k) - getattr(narrow, k) for k in RESOURCES])
 
 
 def weight_storages(board) -> tuple:
@@ -142,9 +185,34 @@ def _choose(options: dict, capacity: np.ndarray, weights: np.ndarray, intervals:
 
 def plan(design, budget=0.8, target_fps: float = None) -> Plan:
     """``budget``: the fraction of every resource to use, or {resource: fraction} (e.g. the budget
-    shrunk by each resource's measured error band, ``--margin measured``)."""
+    shrunk by each resource's measured error band, ``--margin measured``).  The options are priced
+    with folded streams (``stream_pricing``); when the plan's own estimate, with the streams folded
+    as its two ends really allow, does not fit, it is planned again as if no stream were folded,
+    which its estimate can only undercut (a folded stream only narrows a FIFO and a select)."""
     limits = _limits(budget)
-    options = _options(design)
+    try:
+        settings = _search(design, _options(design), limits, target_fps)
+        folded = Plan(design, settings, design.estimate(settings), budget, target_fps)
+        if _fits(folded.estimate, limits):
+            return folded
+    except PlanError as err:
+        no_plan = err
+    else:
+        no_plan = None
+    try:
+        settings = _search(design, _options(design, folded_streams=False), limits, target_fps)
+    except PlanError:
+        raise no_plan or PlanError(f"{design.name}: no plan fits {design.board.name} (estimated)") from None
+    return Plan(design, settings, design.estimate(settings), budget, target_fps)
+
+
+def _fits(estimate, limits: np.ndarray) -> bool:
+    cap = np.array([estimate.capacity[k] for k in RESOURCES], float)
+    return bool(_within(np.array([estimate.totals[k] for k in RESOURCES], float), cap, limits))
+
+
+def _search(design, options: dict, limits: np.ndarray, target_fps: float = None) -> dict:
+    """The settings of the fastest plan (or the cheapest at ``target_fps``) over ``options``."""
     fixed, slowest = _fixed(design)
     cap = board_capacity(design.board)
     capacity = np.array([cap[k] for k in RESOURCES], float)
@@ -176,8 +244,7 @@ def plan(design, budget=0.8, target_fps: float = None) -> Plan:
     if best is None:
         raise PlanError(_no_fit(design, options, fixed, capacity, limits, target_fps,
                                 int(intervals[-1]) if target_fps is not None else None))
-    settings = {**design.settings, **best[1]}
-    return Plan(design, settings, design.estimate(settings), budget, target_fps)
+    return {**design.settings, **best[1]}
 
 
 def _within(totals: np.ndarray, capacity: np.ndarray, limits: np.ndarray):

@@ -10,7 +10,7 @@ depths, board, clock) and ``keras/model.h5``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hw.estimate import geometry
@@ -40,9 +40,35 @@ class Design:
     source: str
 
     def estimate(self, settings: dict = None):
-        est = estimate_network(self.geoms, settings or self.settings, self.board, self.clock_ns, self.streams)
+        settings, streams = fold_streams(self.geoms, settings or self.settings, self.streams)
+        est = estimate_network(self.geoms, settings, self.board, self.clock_ns, streams)
         est.notes.append(f"source: {self.source}")
         return est
+
+
+def fold_streams(geoms: list, settings: dict, streams: list) -> tuple:
+    """(settings, streams) with every stream that has one reader folded as its two ends allow
+    (hw/hls/ops/stream_fold.py, as generation folds it): a word of C / F channels, and the reader's
+    ``in_fold``.  A project's streams come folded as generated (``fold`` set, no reader named)."""
+    from hw.hls.ops import stream_fold as rules
+
+    by_name, settings, out = {g.name: g for g in geoms}, dict(settings), []
+    for s in streams:
+        producer, reader = by_name.get(s.producer), by_name.get(s.reader)
+        if producer is None or reader is None or s.fold != 1:
+            out.append(s)
+            continue
+        written = rules.write_fold(ops.op(producer.kind), _fold(settings, producer.name))
+        fold = rules.edge_fold(written, rules.read_fold(ops.op(reader.kind), _fold(settings, reader.name),
+                                                        reader.in_pixels))
+        out.append(replace(s, bits=s.bits // fold, fold=fold))
+        settings[reader.name] = replace(settings.get(reader.name, LayerSetting()), in_fold=fold)
+    return settings, out
+
+
+def _fold(settings: dict, name: str) -> int:
+    setting = settings.get(name)
+    return setting.fold if setting is not None else 1
 
 
 def _width(type_text: str) -> int:
@@ -74,7 +100,9 @@ def streams_for(geoms: list, model) -> list:
                 continue
             key = (src, g.name if not g.name.startswith("zp2d_") else g.name[len("zp2d_"):])
             depth = depths.get(key, CHAIN_DEPTH)
-            streams.append(Stream(f"{src}->{g.name}", int(depth), producer.channels * producer.result_bits))
+            sole = readers[src] == 1      # a fork's copies are Clone's, whole pixels
+            streams.append(Stream(f"{src}->{g.name}", int(depth), producer.channels * producer.result_bits,
+                                  producer=src if sole else None, reader=g.name if sole else None))
     return streams
 
 
@@ -141,7 +169,11 @@ def fused_streams(streams: list, pairs: dict) -> list:
         src, _, dst = s.name.partition("->")
         if dst in pairs:
             continue
-        out.append(Stream(f"{pairs.get(src, src)}->{dst}", s.depth, s.bits, s.count) if dst else s)
+        if not dst:
+            out.append(s)
+            continue
+        producer = pairs.get(s.producer, s.producer)
+        out.append(Stream(f"{pairs.get(src, src)}->{dst}", s.depth, s.bits, s.count, producer, s.reader))
     return out
 
 
@@ -185,21 +217,27 @@ def from_project(project) -> Design:
         strategy = str(entry.get("strategy") or "latency").lower()
         settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"),
                                     entry.get("fold"), entry.get("storage"))
-    return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs), board,
+    folds = {name: int(entry["stream_fold"]) for name, entry in layers.items() if entry.get("stream_fold")}
+    for g in geoms:      # a reader of a folded stream reads its pixels in that many words
+        for src in g.inputs:
+            if folds.get(src, 1) > 1:
+                settings[g.name] = replace(settings[g.name], in_fold=folds[src])
+    return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs, folds), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
 
 
-def project_streams(geoms: list, depths: dict, pairs: dict = None) -> list:
+def project_streams(geoms: list, depths: dict, pairs: dict = None, folds: dict = None) -> list:
     """The project's FIFOs at their written depths; each hls4ml variable named after its producer
     (``X_cpyN``: a copy of X made by hls4ml's Clone; X may be an activation fused into its
-    producer, ``pairs``)."""
+    producer, ``pairs``), its word C / F channels where generation folded it (``folds``: {producer: F})."""
     by_name = {g.name: g for g in geoms}
-    pairs = pairs or {}
+    pairs, folds = pairs or {}, folds or {}
     streams = []
     for var, depth in depths.items():
         base = re.sub(r"_cpy\d+$", "", var)
         producer = by_name.get(pairs.get(base, base))
         if producer is None:
             raise EstimateError(f"fifo_depths: stream {var!r} has no producer among the model's layers")
-        streams.append(Stream(var, int(depth), producer.channels * producer.result_bits))
+        fold = folds.get(producer.name, 1) if base == var else 1
+        streams.append(Stream(var, int(depth), producer.channels * producer.result_bits // fold, fold=fold))
     return streams

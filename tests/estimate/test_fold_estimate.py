@@ -4,6 +4,7 @@ import pytest
 from hw.estimate import costs as C
 from hw.estimate.geometry import LayerGeom
 from hw.estimate.layers import LayerSetting, estimate_layer, output_casts
+from hw.estimate.network import Stream
 from hw.estimate.plan import layer_settings
 from hw.estimate.reuse import in_our_kernel
 
@@ -105,3 +106,68 @@ def test_weights_in_uram_by_hand():
     assert uram.cost.ff == pytest.approx(bram.cost.ff + 16 * 8)   # a row assembled by the load
     assert "uram" not in {s.storage for s in layer_settings(g, FAMILY)}   # only where the board has URAM
     assert "uram" in {s.storage for s in layer_settings(g, FAMILY, ("registers", "bram", "lutram", "uram"))}
+
+
+def network_tail():
+    """AttendNet-A's end in small: a 49-pixel pointwise conv of 12 channels -> global average -> dense."""
+    conv = LayerGeom("conv", "pointwise", (7, 7, 8), (7, 7, 12), 8, 8, accum_bits=20, weight_bits=8, fused="conv_act")
+    gap = LayerGeom("gap", "gap", (7, 7, 12), (1, 1, 12), 8, 8, accum_bits=14, inputs=("conv",), fused="gap_act")
+    fc = LayerGeom("fc", "dense", (1, 1, 12), (1, 1, 4), 8, 16, accum_bits=20, weight_bits=8, inputs=("gap",))
+    streams = [Stream("conv->gap", 2, 96, producer="conv", reader="gap"),
+               Stream("gap->fc", 2, 96, producer="gap", reader="fc")]
+    return [conv, gap, fc], streams
+
+
+@pytest.mark.parametrize("conv_fold,gap_fold,folds", [
+    (1, 1, (1, 1)), (4, 1, (1, 1)),       # an unfolded average reads and writes whole pixels
+    (1, 4, (1, 4)), (4, 4, (4, 4)), (6, 4, (2, 4)), (4, 12, (4, 12)),
+])
+def test_streams_fold_as_both_ends_allow(conv_fold, gap_fold, folds):
+    from hw.estimate.source import fold_streams
+
+    geoms, streams = network_tail()
+    settings = {"conv": LayerSetting(conv_fold * 2, fold=conv_fold), "gap": LayerSetting(fold=gap_fold),
+                "fc": LayerSetting(4, "resource")}
+    folded_settings, folded = fold_streams(geoms, settings, streams)
+    assert [(s.fold, s.bits) for s in folded] == [(f, 96 // f) for f in folds]
+    assert (folded_settings["gap"].in_fold, folded_settings["fc"].in_fold) == folds
+    assert settings["gap"].in_fold == 1              # the caller's settings are not changed
+    fork = [Stream("conv", 2, 96)]                   # a Clone's stream names no reader: whole pixels
+    assert fold_streams(geoms, settings, fork)[1] == fork
+
+
+def test_a_folded_input_word_spares_the_average_its_held_word_and_select():
+    g = fused_gap()                                  # 12 channels, 14-bit sums
+    whole = estimate_layer(g, LayerSetting(fold=4), FAMILY)
+    per_step = estimate_layer(g, LayerSetting(fold=4, in_fold=4), FAMILY)
+    two_steps = estimate_layer(g, LayerSetting(fold=4, in_fold=2), FAMILY)
+    assert whole.cost.lut - per_step.cost.lut == pytest.approx(3 * 8 * 1)        # the 4:1 select of 3 lanes
+    assert whole.cost.ff - per_step.cost.ff == pytest.approx(12 * 8)             # no input word held
+    assert whole.cost.ff - two_steps.cost.ff == pytest.approx(6 * 8)             # a word of 6 held
+    assert per_step.cycles == whole.cycles
+
+
+def test_a_dense_layer_takes_a_clock_a_word():
+    fc = network_tail()[0][2]
+    assert (estimate_layer(fc, LayerSetting(4, "resource", in_fold=12), FAMILY).cycles
+            == estimate_layer(fc, LayerSetting(4, "resource"), FAMILY).cycles + 11)
+
+
+def test_planner_prices_each_end_as_if_the_other_folded_most():
+    from types import SimpleNamespace
+
+    from hw.estimate.network import stream_cost
+    from hw.estimate.plan import stream_pricing
+
+    geoms, streams = network_tail()
+    pricing = stream_pricing(SimpleNamespace(geoms=geoms, streams=streams))
+    conv_in, conv_saving = pricing["conv"]
+    gap_in, gap_saving = pricing["gap"]
+    assert conv_in(LayerSetting(8, fold=4)) == 1                     # its input is the image side: not folded
+    whole = stream_cost(streams[:1]).lut
+    assert conv_saving(LayerSetting(8, fold=4))[1] == pytest.approx(whole - stream_cost([Stream("n", 2, 24)]).lut)
+    assert not conv_saving(LayerSetting(8, fold=1)).any()
+    assert gap_in(LayerSetting(fold=4)) == 4 and gap_in(LayerSetting(fold=1)) == 1
+    assert gap_saving(LayerSetting(fold=12))[1] > 0 and not gap_saving(LayerSetting(fold=1)).any()
+    fc_in, fc_saving = pricing["fc"]
+    assert fc_in(LayerSetting(4, "resource")) == 12 and not fc_saving(LayerSetting(4, "resource")).any()
