@@ -105,6 +105,14 @@ def _through_the_weight_frame(project: Path):
     return bool(run_testbench(project)["exact"])
 
 
+def _stream_folds(project: Path) -> dict:
+    """{producer: F} of the streams generation folded (hw/hls/ops/stream_fold.py), as recorded."""
+    from qmodels.project_record import ProjectRecord
+
+    layers = ProjectRecord.load(project).to_dict()["layers"]
+    return {name: entry["stream_fold"] for name, entry in layers.items() if entry.get("stream_fold")}
+
+
 def run_case(seed: int, index: int, out: Path) -> dict:
     """Generate, compile and compare one case; the row of results.jsonl."""
     from hw.hls.convert import generate
@@ -127,6 +135,7 @@ def run_case(seed: int, index: int, out: Path) -> dict:
         row["layer_folds"] = {name: [s.reuse, s.fold, s.storage or "registers"] for name, s in cfg.layers.items()
                               if s.fold}
         generate(cfg, case_dir / "project")
+        row["stream_folds"] = _stream_folds(case_dir / "project")
         stage = "csim-error"
         row.update(_compare(case_dir / "project"))
     except Exception as err:  # a failing case is a result of the sweep: recorded, counted, reproducible
@@ -219,6 +228,10 @@ def summarise(out: Path, cases: int | None = None) -> dict:
             "mismatches_vs_keras": counts["keras-differs"] + counts["keras-unexplained"]
             + sum(r.get("keras_max_diff_lsb") not in (0, 0.0, None) for r in rows if r["outcome"] == "mismatch"),
             "collapsed": sum(v < LIVE for v in live),
+            "folded_streams": {"cases": sum(bool(r.get("stream_folds")) for r in compared),
+                               "streams": sum(len(r.get("stream_folds") or {}) for r in compared),
+                               "exact": sum(bool(r.get("stream_folds")) and r["outcome"] != "mismatch"
+                                            for r in compared)},
             "median_min_liveness": float(sorted(live)[len(live) // 2]) if live else None,
             "seconds_per_case": sum(r["seconds"] for r in rows) / len(rows) if rows else None,
             "failing": [{"name": r["name"], "outcome": r["outcome"], "spec": r["spec"],
@@ -235,7 +248,9 @@ def format_summary(s: dict, out: Path) -> str:
              f"  generate failed / csim failed           {s['generate-error']} / {s['csim-error']}",
              f"  mismatches vs reference {s['mismatches_vs_reference']}, vs Keras {s['mismatches_vs_keras']}",
              f"  liveness: median least-live layer {s['median_min_liveness']}, "
-             f"collapsed (< {LIVE:.0%} live somewhere) {s['collapsed']}"]
+             f"collapsed (< {LIVE:.0%} live somewhere) {s['collapsed']}",
+             f"  folded streams: {s['folded_streams']['streams']} in {s['folded_streams']['cases']} compared cases, "
+             f"{s['folded_streams']['exact']} of those cases exact against the reference"]
     if s["seconds_per_case"]:
         lines.append(f"  {s['seconds_per_case']:.1f} s per case (one worker)")
     lines += [f"  {f['outcome']:<15} {f['name']}: {f['why']}  ({Path(f['spec']).parent / 'repro.sh'})"
