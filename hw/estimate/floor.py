@@ -9,6 +9,7 @@ says "does not fit at any reuse factor", this says which part of the hardware to
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from hw.estimate import plan as P
 from hw.estimate.layers import CONTROL, LayerSetting, buffers, compute, estimate_layer, output_casts
@@ -17,25 +18,39 @@ from hw.hls import ops
 
 
 def lut_floor(design) -> dict:
-    """{part: LUTs} of the cheapest-LUT configuration of ``design`` (all scaled as the estimate is)."""
+    """{part: LUTs} of the cheapest-LUT configuration of ``design`` (all scaled as the estimate is),
+    its streams folded as those settings allow (hw.estimate.source.fold_streams)."""
+    from hw.estimate.source import fold_streams
+
     scales = coefficients()
     scale = scales["lut_scale"]
-    floor = {"fifos": stream_cost(design.streams).lut}
+    pricing = P.stream_pricing(design)
+    cheapest = {g.name: _cheapest(design, g, pricing, scales) for g in design.geoms if g.kind in P.TUNABLE}
+    settings, streams = fold_streams(design.geoms, {**design.settings, **cheapest}, design.streams)
+    floor = {"fifos": stream_cost(streams).lut}
     for g in design.geoms:
+        setting = settings.get(g.name, LayerSetting())
         if g.kind not in P.TUNABLE:
-            est = estimate_layer(g, design.settings.get(g.name, LayerSetting()), design.board.family, scales)
+            est = estimate_layer(g, setting, design.board.family, scales)
             floor[f"fixed {g.kind}"] = floor.get(f"fixed {g.kind}", 0.0) + est.cost.lut
             continue
-        cheapest = min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),
-                       key=lambda s: estimate_layer(g, s, design.board.family, scales).cost.lut)
-        mac = compute(g, cheapest, design.board.family)[1]
+        mac = compute(g, setting, design.board.family)[1]
         arithmetic = "multiply-accumulate" if ops.op(g.kind).matrix else f"{g.kind}, cheapest setting"
-        parts = {arithmetic: mac.lut, "line buffers": buffers(g, cheapest).lut,
-                 "output rounding/saturation": output_casts(g, cheapest) * g.accum_bits if g.fused else 0.0,
+        parts = {arithmetic: mac.lut, "line buffers": buffers(g, setting).lut,
+                 "output rounding/saturation": output_casts(g, setting) * g.accum_bits if g.fused else 0.0,
                  "control": CONTROL.lut}
         for name, lut in parts.items():
             floor[name] = floor.get(name, 0.0) + lut * scale
     return floor
+
+
+def _cheapest(design, g, pricing: dict, scales: dict):
+    """The layer's setting of fewest LUTs, with the FIFO its fold narrows (plan.stream_pricing)."""
+    in_fold, saving = pricing[g.name]
+    lut = P.RESOURCES.index("lut")
+    return min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),
+               key=lambda s: estimate_layer(g, replace(s, in_fold=in_fold(s)), design.board.family,
+                                            scales).cost.lut - saving(s)[lut])
 
 
 def main(argv=None) -> int:

@@ -48,14 +48,14 @@ def _options(design, folded_streams: bool = True) -> dict:
     ``folded_streams``: price each option with the streams it lets be folded (``stream_pricing``)."""
     family, scales = design.board.family, coefficients()
     storages = weight_storages(design.board)
-    pricing = stream_pricing(design) if folded_streams else {}
+    pricing = stream_pricing(design) if folded_streams else {}      # absent: UNFOLDED
     out = {}
     for g in design.geoms:
         if g.kind not in TUNABLE:
             continue
         rows = []
         for setting in layer_settings(g, family, storages):
-            in_fold, saving = pricing.get(g.name, (lambda s: 1, lambda s: np.zeros(len(RESOURCES))))
+            in_fold, saving = pricing.get(g.name, UNFOLDED)
             est = estimate_layer(g, replace(setting, in_fold=in_fold(setting)), family, scales)
             rows.append((est.cycles, np.array([getattr(est.cost, k) for k in RESOURCES]) - saving(setting), setting))
         rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
@@ -88,12 +88,19 @@ def stream_pricing(design) -> dict:
         if producer.kind in TUNABLE and rules.edge_fold(most, reads) > 1:
             savings[producer.name] = lambda st, op=p_op, s=s, reads=reads: _narrowed(
                 s, rules.edge_fold(rules.write_fold(op, st.fold), reads))
-    return {name: (in_folds.get(name, lambda st: 1), savings.get(name, _no_saving))
-            for name in set(in_folds) | set(savings)}
+    return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
+            for g in design.geoms if g.kind in TUNABLE}
+
+
+def _whole(setting) -> int:
+    return 1
 
 
 def _no_saving(setting) -> np.ndarray:
     return np.zeros(len(RESOURCES))
+
+
+UNFOLDED = (_whole, _no_saving)      # a layer's pricing without folded streams
 
 
 def _narrowed(stream, fold: int) -> np.ndarray:
