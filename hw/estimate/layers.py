@@ -251,7 +251,9 @@ def _average(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
 
 
 def _add(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
-    return 0, C.Cost(lut=g.channels * g.result_bits, ff=g.channels * g.result_bits), "none"
+    """An adder per channel as wide as the exact sum (``accum_bits``; its result, unless an activation
+    is fused into it, whose cast estimate_layer adds)."""
+    return 0, C.Cost(lut=g.channels * g.accum_bits, ff=g.channels * g.result_bits), "none"
 
 
 def _batchnorm(g: LayerGeom, s: LayerSetting, family: str) -> tuple:

@@ -18,10 +18,15 @@ activation's cast then rounds it.  Fused, the truncated quotient is cast into th
 format directly: the same value through the same cast (its 768-channel, 15-bit stream and a
 768-lane activation disappear in AttendNet-A).
 
+A residual addition is fusable too: hw.hls.precision gives its result type the exact sum, and
+hls4ml's add assigns ``data1[i] + data2[i]`` (an exact ap_fixed sum) to its result's element type;
+with the activation's format as that type, the same exact sum meets the activation's cast
+(MobileNet-V2's ten block additions each lose a 9-bit stream and an activation process).
+
 Not fused, and why (``unfused_reasons``): an activation whose producer has other consumers
 (the pre-activation value is needed elsewhere), a producer that is a model output, and every
-activation after a layer whose op is not ``fusable`` (max pooling, add: their results feed
-the activation in their own type, derived separately in hw.hls.precision).
+activation after a layer whose op is not ``fusable`` (max pooling: its result feeds the
+activation in its own type, derived separately in hw.hls.precision).
 
 ``fused_pairs(model)`` is the one rule; generation passes its result to the hls4ml pass
 (hw/hls/layers/fuse_quantizer.py), which fuses exactly those pairs and fails if the hls4ml

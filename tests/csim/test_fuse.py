@@ -15,7 +15,8 @@ from qmodels.reference import calibrate
 def fork_model(seed=0) -> tf.keras.Model:
     """A conv whose output feeds its ReLU AND an add (not fusable: the pre-activation value is needed),
     beside convs each followed by only their activation (fusable; one signed, one ReLU, one grouped),
-    and a global average followed by its ReLU (fusable: the mean is cast as the activation casts it)."""
+    the add's signed activation and a global average's ReLU (fusable: the exact sum and the mean are
+    cast as the activation casts them)."""
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((6, 5, 3), name="image")
     x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
@@ -23,7 +24,7 @@ def fork_model(seed=0) -> tf.keras.Model:
     b = QActivation(ATT.qkeras(), name="b_act")(qconv(a, 4, "b"))
     fork = qconv(b, 4, "fork")
     fork_act = QActivation(RELU.qkeras(relu=True), name="fork_act")(fork)
-    joined = tf.keras.layers.Add(name="join")([fork, fork_act])
+    joined = QActivation(ATT.qkeras(), name="join_act")(tf.keras.layers.Add(name="join")([fork, fork_act]))
     g = QActivation(RELU.qkeras(relu=True), name="g_act")(qconv(joined, 8, "g", kernel=3, groups=2))
     mean = QActivation(RELU.qkeras(relu=True), name="gap_act")(tf.keras.layers.GlobalAveragePooling2D(name="gap")(g))
     model = tf.keras.Model(inputs, mean, name="t_fuse")
@@ -33,7 +34,8 @@ def fork_model(seed=0) -> tf.keras.Model:
 
 def test_the_rule_fuses_single_consumers_and_says_why_not_otherwise():
     model = fork_model()
-    assert fused_pairs(model) == {"a_act": "a", "b_act": "b", "g_act": "g", "gap_act": "gap"}
+    assert fused_pairs(model) == {"a_act": "a", "b_act": "b", "join_act": "join", "g_act": "g",
+                                  "gap_act": "gap"}
     assert "fork's output also feeds join" in unfused_reasons(model)["fork_act"]
     assert fused_pairs(model, enabled=False) == {}
 
@@ -52,12 +54,14 @@ def test_fused_network_is_exact_and_recorded(generate_and_run, backend, io):
     report, resolved = generate_and_run(fork_model(), backend, io)
     assert_exact_and_live(report)
     record, layers = resolved["fused_activations"], resolved["layers"]
-    assert record["fused"] == {"a_act": "a", "b_act": "b", "g_act": "g", "gap_act": "gap"}
+    assert record["fused"] == {"a_act": "a", "b_act": "b", "join_act": "join", "g_act": "g",
+                                  "gap_act": "gap"}
     assert set(record["kept"]) == {"fork_act"}
     for act, producer in record["fused"].items():  # the producer writes the activation's own format
         assert act not in layers
-        assert layers[producer]["types"]["result_t"].startswith("ufixed<8,2,RND_CONV,SAT" if act != "b_act"
-                                                                else "fixed<8,4,RND_CONV,SAT")
+        signed = act in ("b_act", "join_act")
+        assert layers[producer]["types"]["result_t"].startswith("fixed<8,4,RND_CONV,SAT" if signed
+                                                                else "ufixed<8,2,RND_CONV,SAT")
     assert "fork_act" in layers and layers["fork"]["types"]["result_t"] != layers["fork_act"]["types"]["result_t"]
 
 
@@ -66,7 +70,7 @@ def test_fusion_off_keeps_every_activation(generate_and_run):
     assert_exact_and_live(report)
     assert resolved["fused_activations"]["fused"] == {}
     assert resolved["fused_activations"]["kept"]["a_act"] == "fuse_activations is false"
-    assert {"a_act", "b_act", "g_act", "fork_act", "gap_act"} <= set(resolved["layers"])
+    assert {"a_act", "b_act", "join_act", "g_act", "fork_act", "gap_act"} <= set(resolved["layers"])
 
 
 def test_fuse_activations_must_be_a_boolean():

@@ -51,6 +51,8 @@ def _problem(model, node, producer):
         return f"{producer.name} is a {producer.class_name}, not a layer whose result can be cast (hw.hls.ops)"
     if producer.class_name == "GlobalPooling2D" and producer.get_attr("pool_op") != "Average":
         return f"{producer.name} is a global {producer.get_attr('pool_op')} pooling, not an average"
+    if producer.class_name == "Merge" and producer.get_attr("op") != "add":
+        return f"{producer.name} is a merge by {producer.get_attr('op')}, not an addition"
     if node.inputs != producer.outputs:
         return f"{node.name} does not read {producer.name}'s output"
     readers = [n.name for n in model.graph.values() if producer.outputs[0] in n.inputs]

@@ -147,7 +147,9 @@ OPS = (
     # puts it in our kernel (HGlobalAverage, n_filt / F lanes; its rules in hw/hls/ops/global_average.py)
     HwOp("gap", ("GlobalAveragePooling2D",), (), ("GlobalPooling2D", "HGlobalAverage"), AVERAGE, REDUCE,
          fusable=True, folded=True, rules=global_average),
-    HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL),
+    # an addition's sum is exact (hw.hls.precision) and hls4ml's add assigns it to its result type, so
+    # writing its quantized activation's format is the activation's own cast of the same value: fusable
+    HwOp("add", ("Add",), (), ("Merge",), ADD, PIXEL, fusable=True),
     HwOp("pad", ("ZeroPadding2D",), (), ("ZeroPadding2D",), PASS, PAD, loop=OUT, depth=1),
     HwOp("flatten", ("Flatten",), (), ("Reshape",), PASS, loop=NONE, depth=0),
     HwOp("softmax", (), ("Softmax",), ("Softmax",), loop=ONCE, depth=7),
