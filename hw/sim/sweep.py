@@ -64,7 +64,8 @@ def case_config(case: dict, spec: Path, index: int):
                                                                         index).items():
         cfg.layers[name] = LayerSettings(reuse=reuse, strategy="latency", multiplier=chosen.get(name), fold=fold,
                                          storage=None if storage == "registers" else storage)
-    for name, fold in (sweep_cases.gap_folds_for(model, cfg.io, case["seed"], index) if folds else {}).items():
+    gap_folds = sweep_cases.gap_folds_for(model, cfg.io, case["seed"], index) if folds else {}
+    for name, fold in sweep_cases.stream_folds_for(model, folded, gap_folds, case["seed"], index).items():
         cfg.layers[name] = LayerSettings(fold=fold)
     return cfg
 

@@ -199,6 +199,27 @@ def gap_folds_for(model, io: str, seed: int, index: int) -> dict:
     return chosen
 
 
+def stream_folds_for(model, conv_folds: dict, gap_folds: dict, seed: int, index: int) -> dict:
+    """``gap_folds`` with, for about half the folded global averages read from a folded conv (through
+    its fused activation), a fold sharing a factor with the conv's, so that the stream between them
+    is folded too (hw/hls/ops/stream_fold.py: gcd of the two folds).  Its own random stream."""
+    from hw.hls.ops.global_average import valid_folds
+    from qmodels.reference import input_layer_names
+
+    rng = np.random.default_rng([int(seed), int(index), 19])
+    out = dict(gap_folds)
+    for name in gap_folds:
+        source = input_layer_names(model.get_layer(name))[0]
+        if type(model.get_layer(source)).__name__ == "QActivation":      # the conv's activation, fused
+            source = input_layer_names(model.get_layer(source))[0]
+        conv_fold = conv_folds.get(source, (1, 1, None))[1]
+        shared = [f for f in valid_folds(int(model.get_layer(name).input_shape[-1]))
+                  if np.gcd(f, conv_fold) > 1]
+        if shared and rng.random() < 0.5:
+            out[name] = int(rng.choice(shared))
+    return out
+
+
 def loaded_storages_for(folds: dict, io: str, board: str, seed: int, index: int) -> dict:
     """``folds`` ({layer: (reuse, fold, storage)}) with about half its BRAM ROMs moved to URAM,
     loaded from the weight frame at run time, where the case can have it: io_stream on a board with
