@@ -16,6 +16,18 @@ from qmodels.reference import calibrate
 from test_global_average import CHANNELS, gap_model
 
 
+def assert_report_is_the_estimate(out, model, backend, layers):
+    """The recipe's estimate (the planner's view: streams folded by hw/hls/ops/stream_fold.py's rule)
+    equals the generated project's (the folds generation recorded): FIFO widths and totals."""
+    from hw.config import BuildConfig
+    from hw.estimate.source import from_config, from_project
+
+    cfg = BuildConfig(model=model.name, backend=backend, board="zcu104", layers=layers)
+    planned, reported = from_config(cfg, model).estimate(), from_project(out).estimate()
+    assert sorted(s.bits for s in planned.streams) == sorted(s.bits for s in reported.streams)
+    assert planned.totals == pytest.approx(reported.totals)
+
+
 def stream_words(out, project: str) -> dict:
     """{layer: its output stream word's element count, as the firmware declares it}."""
     defines = (out / "firmware" / "defines.h").read_text()
@@ -25,19 +37,22 @@ def stream_words(out, project: str) -> dict:
     return {layer: counts[word] for word, layer in calls}
 
 
-@pytest.mark.parametrize("backend,conv_fold,gap_fold,conv_words,gap_words", [
-    ("vitis", 4, 4, 3, 3),        # one step a word on both streams
-    ("vivado", 4, 12, 3, 1),      # the average takes 3 steps (of one lane) a word
-    ("vitis", 6, 4, 6, 3),        # gcd(6, 4) = 2 words a pixel: 3 conv steps a word, 2 average steps
-    ("vivado", 12, 12, 1, 1),     # one channel a word
-    ("vitis", 1, 6, 12, 2),       # hls4ml's conv writes whole pixels; the average's means leave 2 a word
+@pytest.mark.parametrize("backend,conv_fold,gap_fold,conv_words,gap_words,fc", [
+    ("vitis", 4, 4, 3, 3, "lut"),        # one step a word on both streams
+    ("vivado", 4, 12, 3, 1, "dsp"),      # the average takes 3 steps (of one lane) a word; hls4ml's dense, DSPs
+    ("vitis", 6, 4, 6, 3, "lut"),        # gcd(6, 4) = 2 words a pixel: 3 conv steps a word, 2 average steps
+    ("vivado", 12, 12, 1, 1, "lut"),     # one channel a word
+    ("vitis", 1, 6, 12, 2, "dsp"),       # hls4ml's conv writes whole pixels; the average's means leave 2 a word
 ])
-def test_folded_streams_are_exact(generate_in_memory, backend, conv_fold, gap_fold, conv_words, gap_words):
-    layers = {"gap": LayerSettings(fold=gap_fold)}
+def test_folded_streams_are_exact(generate_in_memory, backend, conv_fold, gap_fold, conv_words, gap_words, fc):
+    layers = {"gap": LayerSettings(fold=gap_fold), "fc": LayerSettings(multiplier=fc)}
     if conv_fold > 1:
         layers["conv"] = LayerSettings(reuse=conv_fold * 3, fold=conv_fold)
-    out, resolved = generate_in_memory(gap_model(), backend, "stream", layers=layers)
+    model = gap_model()
+    out, resolved = generate_in_memory(model, backend, "stream", layers=layers)
     assert_exact_and_live(csim(out, modes=("emulation",)))
+    assert resolved["layers"]["fc"]["class"] == ("DspDense" if fc == "dsp" else "Dense")
+    assert_report_is_the_estimate(out, model, backend, layers)
     recorded = {name: entry.get("stream_fold", 1) for name, entry in resolved["layers"].items()}
     assert (recorded["conv"], recorded["gap"]) == (CHANNELS // conv_words, CHANNELS // gap_words), recorded
     words = stream_words(out, resolved["project_name"])

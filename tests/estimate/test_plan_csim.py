@@ -63,8 +63,9 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
     # BRAM and in URAM loaded from the weight frame through the AXI top, the global average folded
     ("kv260", 0.8, {"dsp", "packed"}, {"bram", "uram"}, {"HGlobalAverage"})])
 def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path, board, budget, multipliers, storages, classes):
-    """The full-size plan of AttendNet-B (fused, DSP and packed-DSP layers, folds, weights in
-    BRAM or URAM, shared multipliers) regenerated at 64x64 and C-simulated against both software models."""
+    """The full-size plan of AttendNet-B (fused, DSP and packed-DSP layers, folds, folded streams,
+    weights in BRAM or URAM, shared multipliers) regenerated at 64x64 and C-simulated against both
+    software models."""
     p = plan(from_config(BuildConfig(model="attendnet-b", board=board)), budget)
     cfg = recipe(p, "attendnet-b", input_shape=[64, 64, 3])
     cfg.samples = 4
@@ -81,6 +82,7 @@ def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path, board, budget
     assert {"HGroupConv2D"} | classes <= found, found
     assert ("dsp" in multipliers) <= any("Dsp" in c for c in found), found   # hls4ml's kernels with DSP products
     assert any(v.get("fold", 1) > 1 for v in resolved["layers"].values()), "no folded layer"
+    assert any(v.get("stream_fold", 1) > 1 for v in resolved["layers"].values()), "no folded stream"
     assert storages <= {v.get("storage") for v in resolved["layers"].values()}, "a weight storage is missing"
     if "uram" in storages:   # csim fills URAM arrays from the weight files; the AXI top loads them from the frame
         from hw.sim.axi import run_testbench

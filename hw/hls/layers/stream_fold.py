@@ -13,14 +13,18 @@ import numpy as np
 from hls4ml.model.optimizer import OptimizerPass
 
 from hw.hls import ops
+from hw.hls.layers import dsp_product
 from hw.hls.ops import stream_fold as rules
 
+DSP_PRODUCT_BASES = {cls.__name__: base for base, cls in dsp_product.ROUTES.items()}
 PASS_NAME = "attendnets_fold_streams"
 FLOW = "vivado:specific_types"
 
 
 def _op(node):
-    return ops.of_hls4ml(node.class_name)
+    """The op of an hls4ml node, our DSP-product subclasses of hls4ml's layers included (DspDense is a
+    dense layer: hw/hls/layers/dsp_product.py)."""
+    return ops.of_hls4ml(DSP_PRODUCT_BASES.get(node.class_name, node.class_name))
 
 
 def _reader(model, node):
