@@ -54,7 +54,8 @@ class ProjectRecord:
     software_model: dict  # weights, file, input_shape, classes (and spec, checkpoint, seed ...)
     testbench: dict       # samples, output_lsb, labels
     fifo_depths: dict     # hls4ml stream variable -> depth
-    layers: dict          # hls4ml layer -> class, reuse_factor, strategy, types (and multiplier, fold)
+    layers: dict          # hls4ml layer -> class, reuse_factor, strategy, types (and multiplier, fold, storage,
+    #                       stream_fold: words a pixel of its output stream takes, hw/hls/ops/stream_fold.py)
     fused_activations: dict = field(default_factory=dict)
     format: int = FORMAT
 
@@ -178,7 +179,7 @@ def _values(data: dict, where, fail) -> None:
     for name, layer in data["layers"].items():
         if not isinstance(layer, dict):
             fail(f"layers.{name} should be a mapping, got {layer!r:.60}")
-        for key in ("reuse_factor", "fold"):   # None: nothing to share or fold (padding, pooling)
+        for key in ("reuse_factor", "fold", "stream_fold"):   # None: nothing to share or fold (padding, pooling)
             count = layer.get(key)
             if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
                 fail(f"layers.{name}.{key} should be a positive integer, got {count!r:.40}")

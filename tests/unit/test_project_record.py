@@ -40,6 +40,7 @@ def test_the_file_round_trips_byte_for_byte(tmp_path):
     ({"layers": {"s00_conv": {"reuse_factor": 0}}}, ["layers.s00_conv.reuse_factor", "0"]),
     ({"layers": {"s00_conv": {"fold": "abc"}}}, ["layers.s00_conv.fold", "positive integer", "'abc'"]),
     ({"layers": {"s00_conv": {"fold": -2}}}, ["layers.s00_conv.fold", "positive integer", "-2"]),
+    ({"layers": {"s00_conv": {"stream_fold": 0}}}, ["layers.s00_conv.stream_fold", "positive integer", "0"]),
     ({"layers": {"s00_conv": {"storage": "flash"}}}, ["layers.s00_conv.storage", "registers, bram, lutram, uram",
                                                       "'flash'"]),
     ({"layers": {"s00_conv": {"multiplier": "dsp48"}}}, ["layers.s00_conv.multiplier", "lut, dsp, packed"]),
