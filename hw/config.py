@@ -7,6 +7,7 @@ ranges, so an option and a config field fail with the same explanation.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
@@ -185,6 +186,9 @@ class BuildConfig:
     project_name: Optional[str] = None        # None: from the model name
     fuse_activations: bool = True             # quantized activations written by their producer (hw/hls/fuse.py)
     layers: dict = field(default_factory=dict)
+    # the file ``load`` read the recipe from (None: made in Python). Not a field: it is no setting,
+    # so it stays out of to_dict, YAML, ==, replace() and the fields a recipe may hold
+    source = None
 
     def __post_init__(self):
         if isinstance(self.layers, dict):
@@ -236,6 +240,17 @@ class BuildConfig:
                 problem = loaded_storage_problem(settings.storage, load_board(self.board), self.io)
                 if problem:
                     yield f"layers.{name}.storage", problem
+
+    @contextlib.contextmanager
+    def naming_source(self):
+        """A ConfigError raised inside names the recipe file too: the per-layer settings are checked
+        against the model only at generation, and their errors know the field but not the file."""
+        try:
+            yield
+        except ConfigError as err:
+            if self.source is None or str(err).startswith(f"{self.source}: "):
+                raise
+            raise ConfigError(f"{self.source}: {err}") from err
 
     def requested(self, layer: str, key: str) -> tuple:
         """(value, the field that asks for it) of 'reuse' or 'strategy' for ``layer``: its override
@@ -301,6 +316,7 @@ class BuildConfig:
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not a text file; expected a build config .yaml file") from None
         cfg = cls.from_dict(data, str(path))
+        cfg.source = str(path)
         if cfg.weights and not Path(cfg.weights).is_absolute():  # relative to the config file
             cfg.weights = _relative_to_cwd(path.parent / cfg.weights)
         if _is_spec_file(cfg.model) and not Path(cfg.model).is_absolute():

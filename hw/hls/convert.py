@@ -257,10 +257,11 @@ def generate(cfg: BuildConfig, out, force: bool = False) -> Generated:
     staging = P.staging_dir(out)
     try:
         sw = software_model(cfg)
-        check_layer_overrides(cfg, sw.model)
-        name = project_name(cfg, sw.model)
-        types = derive(sw.model)
-        hls_model = convert(sw.model, cfg, staging, name, types=types)
+        with cfg.naming_source():  # the recipe's layers meet the model here
+            check_layer_overrides(cfg, sw.model)
+            name = project_name(cfg, sw.model)
+            types = derive(sw.model)
+            hls_model = convert(sw.model, cfg, staging, name, types=types)
         depths = apply_fifo_depths(hls_model, sw.model) if cfg.io == "stream" else {}
         hls_model.write()
         drop_hls4ml_leftovers(staging)

@@ -25,6 +25,8 @@ def _configs(ws: Path) -> None:
         "layer_scalar": {"layers": {"s00_conv": 4}},
         "layer_unknown_key": {"layers": {"s00_conv": {"reuse_factor": 4}}},
         "layer_misspelt": {"layers": {"s01_vac_mx": {"reuse": 2}}},
+        "layer_gap_fold": {"layers": {"s05_gap": {"fold": 5}}},           # 32 channels: refused at generation
+        "layer_conv_fold": {"layers": {"s04_pepe_expand": {"fold": 5}}},  # 32 output channels, likewise
         "layer_reuse0": {"layers": {"s00_conv": {"reuse": 0}}},
         "layer_strategy": {"layers": {"s00_conv": {"strategy": "fastest"}}},
         "precision_bad": {"layers": {"s00_conv": {"precision": {"result": "float"}}}},

@@ -88,7 +88,16 @@ CASES = [
                                                                       "mapping", "list"]),
     ("generate --config {ws}/cfg_layer_scalar.yaml --out {out}/p", 2, ["layers.s00_conv", "mapping"]),
     ("generate --config {ws}/cfg_layer_unknown_key.yaml --out {out}/p", 2, ["layers.s00_conv", "reuse_factor"]),
-    ("generate --config {ws}/cfg_layer_misspelt.yaml --out {out}/p", 2, ["layers.s01_vac_mx", "s01_vac_mix"]),
+    # the layers meet the model only at generation; their errors name the recipe file too
+    ("generate --config {ws}/cfg_layer_misspelt.yaml --out {out}/p", 2, ["cfg_layer_misspelt.yaml: field",
+                                                                         "layers.s01_vac_mx", "s01_vac_mix"]),
+    ("generate --config {ws}/cfg_layer_gap_fold.yaml --out {out}/p", 2, ["cfg_layer_gap_fold.yaml: field",
+                                                                         "'layers.s05_gap.fold'", "fold 5",
+                                                                         "32 channels", "1, 2, 4, 8, 16, 32"]),
+    ("generate --config {ws}/cfg_layer_conv_fold.yaml --out {out}/p", 2, ["cfg_layer_conv_fold.yaml: field",
+                                                                          "'layers.s04_pepe_expand.fold'", "fold 5"]),
+    ("generate --config {ws}/cfg_layer_gap_fold.yaml --io parallel --out {out}/p", 2, [
+        "cfg_layer_gap_fold.yaml: field", "'layers.s05_gap.fold'", "io_stream"]),
     ("generate --config {ws}/cfg_layer_reuse0.yaml --out {out}/p", 2, ["layers.s00_conv.reuse", "got 0"]),
     ("generate --config {ws}/cfg_layer_strategy.yaml --out {out}/p", 2, ["layers.s00_conv.strategy", "fastest"]),
     ("generate --config {ws}/cfg_precision_bad.yaml --out {out}/p", 2, ["layers.s00_conv.precision.result",

@@ -146,6 +146,25 @@ def test_errors_name_the_option_file_or_field(tmp_path, capsys):
         generate(BuildConfig(model="attendnet-tiny"), "/sys/attendnets-test")
 
 
+def test_errors_found_at_generation_name_the_recipe_file_once(tmp_path):
+    """The layers are checked against the model only when generating: a loaded recipe's error names its
+    file (once), a recipe made in Python keeps the bare field; the file is no field of the recipe."""
+    path = tmp_path / "gap.yaml"
+    path.write_text("model: attendnet-tiny\ninput_shape: [16, 16, 3]\nlayers: {s05_gap: {fold: 5}}\n")
+    cfg = BuildConfig.load(path)
+    with pytest.raises(ConfigError, match=f"^{path}: field 'layers.s05_gap.fold': .*fold 5 .* 32 channels"):
+        generate(cfg, tmp_path / "p")
+    with pytest.raises(ConfigError, match="^field 'layers.s05_gap.fold': "):
+        generate(BuildConfig.from_dict(cfg.to_dict()), tmp_path / "p")
+    assert not (tmp_path / "p").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["gap.yaml"]
+    with pytest.raises(ConfigError) as raised, cfg.naming_source():
+        raise ConfigError(f"{path}: field 'reuse': bad")
+    assert str(raised.value) == f"{path}: field 'reuse': bad"
+    assert "source" not in cfg.to_dict() and cfg == BuildConfig.from_dict(cfg.to_dict())
+    with pytest.raises(ConfigError, match="unknown field 'source'"):
+        BuildConfig.from_dict({"model": "attendnet-tiny", "source": str(path)})
+
+
 # ------------------------------------------------------------------ defect 13: a spec beside its project
 def test_a_spec_beside_a_project_of_its_name_and_the_copy_inside(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
