@@ -62,6 +62,9 @@ def _write(text: str, out) -> None:
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, path)
+    except OSError as err:      # the user named --out, not the sibling: say which file failed and why
+        tmp.unlink(missing_ok=True)
+        raise OSError(err.errno, f"cannot write --out {out}: {err.strerror}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
