@@ -64,7 +64,7 @@ def _write(text: str, out) -> None:
         os.replace(tmp, path)
     except OSError as err:      # the user named --out, not the sibling: say which file failed and why
         tmp.unlink(missing_ok=True)
-        raise OSError(err.errno, f"cannot write --out {out}: {err.strerror}") from None
+        raise OSError(f"cannot write --out {out}: {err.strerror}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
