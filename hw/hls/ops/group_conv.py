@@ -155,7 +155,8 @@ def check_fold(layer: str, layer_geometry, reuse: int, multiplier: str, fold, st
         rows = (f"; with the weights in {storage}, R / fold must divide the {window_taps(layer_geometry)} window taps"
                 if storage != "registers" else "")
         n_filt = R.geometry(layer_geometry, REUSE_KEYS)["n_filt"]
+        pairs = " (whole packed pairs per fold)" if multiplier == "packed" else ""
         raise ValueError(f"layer {layer}: fold {fold!r} is not possible with {n_filt} output channels at "
-                         f"reuse factor {reuse} ({multiplier}); a fold divides both (whole packed pairs per "
-                         f"fold){rows}: {', '.join(map(str, valid)) or 'none'}")
+                         f"reuse factor {reuse} ({multiplier}); a fold divides both{pairs}{rows}: "
+                         f"{', '.join(map(str, valid)) or 'none'}")
     return fold
