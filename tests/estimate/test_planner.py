@@ -152,3 +152,23 @@ def test_weights_split_between_two_memories_when_no_single_weighting_fits():
     assert interval == 100 and sorted(chosen.values()) in (["a-bram", "b-uram"], ["a-uram", "b-bram"]), chosen
     options["c"] = options["a"]                                   # a third cannot fit anywhere
     assert _balanced(options, fixed, capacity, limits, intervals) is None
+
+
+def test_a_plan_priced_on_folded_streams_that_do_not_fit_is_planned_again_without_them(tiny, monkeypatch):
+    """The options are priced as if each stream folded most; when the plan's own estimate (the
+    streams folded as both ends really allow) is over budget, plan() plans as if none were folded."""
+    import numpy as np
+
+    from hw.estimate import plan as P
+
+    d = design(tiny, "zcu104")
+    monkeypatch.setattr(P, "stream_pricing", lambda _: {})
+    unfolded = plan(d, 0.5)
+    lut = RESOURCES.index("lut")
+    credit = np.zeros(len(RESOURCES))
+    credit[lut] = 1e9            # a saving no FIFO can give: the optimistic plan cannot fit
+    monkeypatch.setattr(P, "stream_pricing", lambda des: {g.name: (P._whole, lambda s: credit)
+                                                          for g in des.geoms if g.kind in P.TUNABLE})
+    guarded = plan(d, 0.5)
+    assert guarded.settings == unfolded.settings
+    assert guarded.estimate.totals["lut"] <= 0.5 * board_capacity(d.board)["lut"]
