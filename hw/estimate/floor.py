@@ -12,6 +12,7 @@ import argparse
 from dataclasses import replace
 
 from hw.estimate import plan as P
+from hw.estimate.stream_pricing import stream_pricing
 from hw.estimate.layers import CONTROL, LayerSetting, buffers, compute, estimate_layer, output_casts
 from hw.estimate.network import coefficients, stream_cost
 from hw.hls import ops
@@ -24,7 +25,7 @@ def lut_floor(design) -> dict:
 
     scales = coefficients()
     scale = scales["lut_scale"]
-    pricing = P.stream_pricing(design)
+    pricing = stream_pricing(design)
     cheapest = {g.name: _cheapest(design, g, pricing, scales) for g in design.geoms if g.kind in P.TUNABLE}
     settings, streams = fold_streams(design.geoms, {**design.settings, **cheapest}, design.streams)
     floor = {"fifos": stream_cost(streams).lut}
@@ -45,7 +46,7 @@ def lut_floor(design) -> dict:
 
 
 def _cheapest(design, g, pricing: dict, scales: dict):
-    """The layer's setting of fewest LUTs, with the FIFO its fold narrows (plan.stream_pricing)."""
+    """The layer's setting of fewest LUTs, credited with the FIFO its fold narrows (stream_pricing)."""
     in_fold, saving = pricing[g.name]
     lut = P.RESOURCES.index("lut")
     return min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),

@@ -24,6 +24,7 @@ from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_K
 from hw.config import LOADED_STORAGES, STORAGES, loaded_storage_problem
 from hw.hls import ops
 from hw.estimate.source import EstimateError
+from hw.estimate.stream_pricing import UNFOLDED, stream_pricing
 
 TUNABLE = ops.kinds(planned=True)   # the ops whose reuse factor or fold the planner chooses (hw.hls.ops)
 MULTIPLIER_ORDER = ("lut", "dsp", "packed")    # ties go to the simpler product
@@ -62,53 +63,6 @@ def _options(design, folded_streams: bool = True) -> dict:
                                  r[2].fold, storages.index(r[2].storage)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
     return out
-
-
-def stream_pricing(design) -> dict:
-    """{layer: (in_fold(setting), saving(setting))}: how each tunable layer's options are priced with
-    folded streams (hw/hls/ops/stream_fold.py), whose fold depends on both ends.  Each end assumes
-    the other at its most foldable: a reader is priced as if its producer wrote a channel a word
-    (a folded global average then needs no held word and no select), a producer's option is
-    credited with its output FIFO narrowed to its fold, as if its reader took every step.  The
-    plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
-    keeps this pricing only when that estimate fits."""
-    from hw.hls.ops import stream_fold as rules
-
-    by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
-    for s in design.streams:
-        producer, reader = by_name.get(s.producer), by_name.get(s.reader)
-        if producer is None or reader is None:
-            continue
-        p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
-        most = rules.write_fold(p_op, producer.channels)
-        if reader.kind in TUNABLE and most > 1:
-            in_folds[reader.name] = lambda st, r=reader, op=r_op, m=most: rules.edge_fold(
-                m, rules.read_fold(op, st.fold, r.in_pixels))
-        reads = rules.read_fold(r_op, reader.channels if r_op.folded else 1, reader.in_pixels)
-        if producer.kind in TUNABLE and rules.edge_fold(most, reads) > 1:
-            savings[producer.name] = lambda st, op=p_op, s=s, reads=reads: _narrowed(
-                s, rules.edge_fold(rules.write_fold(op, st.fold), reads))
-    return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
-            for g in design.geoms if g.kind in TUNABLE}
-
-
-def _whole(setting) -> int:
-    return 1
-
-
-def _no_saving(setting) -> np.ndarray:
-    return np.zeros(len(RESOURCES))
-
-
-UNFOLDED = (_whole, _no_saving)      # a layer's pricing without folded streams
-
-
-def _narrowed(stream, fold: int) -> np.ndarray:
-    """The resources a stream's FIFO frees when its word is C / ``fold`` channels."""
-    if fold == 1:
-        return _no_saving(None)
-    whole, narrow = stream_cost([stream]), stream_cost([replace(stream, bits=stream.bits // fold, fold=fold)])
-    return np.array([getattr(whole, k) - getattr(narrow, k) for k in RESOURCES])
 
 
 def weight_storages(board) -> tuple:

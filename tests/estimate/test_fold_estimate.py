@@ -157,7 +157,7 @@ def test_planner_prices_each_end_as_if_the_other_folded_most():
     from types import SimpleNamespace
 
     from hw.estimate.network import stream_cost
-    from hw.estimate.plan import stream_pricing
+    from hw.estimate.stream_pricing import stream_pricing
 
     geoms, streams = network_tail()
     pricing = stream_pricing(SimpleNamespace(geoms=geoms, streams=streams))

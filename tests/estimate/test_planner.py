@@ -160,6 +160,7 @@ def test_a_plan_priced_on_folded_streams_that_do_not_fit_is_planned_again_withou
     import numpy as np
 
     from hw.estimate import plan as P
+    from hw.estimate.stream_pricing import UNFOLDED
 
     d = design(tiny, "zcu104")
     monkeypatch.setattr(P, "stream_pricing", lambda _: {})
@@ -167,7 +168,7 @@ def test_a_plan_priced_on_folded_streams_that_do_not_fit_is_planned_again_withou
     lut = RESOURCES.index("lut")
     credit = np.zeros(len(RESOURCES))
     credit[lut] = 1e9            # a saving no FIFO can give: the optimistic plan cannot fit
-    monkeypatch.setattr(P, "stream_pricing", lambda des: {g.name: (P._whole, lambda s: credit)
+    monkeypatch.setattr(P, "stream_pricing", lambda des: {g.name: (UNFOLDED[0], lambda s: credit)
                                                           for g in des.geoms if g.kind in P.TUNABLE})
     guarded = plan(d, 0.5)
     assert guarded.settings == unfolded.settings

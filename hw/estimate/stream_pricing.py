@@ -1,0 +1,60 @@
+"""How the planner prices a layer's options when the streams around it may be folded
+(hw/hls/ops/stream_fold.py): a stream's fold depends on the settings of both its ends, while the
+planner (hw/estimate/plan.py) picks each layer's option on its own.  ``stream_pricing`` gives each
+planned layer the input fold it assumes and the FIFO saving it is credited with; plan keeps a plan
+priced so only when that plan's own estimate fits.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from hw.estimate.network import RESOURCES, stream_cost
+from hw.hls import ops
+from hw.hls.ops import stream_fold as rules
+
+
+def stream_pricing(design) -> dict:
+    """{layer: (in_fold(setting), saving(setting))}: how each tunable layer's options are priced with
+    folded streams (hw/hls/ops/stream_fold.py), whose fold depends on both ends.  Each end assumes
+    the other at its most foldable: a reader is priced as if its producer wrote a channel a word
+    (a folded global average then needs no held word and no select), a producer's option is
+    credited with its output FIFO narrowed to its fold, as if its reader took every step.  The
+    plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
+    keeps this pricing only when that estimate fits."""
+    by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
+    for s in design.streams:
+        producer, reader = by_name.get(s.producer), by_name.get(s.reader)
+        if producer is None or reader is None:
+            continue
+        p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
+        most = rules.write_fold(p_op, producer.channels)
+        if r_op.planned and most > 1:
+            in_folds[reader.name] = lambda st, r=reader, op=r_op, m=most: rules.edge_fold(
+                m, rules.read_fold(op, st.fold, r.in_pixels))
+        reads = rules.read_fold(r_op, reader.channels if r_op.folded else 1, reader.in_pixels)
+        if p_op.planned and rules.edge_fold(most, reads) > 1:
+            savings[producer.name] = lambda st, op=p_op, s=s, reads=reads: _narrowed(
+                s, rules.edge_fold(rules.write_fold(op, st.fold), reads))
+    return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
+            for g in design.geoms if ops.op(g.kind).planned}
+
+
+def _whole(setting) -> int:
+    return 1
+
+
+def _no_saving(setting) -> np.ndarray:
+    return np.zeros(len(RESOURCES))
+
+
+UNFOLDED = (_whole, _no_saving)      # a layer's pricing without folded streams
+
+
+def _narrowed(stream, fold: int) -> np.ndarray:
+    """The resources a stream's FIFO frees when its word is C / ``fold`` channels."""
+    if fold == 1:
+        return _no_saving(None)
+    whole, narrow = stream_cost([stream]), stream_cost([replace(stream, bits=stream.bits // fold, fold=fold)])
+    return np.array([getattr(whole, k) - getattr(narrow, k) for k in RESOURCES])
