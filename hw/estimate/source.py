@@ -58,9 +58,8 @@ def fold_streams(geoms: list, settings: dict, streams: list) -> tuple:
         if producer is None or reader is None or s.fold != 1:
             out.append(s)
             continue
-        written = rules.write_fold(ops.op(producer.kind), _fold(settings, producer.name))
-        fold = rules.edge_fold(written, rules.read_fold(ops.op(reader.kind), _fold(settings, reader.name),
-                                                        reader.in_pixels))
+        fold = rules.fold_between(ops.op(producer.kind), _fold(settings, producer.name), ops.op(reader.kind),
+                                  _fold(settings, reader.name), reader.in_pixels)
         out.append(replace(s, bits=s.bits // fold, fold=fold))
         settings[reader.name] = replace(settings.get(reader.name, LayerSetting()), in_fold=fold)
     return settings, out

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from hw.estimate.layers import estimate_layer
 from hw.estimate.network import RESOURCES, stream_cost
 from hw.hls import ops
 from hw.hls.ops import stream_fold as rules
@@ -29,14 +30,13 @@ def stream_pricing(design) -> dict:
         if producer is None or reader is None:
             continue
         p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
-        most = rules.write_fold(p_op, producer.channels)
-        if r_op.planned and most > 1:
-            in_folds[reader.name] = lambda st, r=reader, op=r_op, m=most: rules.edge_fold(
-                m, rules.read_fold(op, st.fold, r.in_pixels))
-        reads = rules.read_fold(r_op, reader.channels if r_op.folded else 1, reader.in_pixels)
-        if p_op.planned and rules.edge_fold(most, reads) > 1:
-            savings[producer.name] = lambda st, op=p_op, s=s, reads=reads: _narrowed(
-                s, rules.edge_fold(rules.write_fold(op, st.fold), reads))
+        most_written, most_read = producer.channels, reader.channels if r_op.folded else 1   # the deepest folds
+        if r_op.planned and rules.write_fold(p_op, most_written) > 1:
+            in_folds[reader.name] = lambda st, p=producer, r=reader, p_op=p_op, r_op=r_op: rules.fold_between(
+                p_op, p.channels, r_op, st.fold, r.in_pixels)
+        if p_op.planned and rules.fold_between(p_op, most_written, r_op, most_read, reader.in_pixels) > 1:
+            savings[producer.name] = lambda st, r=reader, s=s, p_op=p_op, r_op=r_op, most_read=most_read: _narrowed(
+                s, rules.fold_between(p_op, st.fold, r_op, most_read, r.in_pixels))
     return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
             for g in design.geoms if ops.op(g.kind).planned}
 
@@ -50,6 +50,14 @@ def _no_saving(setting) -> np.ndarray:
 
 
 UNFOLDED = (_whole, _no_saving)      # a layer's pricing without folded streams
+
+
+def priced(g, setting, pricing: dict, family: str, scales: dict) -> tuple:
+    """(cycles, cost[RESOURCES]) of one option of layer ``g``, priced with the streams it lets be
+    folded (``pricing``: ``stream_pricing``'s; UNFOLDED for a layer it leaves out)."""
+    in_fold, saving = pricing.get(g.name, UNFOLDED)
+    est = estimate_layer(g, replace(setting, in_fold=in_fold(setting)), family, scales)
+    return est.cycles, np.array([getattr(est.cost, k) for k in RESOURCES]) - saving(setting)
 
 
 def _narrowed(stream, fold: int) -> np.ndarray:

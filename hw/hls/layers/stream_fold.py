@@ -41,13 +41,13 @@ def stream_fold(model, node) -> int:
     op = _op(node)
     if op is None or model.config.get_config_value("IOType") != f"io_{rules.IO}":
         return 1
-    written = rules.write_fold(op, node.get_attr("fold") or 1)
-    reader = _reader(model, node) if written > 1 else None
+    fold = node.get_attr("fold") or 1
+    reader = _reader(model, node) if rules.write_fold(op, fold) > 1 else None
     if reader is None or _op(reader) is None:
         return 1
     shape = reader.get_input_variable().shape
     in_pixels = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-    return rules.edge_fold(written, rules.read_fold(_op(reader), reader.get_attr("fold") or 1, in_pixels))
+    return rules.fold_between(op, fold, _op(reader), reader.get_attr("fold") or 1, in_pixels)
 
 
 class FoldStreams(OptimizerPass):

@@ -52,8 +52,8 @@ def edge_fold(written: int, read) -> int:
     return written if read is ANY else gcd(written, read)
 
 
-def foldable_edges(layers: dict, readers: dict, outputs) -> dict:
-    """{producer: its one reader} of the streams that may be folded: one reader, not a network
-    output.  ``layers``: {name: kind}; ``readers``: {name: [reader names]}; ``outputs``: network outputs."""
-    return {name: rs[0] for name, rs in readers.items()
-            if len(rs) == 1 and name not in outputs and name in layers and rs[0] in layers}
+def fold_between(writer, writer_fold: int, reader, reader_fold: int, reader_in_pixels: int) -> int:
+    """The fold of the one stream from op ``writer`` at ``writer_fold`` to op ``reader`` at
+    ``reader_fold`` (reading ``reader_in_pixels`` pixels): the rule generation, the estimator and
+    the planner all apply."""
+    return edge_fold(write_fold(writer, writer_fold), read_fold(reader, reader_fold, reader_in_pixels))
