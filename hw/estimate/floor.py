@@ -9,10 +9,9 @@ says "does not fit at any reuse factor", this says which part of the hardware to
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from hw.estimate import plan as P
-from hw.estimate.stream_pricing import stream_pricing
+from hw.estimate.stream_pricing import priced, stream_pricing
 from hw.estimate.layers import CONTROL, LayerSetting, buffers, compute, estimate_layer, output_casts
 from hw.estimate.network import coefficients, stream_cost
 from hw.hls import ops
@@ -46,12 +45,10 @@ def lut_floor(design) -> dict:
 
 
 def _cheapest(design, g, pricing: dict, scales: dict):
-    """The layer's setting of fewest LUTs, credited with the FIFO its fold narrows (stream_pricing)."""
-    in_fold, saving = pricing[g.name]
-    lut = P.RESOURCES.index("lut")
-    return min(P.layer_settings(g, design.board.family, P.weight_storages(design.board)),
-               key=lambda s: estimate_layer(g, replace(s, in_fold=in_fold(s)), design.board.family,
-                                            scales).cost.lut - saving(s)[lut])
+    """The layer's setting of fewest LUTs, priced as the planner prices it (its folded streams)."""
+    lut, family = P.RESOURCES.index("lut"), design.board.family
+    return min(P.layer_settings(g, family, P.weight_storages(design.board)),
+               key=lambda s: priced(g, s, pricing, family, scales)[1][lut])
 
 
 def main(argv=None) -> int:

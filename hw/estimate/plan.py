@@ -13,7 +13,7 @@ resource emphasised in turn), ties broken by the lower weighted cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from hw.estimate.reuse import (HLS4ML_MATRIX, LATENCY_UNROLL_LIMIT, OUR_KERNEL_K
 from hw.config import LOADED_STORAGES, STORAGES, loaded_storage_problem
 from hw.hls import ops
 from hw.estimate.source import EstimateError
-from hw.estimate.stream_pricing import UNFOLDED, stream_pricing
+from hw.estimate.stream_pricing import priced, stream_pricing
 
 TUNABLE = ops.kinds(planned=True)   # the ops whose reuse factor or fold the planner chooses (hw.hls.ops)
 MULTIPLIER_ORDER = ("lut", "dsp", "packed")    # ties go to the simpler product
@@ -49,16 +49,14 @@ def _options(design, folded_streams: bool = True) -> dict:
     ``folded_streams``: price each option with the streams it lets be folded (``stream_pricing``)."""
     family, scales = design.board.family, coefficients()
     storages = weight_storages(design.board)
-    pricing = stream_pricing(design) if folded_streams else {}      # absent: UNFOLDED
+    pricing = stream_pricing(design) if folded_streams else {}      # absent: unfolded
     out = {}
     for g in design.geoms:
         if g.kind not in TUNABLE:
             continue
         rows = []
         for setting in layer_settings(g, family, storages):
-            in_fold, saving = pricing.get(g.name, UNFOLDED)
-            est = estimate_layer(g, replace(setting, in_fold=in_fold(setting)), family, scales)
-            rows.append((est.cycles, np.array([getattr(est.cost, k) for k in RESOURCES]) - saving(setting), setting))
+            rows.append((*priced(g, setting, pricing, family, scales), setting))
         rows.sort(key=lambda r: (r[0], r[2].strategy, r[2].reuse, MULTIPLIER_ORDER.index(r[2].multiplier),
                                  r[2].fold, storages.index(r[2].storage)))
         out[g.name] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows], float), [r[2] for r in rows])
@@ -151,19 +149,18 @@ def plan(design, budget=0.8, target_fps: float = None) -> Plan:
     as its two ends really allow, does not fit, it is planned again as if no stream were folded,
     which its estimate can only undercut (a folded stream only narrows a FIFO and a select)."""
     limits = _limits(budget)
+    no_plan = None
     try:
         settings = _search(design, _options(design), limits, target_fps)
         folded = Plan(design, settings, design.estimate(settings), budget, target_fps)
         if _fits(folded.estimate, limits):
             return folded
-    except PlanError as err:
+    except PlanError as err:       # said rather than the unfolded search's: it knows the folded floor
         no_plan = err
-    else:
-        no_plan = None
     try:
         settings = _search(design, _options(design, folded_streams=False), limits, target_fps)
-    except PlanError:
-        raise no_plan or PlanError(f"{design.name}: no plan fits {design.board.name} (estimated)") from None
+    except PlanError as err:
+        raise (no_plan or err) from None
     return Plan(design, settings, design.estimate(settings), budget, target_fps)
 
 
