@@ -17,9 +17,10 @@ namespace nnet {
 // (hw/hls/ops/stream_fold.py): an input word may hold fewer channels than a pixel, whole steps'
 // lanes (data_T::size = n_filt / F_in, F_in dividing fold), read at the first step it spans, and
 // the means may leave in words of whole steps too (res_T::size), each written at its last step;
-// with a word of one step's lanes no word is held and no lane selects among steps.  One pipelined loop of
-// (in_height * in_width + 1) * fold iterations at II 1 (hw/hls/ops/global_average.py
-// iterations); adders, dividers and output casts exist for `lanes` channels only.
+// with a word of one step's lanes no word is held and no lane selects among steps.  One
+// pipelined loop of (in_height * in_width + 1) * fold iterations at II 1
+// (hw/hls/ops/global_average.py iterations); adders, dividers and output casts exist for `lanes`
+// channels only.
 //
 // The arithmetic is hls4ml's term for term, so no fold changes a bit: every channel's sum
 // starts at 0 and adds the pixels in arrival order, each value first cast to accum_t and every

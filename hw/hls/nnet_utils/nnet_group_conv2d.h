@@ -207,8 +207,8 @@ GConvOutRows:
                     if (step == 0 && in_step == 0)
                         group_conv2d_gather<data_T, CONFIG_T>(data, window, oh, ow);
                     res_T *out = &res[(oh * CONFIG_T::out_width + ow) * CONFIG_T::n_filt];
-                    group_conv2d_step<data_T, res_T *, CONFIG_T, CONFIG_T::n_filt>(window, acc, out, weights, biases, step,
-                                                                             in_step);
+                    group_conv2d_step<data_T, res_T *, CONFIG_T, CONFIG_T::n_filt>(window, acc, out, weights, biases,
+                                                                                   step, in_step);
                 }
             }
         }
@@ -254,8 +254,8 @@ GConvShift:
 // filt_height x filt_width pixels shifts left one column per padded pixel, so the multiplications
 // read registers only.  Each padded pixel takes fold x in_steps iterations: the first reads and
 // shifts, every one adds its taps for its step's channels, and once the window is complete an
-// output word is written when its last step ends (the pixel's last, unless the stream is folded).  The step loops are the innermost of a perfect nest, which HLS
-// flattens into one pipeline.
+// output word is written when its last step ends (the pixel's last, unless the stream is folded).
+// The step loops are the innermost of a perfect nest, which HLS flattens into one pipeline.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, typename CONFIG_T::weight_t *weights,
                         typename CONFIG_T::bias_t *biases) {
