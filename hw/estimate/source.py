@@ -216,13 +216,26 @@ def from_project(project) -> Design:
         strategy = str(entry.get("strategy") or "latency").lower()
         settings[g.name] = _setting(g, int(entry.get("reuse_factor") or 1), strategy, entry.get("multiplier"),
                                     entry.get("fold"), entry.get("storage"))
-    folds = {name: int(entry["stream_fold"]) for name, entry in layers.items() if entry.get("stream_fold")}
+    folds = _stream_folds(layers, {g.name: g for g in geoms})
     for g in geoms:      # a reader of a folded stream reads its pixels in that many words
         for src in g.inputs:
             if folds.get(src, 1) > 1:
                 settings[g.name] = replace(settings[g.name], in_fold=folds[src])
     return Design(model.name, geoms, settings, project_streams(geoms, config["fifo_depths"], pairs, folds), board,
                   float(config["board"]["clock_ns"]), f"project {Path(project).name} ({RESOLVED})")
+
+
+def _stream_folds(layers: dict, by_name: dict) -> dict:
+    """{producer: F} of the streams generation folded (``layers.NAME.stream_fold``), each checked:
+    a word holds C / F of its producer's C channels, so F must divide C."""
+    folds = {name: int(entry["stream_fold"]) for name, entry in layers.items() if entry.get("stream_fold")}
+    for name, fold in folds.items():
+        producer = by_name.get(name)
+        if producer is None or producer.channels % fold:
+            raise EstimateError(f"{RESOLVED}: layers.{name}.stream_fold is {fold}; expected a divisor of the "
+                                + (f"{producer.channels} channels of {name}" if producer else
+                                   "channels of a layer the model has (no such layer)"))
+    return folds
 
 
 def project_streams(geoms: list, depths: dict, pairs: dict = None, folds: dict = None) -> list:

@@ -85,3 +85,19 @@ def test_a_forked_stream_stays_whole_pixels(generate_in_memory):
     assert (recorded["conv"], recorded["gap1"], recorded["gap2"]) == (1, 4, 6), recorded
     words = stream_words(out, resolved["project_name"])
     assert (words["conv"], words["gap1"], words["gap2"]) == (CHANNELS, 3, 2), words
+
+
+def test_a_recorded_stream_fold_that_cannot_be_is_refused_by_name(generate_in_memory):
+    """An attendnets.yaml edited to a stream fold that does not divide its producer's channels is
+    named by the estimator (report), not priced."""
+    import yaml
+
+    from hw.estimate.source import EstimateError, from_project
+
+    layers = {"gap": LayerSettings(fold=4)}
+    out, resolved = generate_in_memory(gap_model(), "vitis", "stream", layers=layers)
+    resolved["layers"]["gap"]["stream_fold"] = 5
+    (out / "attendnets.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    with pytest.raises(EstimateError, match=r"attendnets.yaml: layers.gap.stream_fold is 5; expected a divisor "
+                                            r"of the 12 channels of gap"):
+        from_project(out)
