@@ -87,7 +87,10 @@ def pipeline_depth(g: LayerGeom, setting: LayerSetting) -> int:
         depth = math.ceil(math.log2(max(terms, 2)) / 2)
         # a layer run once reads its vector first, a word a clock (hls4ml's dense DataPrepare loop):
         # a folded input stream's extra words add their clocks
-        return depth + (setting.reuse + setting.in_fold - 1 if hw_op.loop == ops.ONCE else 0)
+        if hw_op.loop == ops.ONCE:
+            return depth + setting.reuse + setting.in_fold - 1
+        # our grouped conv reading a folded stream takes a pixel one position (R clocks) later
+        return depth + (setting.reuse if setting.in_fold > 1 else 0)
     return hw_op.depth
 
 
@@ -124,7 +127,8 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     that share the input value, group_conv.mul_ops), else LUT multipliers.  Every product feeds
     an accumulator; the constant weights are muxed into the multiplier as in the latency strategy
     (two per packed DSP); the packing's correction is the accumulator's carry-in, no extra logic.
-    A fold F > 1 holds the output word in registers while its F steps fill it.  Weights in a ROM
+    A fold F > 1 holds the output word in registers while its F steps fill it, and a folded input
+    stream stages the next pixel in registers.  Weights in a ROM
     (bram, lutram): no constants muxed, a memory of R rows of the P/R weights a clock reads, and
     each input lane picks its tap among the S = R/F a step walks (an S:1 mux, a LUT6 per 3 inputs
     and bit); in URAM loaded at run time, the load's row register too."""
@@ -136,6 +140,8 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
     weights_per_dsp = 2 if s.multiplier == "packed" else 1
     lut = products * g.accum_bits + (mults * C.lut_multiplier(g.data_bits, g.weight_bits) if in_lut else 0)
     output_word = C.Cost(ff=g.channels * g.result_bits if s.fold > 1 else 0)
+    # a folded input stream's words are staged a pixel ahead: n_chan registers, a write enable a word
+    staged = C.Cost(lut=s.in_fold, ff=g.in_shape[2] * g.data_bits) if s.in_fold > 1 else C.Cost()
     if s.storage == "registers":
         lut += mults * weights_per_dsp * g.weight_bits * math.ceil(s.reuse / 64) * (s.reuse > 1)
         weights = C.Cost()
@@ -143,7 +149,7 @@ def dsp_products(g: LayerGeom, s: LayerSetting, family: str) -> tuple:
         weights = C.memory(s.reuse, products * g.weight_bits, s.storage) + C.Cost(lut=_tap_select(g, s))
         if s.storage in LOADED_STORAGES:     # the AXI top's load assembles a row before writing it
             weights = weights + C.Cost(ff=products * g.weight_bits)
-    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + output_word + weights, s.storage
+    return mults, C.Cost(dsp=dsp, lut=lut, ff=products * g.accum_bits) + output_word + staged + weights, s.storage
 
 
 def _tap_select(g: LayerGeom, s: LayerSetting) -> float:

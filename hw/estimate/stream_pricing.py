@@ -20,8 +20,9 @@ def stream_pricing(design) -> dict:
     """{layer: (in_fold(setting), saving(setting))}: how each tunable layer's options are priced with
     folded streams (hw/hls/ops/stream_fold.py), whose fold depends on both ends.  Each end assumes
     the other at its most foldable: a reader is priced as if its producer wrote a channel a word
-    (a folded global average then needs no held word and no select), a producer's option is
-    credited with its output FIFO narrowed to its fold, as if its reader took every step.  The
+    (a folded global average then needs no held word and no select; a folded conv stages its
+    pixel), a producer's option is credited with its output FIFO narrowed to its fold, as if its
+    reader took every step.  The
     plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
     keeps this pricing only when that estimate fits."""
     by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
@@ -30,7 +31,8 @@ def stream_pricing(design) -> dict:
         if producer is None or reader is None:
             continue
         p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
-        most_written, most_read = producer.channels, reader.channels if r_op.folded else 1   # the deepest folds
+        most_written = producer.channels                                                     # the deepest folds
+        most_read = reader.channels if r_op.folded or r_op.grouped_conv else 1
         if r_op.planned and rules.write_fold(p_op, most_written) > 1:
             in_folds[reader.name] = lambda st, p=producer, r=reader, p_op=p_op, r_op=r_op: rules.fold_between(
                 p_op, p.channels, r_op, st.fold, r.in_pixels)

@@ -101,3 +101,58 @@ def test_a_recorded_stream_fold_that_cannot_be_is_refused_by_name(generate_in_me
     with pytest.raises(EstimateError, match=r"attendnets.yaml: layers.gap.stream_fold is 5; expected a divisor "
                                             r"of the 12 channels of gap"):
         from_project(out)
+
+
+def conv_chain_model(reader: dict) -> tf.keras.Model:
+    """conv (3x3, 12 channels) -> ReLU -> the reader conv -> ReLU -> global average -> ReLU -> dense:
+    the reader takes the folded conv's words.  ``reader``: filters, kernel, groups, strides, padding."""
+    from qkeras import QConv2D, QDepthwiseConv2D
+
+    from qmodels.layers import QGroupConv2D
+
+    tf.keras.utils.set_random_seed(5)
+    inputs = tf.keras.Input((7, 6, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="conv_act")(qconv(x, CHANNELS, "conv", kernel=3))
+    quantizers = dict(bias_quantizer=B8.qkeras(), padding=reader["padding"], strides=reader["strides"], name="rd")
+    if reader["groups"] == "depthwise":
+        y = QDepthwiseConv2D(reader["kernel"], depthwise_quantizer=W8.qkeras(), **quantizers)(x)
+    elif reader["groups"] > 1:
+        y = QGroupConv2D(reader["filters"], reader["kernel"], groups=reader["groups"], kernel_quantizer=W8.qkeras(),
+                         **quantizers)(x)
+    else:
+        y = QConv2D(reader["filters"], reader["kernel"], kernel_quantizer=W8.qkeras(), **quantizers)(x)
+    x = QActivation(RELU.qkeras(relu=True), name="rd_act")(y)
+    x = QActivation(RELU.qkeras(relu=True), name="gap_act")(tf.keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    x = QDense(4, name="fc", kernel_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())(x)
+    model = tf.keras.Model(inputs, x, name="t_conv_chain")
+    calibrate(model, seed=5)
+    return model
+
+
+@pytest.mark.parametrize("backend,conv_fold,reader,reader_setting,words", [
+    # a pointwise conv (hls4ml's, routed to our grouped conv by its fold): gcd(4, 6) = 2 words a pixel
+    ("vitis", 4, dict(filters=12, kernel=1, groups=1, strides=1, padding="same"), dict(reuse=12, fold=6), 6),
+    # a grouped 3x3 'same' conv (our padding: the first position is padding, staged by none)
+    ("vivado", 12, dict(filters=8, kernel=3, groups=2, strides=1, padding="same"), dict(reuse=8, fold=4), 3),
+    # 'valid' and strided: the first position is a pixel, read before the walk; one channel a word
+    ("vitis", 6, dict(filters=6, kernel=3, groups=3, strides=2, padding="valid"), dict(reuse=6, fold=6), 2),
+    # strided 'same' (padding after only) with weights in a ROM: 3 iterations a step, 4 words a pixel
+    ("vivado", 4, dict(filters=8, kernel=3, groups=4, strides=2, padding="same"),
+     dict(reuse=12, fold=4, storage="bram"), 3),
+    # one channel a word into a 12-step pointwise conv with DSP products
+    ("vitis", 12, dict(filters=12, kernel=1, groups=1, strides=1, padding="same"),
+     dict(reuse=12, fold=12, multiplier="dsp"), 1),
+    # hls4ml's depthwise conv is padded by a ZeroPadding2D it inserts, which reads whole pixels
+    ("vitis", 4, dict(filters=12, kernel=3, groups="depthwise", strides=1, padding="same"), dict(reuse=4, fold=4),
+     CHANNELS),
+])
+def test_folded_streams_into_convolutions_are_exact(generate_in_memory, backend, conv_fold, reader, reader_setting,
+                                                    words):
+    layers = {"conv": LayerSettings(reuse=conv_fold * 3, fold=conv_fold), "rd": LayerSettings(**reader_setting)}
+    model = conv_chain_model(reader)
+    out, resolved = generate_in_memory(model, backend, "stream", layers=layers)
+    assert_exact_and_live(csim(out, modes=("emulation",)))
+    assert_report_is_the_estimate(out, model, backend, layers)
+    assert stream_words(out, resolved["project_name"])["conv"] == words
+    assert resolved["layers"]["conv"].get("stream_fold", 1) == CHANNELS // words

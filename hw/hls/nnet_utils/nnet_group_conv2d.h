@@ -215,22 +215,62 @@ GConvOutRows:
     }
 }
 
-// One clock of the padded walk: read the pixel when (pr, pc) is inside the image (zero when it is
-// padding), shift the window left one column and feed its right column from the line buffers.
+// Whether padded position (pr, pc) is a pixel of the image, not padding.
+template <typename CONFIG_T> bool group_conv2d_inside(unsigned pr, unsigned pc) {
+    #pragma HLS INLINE
+    return pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height && pc >= CONFIG_T::pad_left &&
+           pc < CONFIG_T::pad_left + CONFIG_T::in_width;
+}
+
+// The pixel at padded position (pr, pc): zeros when it is padding; else read from the stream now
+// (whole-pixel words) or the one staged while the position before it was computed (a folded input
+// stream, whose words group_conv2d_stage collects).
 template <class data_T, typename CONFIG_T>
-void group_conv2d_shift(hls::stream<data_T> &data,
-                        typename data_T::value_type lines[CONFIG_T::filt_height][group_conv2d_dims<CONFIG_T>::padded_width]
-                                                         [CONFIG_T::n_chan],
-                        typename data_T::value_type window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan],
-                        unsigned pr, unsigned pc) {
+void group_conv2d_fresh(hls::stream<data_T> &data, const typename data_T::value_type staged[CONFIG_T::n_chan],
+                        typename data_T::value_type fresh[CONFIG_T::n_chan], unsigned pr, unsigned pc) {
     #pragma HLS INLINE
     typedef typename data_T::value_type elem_T;
-    const bool inside = pr >= CONFIG_T::pad_top && pr < CONFIG_T::pad_top + CONFIG_T::in_height &&
-                        pc >= CONFIG_T::pad_left && pc < CONFIG_T::pad_left + CONFIG_T::in_width;
+    const bool inside = group_conv2d_inside<CONFIG_T>(pr, pc);
     data_T pixel;
-    if (inside) {
+    if (data_T::size == CONFIG_T::n_chan && inside)
         pixel = data.read();
+GConvFresh:
+    for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+        #pragma HLS UNROLL
+        const elem_T value = data_T::size == CONFIG_T::n_chan ? elem_T(pixel[k % data_T::size]) : staged[k];
+        fresh[k] = inside ? value : elem_T(0);
     }
+}
+
+// A folded input stream (a pixel in n_chan / data_T::size words, hw/hls/ops/stream_fold.py): word
+// ``word`` of the pixel at padded position ``next`` (a linear index; the walk's one after the position
+// being computed), read at that position's iteration ``word`` so that the pixel is whole when its own
+// first iteration shifts it in.  The words arrive one an iteration, as their producer writes them.
+template <class data_T, typename CONFIG_T>
+void group_conv2d_stage(hls::stream<data_T> &data, typename data_T::value_type staged[CONFIG_T::n_chan],
+                        unsigned next, unsigned word) {
+    #pragma HLS INLINE
+    const unsigned padded_width = group_conv2d_dims<CONFIG_T>::padded_width;
+    const unsigned in_words = CONFIG_T::n_chan / data_T::size;
+    if (word < in_words && next < group_conv2d_dims<CONFIG_T>::padded_height * padded_width &&
+        group_conv2d_inside<CONFIG_T>(next / padded_width, next % padded_width)) {
+        const data_T in = data.read();
+    GConvStage:
+        for (unsigned j = 0; j < data_T::size; j++) {
+            #pragma HLS UNROLL
+            staged[word * data_T::size + j] = in[j];
+        }
+    }
+}
+
+// One clock of the padded walk: shift the window left one column and feed its right column from
+// the line buffers and, in the bottom row, the fresh pixel, which the line buffer keeps.
+template <class elem_T, typename CONFIG_T>
+void group_conv2d_shift(const elem_T fresh[CONFIG_T::n_chan],
+                        elem_T lines[CONFIG_T::filt_height][group_conv2d_dims<CONFIG_T>::padded_width][CONFIG_T::n_chan],
+                        elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan], unsigned pr,
+                        unsigned pc) {
+    #pragma HLS INLINE
 GConvShift:
     for (unsigned i = 0; i < CONFIG_T::filt_height; i++) {
         #pragma HLS UNROLL
@@ -240,10 +280,9 @@ GConvShift:
             #pragma HLS UNROLL
             for (unsigned j = 0; j + 1 < CONFIG_T::filt_width; j++)
                 window[i][j][k] = window[i][j + 1][k];
-            const elem_T fresh = inside ? pixel[k] : elem_T(0);
-            window[i][CONFIG_T::filt_width - 1][k] = (i + 1 == CONFIG_T::filt_height) ? fresh : lines[line][pc][k];
+            window[i][CONFIG_T::filt_width - 1][k] = (i + 1 == CONFIG_T::filt_height) ? fresh[k] : lines[line][pc][k];
             if (i + 1 == CONFIG_T::filt_height)
-                lines[pr % CONFIG_T::filt_height][pc][k] = fresh;
+                lines[pr % CONFIG_T::filt_height][pc][k] = fresh[k];
         }
     }
 }
@@ -252,9 +291,12 @@ GConvShift:
 // padded image and reads the stream only inside it.  Line buffers keep the filt_height - 1 rows
 // above (one read per row per clock, each row its own memory); a register window of
 // filt_height x filt_width pixels shifts left one column per padded pixel, so the multiplications
-// read registers only.  Each padded pixel takes fold x in_steps iterations: the first reads and
-// shifts, every one adds its taps for its step's channels, and once the window is complete an
-// output word is written when its last step ends (the pixel's last, unless the stream is folded).
+// read registers only.  Each padded pixel takes fold x in_steps iterations: the first takes the
+// pixel and shifts, every one adds its taps for its step's channels, and once the window is
+// complete an output word is written when its last step ends (the pixel's last, unless the
+// output stream is folded).  A whole-pixel input is read at the pixel's first iteration; a folded
+// one (in_words words a pixel, no more than the iterations) is read a word an iteration while the
+// position before is computed, so a pixel is read one position ahead (staged: n_chan registers).
 // The step loops are the innermost of a perfect nest, which HLS flattens into one pipeline.
 template <class data_T, class res_T, typename CONFIG_T>
 void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, typename CONFIG_T::weight_t *weights,
@@ -262,22 +304,34 @@ void group_conv_2d_body(hls::stream<data_T> &data, hls::stream<res_T> &res, type
     #pragma HLS INLINE
     typedef group_conv2d_dims<CONFIG_T> dims;
     typedef typename data_T::value_type elem_T;
-    // a pixel is written in n_filt / res_T::size words (a folded stream, hw/hls/ops/stream_fold.py),
-    // each holding whole fold steps
-    static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries whole pixels");
+    // a pixel is read in n_chan / data_T::size words and written in n_filt / res_T::size words (folded
+    // streams, hw/hls/ops/stream_fold.py), an output word holding whole fold steps
+    static_assert(CONFIG_T::n_chan % data_T::size == 0, "an input word holds a whole share of the pixel");
+    static_assert(CONFIG_T::n_chan / data_T::size <= CONFIG_T::fold * CONFIG_T::in_steps,
+                  "a pixel's input words are read in the iterations of the position before it");
     static_assert(CONFIG_T::n_filt % res_T::size == 0 && CONFIG_T::fold % (CONFIG_T::n_filt / res_T::size) == 0,
                   "an output word holds whole fold steps");
     const unsigned steps_per_word = CONFIG_T::fold / (CONFIG_T::n_filt / res_T::size);
+    const bool folded_input = data_T::size != CONFIG_T::n_chan;
     elem_T lines[CONFIG_T::filt_height][dims::padded_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=1
     #pragma HLS ARRAY_PARTITION variable=lines complete dim=3
     elem_T window[CONFIG_T::filt_height][CONFIG_T::filt_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=window complete dim=0
+    elem_T staged[CONFIG_T::n_chan];
+    #pragma HLS ARRAY_PARTITION variable=staged complete
     typename CONFIG_T::accum_t acc[dims::filt_per_fold];
     #pragma HLS ARRAY_PARTITION variable=acc complete
     res_T out;
     PRAGMA_DATA_PACK(out)
 
+    if (folded_input) {
+    GConvFirstPixel:  // the first position has none before it to be staged in
+        for (unsigned word = 0; word < CONFIG_T::n_chan / data_T::size; word++) {
+            #pragma HLS PIPELINE II=1
+            group_conv2d_stage<data_T, CONFIG_T>(data, staged, 0, word);
+        }
+    }
 GConvPaddedRows:
     for (unsigned pr = 0; pr < dims::padded_height; pr++) {
     GConvPaddedCols:
@@ -288,8 +342,15 @@ GConvPaddedRows:
                 for (unsigned in_step = 0; in_step < CONFIG_T::in_steps; in_step++) {
                     #pragma HLS PIPELINE II=CONFIG_T::fold_interval
                     #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::multiplier_limit
-                    if (step == 0 && in_step == 0)
-                        group_conv2d_shift<data_T, CONFIG_T>(data, lines, window, pr, pc);
+                    if (step == 0 && in_step == 0) {
+                        elem_T fresh[CONFIG_T::n_chan];
+                        #pragma HLS ARRAY_PARTITION variable=fresh complete
+                        group_conv2d_fresh<data_T, CONFIG_T>(data, staged, fresh, pr, pc);
+                        group_conv2d_shift<elem_T, CONFIG_T>(fresh, lines, window, pr, pc);
+                    }
+                    if (folded_input)  // after the shift has taken the staged pixel
+                        group_conv2d_stage<data_T, CONFIG_T>(data, staged, pr * dims::padded_width + pc + 1,
+                                                             step * CONFIG_T::in_steps + in_step);
                     const unsigned top = pr + 1 - CONFIG_T::filt_height;  // valid only when the window is complete
                     const unsigned left = pc + 1 - CONFIG_T::filt_width;
                     if (pr + 1 >= CONFIG_T::filt_height && pc + 1 >= CONFIG_T::filt_width &&

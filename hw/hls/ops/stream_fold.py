@@ -14,7 +14,9 @@ is made, and some consumers can read them so; between such a pair the word is C 
   steps (a fold dividing F), so a word never splits a step.
 * readers: our folded global average adds a word's channels in the steps it spans (F_avg / F_word
   steps a word); hls4ml's dense layer reads its input vector in n_in / size words (its
-  nnet_dense_stream.h ``DataPrepare`` loop), one word a clock.
+  nnet_dense_stream.h ``DataPrepare`` loop), one word a clock; our grouped conv folded by F (any conv
+  kind with a fold runs it) reads a pixel in up to F words, a word an iteration while it computes
+  the position before (nnet_group_conv2d.h ``group_conv2d_stage``), into n_chan staged registers.
 
 The stream's fold is the largest both ends take: ``edge_fold``.  Only a stream with one reader
 (hls4ml's Clone copies whole pixels) that is not the network's output (the AXI top and the host
@@ -38,9 +40,10 @@ def write_fold(op, fold: int) -> int:
 
 
 def read_fold(op, fold: int, in_pixels: int):
-    """Words ``op`` can read a pixel of its input in: its fold (our folded global average), ANY (a
-    dense layer reading one vector), else 1 (whole pixels)."""
-    if op.folded:
+    """Words ``op`` can read a pixel of its input in: its fold (our folded global average; our grouped
+    conv, whose F iterations a pixel read a word each), ANY (a dense layer reading one vector), else 1
+    (whole pixels)."""
+    if op.folded or op.grouped_conv and fold > 1:
         return fold
     if op.kind == "dense" and in_pixels == 1:
         return ANY
