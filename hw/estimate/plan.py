@@ -44,12 +44,11 @@ class Plan:
     target_fps: float = None
 
 
-def _options(design, folded_streams: bool = True) -> dict:
-    """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer.
-    ``folded_streams``: price each option with the streams it lets be folded (``stream_pricing``)."""
+def _options(design, pricing: dict) -> dict:
+    """{layer: (cycles[n], cost[n, 5], settings[n])} sorted by cycles, for every tunable layer, each
+    option priced with the streams it lets be folded (``stream_pricing``; {}: none folded)."""
     family, scales = design.board.family, coefficients()
     storages = weight_storages(design.board)
-    pricing = stream_pricing(design) if folded_streams else {}      # absent: unfolded
     out = {}
     for g in design.geoms:
         if g.kind not in TUNABLE:
@@ -142,26 +141,46 @@ def _choose(options: dict, capacity: np.ndarray, weights: np.ndarray, intervals:
     return totals, np.array(picks)
 
 
+PRICING_ROUNDS = 3     # searches priced with folded streams: the deepest folds, then the last plan's
+
+
 def plan(design, budget=0.8, target_fps: float = None) -> Plan:
     """``budget``: the fraction of every resource to use, or {resource: fraction} (e.g. the budget
-    shrunk by each resource's measured error band, ``--margin measured``).  The options are priced
-    with folded streams (``stream_pricing``); when the plan's own estimate, with the streams folded
-    as its two ends really allow, does not fit, it is planned again as if no stream were folded,
-    which its estimate can only undercut (a folded stream only narrows a FIFO and a select)."""
+    shrunk by each resource's measured error band, ``--margin measured``).  A stream's fold depends
+    on the settings of both its ends, which the search picks one layer at a time, so the options are
+    priced with folded streams (``stream_pricing``) first as if each end's neighbour folded most,
+    then, up to PRICING_ROUNDS, as the last plan's neighbours fold.  The fastest plan (at
+    ``target_fps``: the smallest) whose own estimate, with the streams folded as its ends really
+    allow, fits is kept; when none does, it is planned as if no stream were folded, which its
+    estimate can only undercut (a folded stream only narrows a FIFO and a select)."""
     limits = _limits(budget)
-    no_plan = None
+    best, no_plan, around = None, None, None
+    for _ in range(PRICING_ROUNDS):
+        try:
+            settings = _search(design, _options(design, stream_pricing(design, around)), limits, target_fps)
+        except PlanError as err:       # said rather than the unfolded search's: it knows the folded floor
+            no_plan = no_plan or err
+            break
+        candidate = Plan(design, settings, design.estimate(settings), budget, target_fps)
+        if _fits(candidate.estimate, limits) and (best is None or _rank(candidate) < _rank(best)):
+            best = candidate
+        if settings == around:
+            break
+        around = settings
+    if best is not None:
+        return best
     try:
-        settings = _search(design, _options(design), limits, target_fps)
-        folded = Plan(design, settings, design.estimate(settings), budget, target_fps)
-        if _fits(folded.estimate, limits):
-            return folded
-    except PlanError as err:       # said rather than the unfolded search's: it knows the folded floor
-        no_plan = err
-    try:
-        settings = _search(design, _options(design, folded_streams=False), limits, target_fps)
+        settings = _search(design, _options(design, {}), limits, target_fps)
     except PlanError as err:
         raise (no_plan or err) from None
     return Plan(design, settings, design.estimate(settings), budget, target_fps)
+
+
+def _rank(p: Plan) -> tuple:
+    """The faster plan first (at a target frame rate, every plan reaches it: the smaller first)."""
+    est = p.estimate
+    size = sum(est.totals[k] / est.capacity[k] for k in RESOURCES if est.capacity[k])
+    return (size,) if p.target_fps is not None else (est.interval_cycles, size)
 
 
 def _fits(estimate, limits: np.ndarray) -> bool:

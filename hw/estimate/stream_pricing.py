@@ -16,7 +16,7 @@ from hw.hls import ops
 from hw.hls.ops import stream_fold as rules
 
 
-def stream_pricing(design) -> dict:
+def stream_pricing(design, around: dict = None) -> dict:
     """{layer: (in_fold(setting), saving(setting))}: how each tunable layer's options are priced with
     folded streams (hw/hls/ops/stream_fold.py), whose fold depends on both ends.  Each end assumes
     the other at its most foldable: a reader is priced as if its producer wrote a channel a word
@@ -24,23 +24,31 @@ def stream_pricing(design) -> dict:
     pixel), a producer's option is credited with its output FIFO narrowed to its fold, as if its
     reader took every step.  The
     plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
-    keeps this pricing only when that estimate fits."""
+    keeps a plan only when that estimate fits.  ``around``: the settings of a plan already made;
+    each end then assumes the other at its fold there (a best response to its neighbours)."""
     by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
     for s in design.streams:
         producer, reader = by_name.get(s.producer), by_name.get(s.reader)
         if producer is None or reader is None:
             continue
         p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
-        most_written = producer.channels                                                     # the deepest folds
-        most_read = reader.channels if r_op.folded or r_op.grouped_conv else 1
+        if around is None:                                                                   # the deepest folds
+            most_written, most_read = producer.channels, reader.channels if r_op.folded or r_op.grouped_conv else 1
+        else:
+            most_written, most_read = _fold(around, producer.name), _fold(around, reader.name)
         if r_op.planned and rules.write_fold(p_op, most_written) > 1:
-            in_folds[reader.name] = lambda st, p=producer, r=reader, p_op=p_op, r_op=r_op: rules.fold_between(
-                p_op, p.channels, r_op, st.fold, r.in_pixels)
+            in_folds[reader.name] = lambda st, r=reader, p_op=p_op, r_op=r_op, w=most_written: rules.fold_between(
+                p_op, w, r_op, st.fold, r.in_pixels)
         if p_op.planned and rules.fold_between(p_op, most_written, r_op, most_read, reader.in_pixels) > 1:
             savings[producer.name] = lambda st, r=reader, s=s, p_op=p_op, r_op=r_op, most_read=most_read: _narrowed(
                 s, rules.fold_between(p_op, st.fold, r_op, most_read, r.in_pixels))
     return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
             for g in design.geoms if ops.op(g.kind).planned}
+
+
+def _fold(settings: dict, name: str) -> int:
+    setting = settings.get(name)
+    return setting.fold if setting is not None else 1
 
 
 def _whole(setting) -> int:

@@ -163,13 +163,41 @@ def test_a_plan_priced_on_folded_streams_that_do_not_fit_is_planned_again_withou
     from hw.estimate.stream_pricing import UNFOLDED
 
     d = design(tiny, "zcu104")
-    monkeypatch.setattr(P, "stream_pricing", lambda _: {})
+    monkeypatch.setattr(P, "stream_pricing", lambda _, around=None: {})
     unfolded = plan(d, 0.5)
     lut = RESOURCES.index("lut")
     credit = np.zeros(len(RESOURCES))
-    credit[lut] = 1e9            # a saving no FIFO can give: the optimistic plan cannot fit
-    monkeypatch.setattr(P, "stream_pricing", lambda des: {g.name: (UNFOLDED[0], lambda s: credit)
-                                                          for g in des.geoms if g.kind in P.TUNABLE})
+    credit[lut] = 1e9            # a saving no FIFO can give: the optimistic plans cannot fit
+    monkeypatch.setattr(P, "stream_pricing", lambda des, around=None: {
+        g.name: (UNFOLDED[0], lambda s: credit) for g in des.geoms if g.kind in P.TUNABLE})
     guarded = plan(d, 0.5)
     assert guarded.settings == unfolded.settings
     assert guarded.estimate.totals["lut"] <= 0.5 * board_capacity(d.board)["lut"]
+
+
+def test_a_misleading_first_pricing_is_priced_again_around_its_plan(tiny, monkeypatch):
+    """The first search prices each stream as if its neighbour folded most; when that plan does not
+    fit, the next is priced around it (each end at its neighbour's fold there), and a plan that fits
+    is kept without falling back to unfolded streams."""
+    import numpy as np
+
+    from hw.estimate import plan as P
+    from hw.estimate.stream_pricing import UNFOLDED, stream_pricing
+
+    d = design(tiny, "zcu104")
+    credit = np.zeros(len(RESOURCES))
+    credit[RESOURCES.index("lut")] = 1e9
+    calls = []
+
+    def pricing(des, around=None):
+        calls.append(around)
+        if around is None:
+            return {g.name: (UNFOLDED[0], lambda s: credit) for g in des.geoms if g.kind in P.TUNABLE}
+        return stream_pricing(des, around)
+
+    monkeypatch.setattr(P, "stream_pricing", pricing)
+    p = plan(d, 0.5)
+    assert calls[0] is None and calls[1] is not None and len(calls) <= P.PRICING_ROUNDS
+    assert p.estimate.totals["lut"] <= 0.5 * board_capacity(d.board)["lut"]
+    honest = P._search(d, P._options(d, stream_pricing(d, calls[1])), P._limits(0.5))
+    assert p.settings == honest
