@@ -171,3 +171,49 @@ def test_planner_prices_each_end_as_if_the_other_folded_most():
     assert gap_saving(LayerSetting(fold=12))[1] > 0 and not gap_saving(LayerSetting(fold=1)).any()
     fc_in, fc_saving = pricing["fc"]
     assert fc_in(LayerSetting(4, "resource")) == 12 and not fc_saving(LayerSetting(4, "resource")).any()
+
+
+def conv_pair():
+    """A pointwise conv of 12 channels into another of 8 (49 pixels each)."""
+    first = LayerGeom("pw1", "pointwise", (7, 7, 8), (7, 7, 12), 8, 8, accum_bits=20, weight_bits=8, fused="a1")
+    second = LayerGeom("pw2", "pointwise", (7, 7, 12), (7, 7, 8), 8, 8, accum_bits=20, weight_bits=8,
+                       inputs=("pw1",), fused="a2")
+    return [first, second], [Stream("pw1->pw2", 2, 96, producer="pw1", reader="pw2")]
+
+
+@pytest.mark.parametrize("first_fold,second_fold,fold", [(1, 4, 1), (4, 1, 1), (4, 4, 4), (6, 4, 2), (12, 8, 4)])
+def test_a_stream_between_two_folded_convs_folds_by_their_gcd(first_fold, second_fold, fold):
+    from hw.estimate.source import fold_streams
+
+    geoms, streams = conv_pair()
+    settings = {"pw1": LayerSetting(first_fold * 2, fold=first_fold), "pw2": LayerSetting(second_fold * 3,
+                                                                                         fold=second_fold)}
+    folded_settings, folded = fold_streams(geoms, settings, streams)
+    assert [(s.fold, s.bits) for s in folded] == [(fold, 96 // fold)]
+    assert folded_settings["pw2"].in_fold == fold
+
+
+def test_a_conv_reading_words_stages_its_pixel_and_takes_it_a_position_later():
+    second = conv_pair()[0][1]
+    whole = estimate_layer(second, LayerSetting(12, fold=4), FAMILY)
+    words = estimate_layer(second, LayerSetting(12, fold=4, in_fold=4), FAMILY)
+    assert words.cost.ff - whole.cost.ff == pytest.approx(12 * 8)      # the staged pixel: 12 channels of 8 bits
+    assert words.cost.lut - whole.cost.lut == pytest.approx(4)         # a write enable a word
+    assert words.cycles == whole.cycles + 12                           # one position (R clocks) later
+
+
+def test_planner_prices_a_conv_reader_at_its_neighbours_fold():
+    from types import SimpleNamespace
+
+    from hw.estimate.stream_pricing import stream_pricing
+
+    geoms, streams = conv_pair()
+    design = SimpleNamespace(geoms=geoms, streams=streams)
+    second_in, _ = stream_pricing(design)["pw2"]
+    assert second_in(LayerSetting(8, fold=8)) == 4                     # gcd(12 channels, 8): as if pw1 folded most
+    around = {"pw1": LayerSetting(6, fold=6), "pw2": LayerSetting(8, fold=8)}
+    second_in, _ = stream_pricing(design, around)["pw2"]
+    first_in, first_saving = stream_pricing(design, around)["pw1"]
+    assert second_in(LayerSetting(8, fold=8)) == 2 and second_in(LayerSetting(4, fold=4)) == 2   # gcd with 6
+    assert first_saving(LayerSetting(12, fold=12))[1] > first_saving(LayerSetting(4, fold=2))[1] > 0   # 4, 2 words
+    assert not first_saving(LayerSetting(6, fold=3)).any()                                      # gcd(3, 8) = 1
