@@ -53,13 +53,14 @@ def fold_streams(geoms: list, settings: dict, streams: list) -> tuple:
     from hw.hls.ops import stream_fold as rules
 
     by_name, settings, out = {g.name: g for g in geoms}, dict(settings), []
+    branches = rules.branch_layers({g.name: list(g.inputs) for g in geoms})
     for s in streams:
         producer, reader = by_name.get(s.producer), by_name.get(s.reader)
         if producer is None or reader is None or s.fold != 1:
             out.append(s)
             continue
         fold = rules.fold_between(ops.op(producer.kind), _fold(settings, producer.name), ops.op(reader.kind),
-                                  _fold(settings, reader.name), reader.in_pixels)
+                                  _fold(settings, reader.name), reader.in_pixels, reader.name in branches)
         out.append(replace(s, bits=s.bits // fold, fold=fold))
         settings[reader.name] = replace(settings.get(reader.name, LayerSetting()), in_fold=fold)
     return settings, out

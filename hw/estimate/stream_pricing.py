@@ -27,21 +27,22 @@ def stream_pricing(design, around: dict = None) -> dict:
     keeps a plan only when that estimate fits.  ``around``: the settings of a plan already made;
     each end then assumes the other at its fold there (a best response to its neighbours)."""
     by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
+    branches = rules.branch_layers({g.name: list(g.inputs) for g in design.geoms})
     for s in design.streams:
         producer, reader = by_name.get(s.producer), by_name.get(s.reader)
         if producer is None or reader is None:
             continue
-        p_op, r_op = ops.op(producer.kind), ops.op(reader.kind)
+        p_op, r_op, on_branch = ops.op(producer.kind), ops.op(reader.kind), reader.name in branches
         if around is None:                                                                   # the deepest folds
             most_written, most_read = producer.channels, reader.channels if r_op.folded or r_op.grouped_conv else 1
         else:
             most_written, most_read = _fold(around, producer.name), _fold(around, reader.name)
         if r_op.planned and rules.write_fold(p_op, most_written) > 1:
-            in_folds[reader.name] = lambda st, r=reader, p_op=p_op, r_op=r_op, w=most_written: rules.fold_between(
-                p_op, w, r_op, st.fold, r.in_pixels)
-        if p_op.planned and rules.fold_between(p_op, most_written, r_op, most_read, reader.in_pixels) > 1:
-            savings[producer.name] = lambda st, r=reader, s=s, p_op=p_op, r_op=r_op, most_read=most_read: _narrowed(
-                s, rules.fold_between(p_op, st.fold, r_op, most_read, r.in_pixels))
+            in_folds[reader.name] = lambda st, r=reader, p_op=p_op, r_op=r_op, w=most_written, b=on_branch: (
+                rules.fold_between(p_op, w, r_op, st.fold, r.in_pixels, b))
+        if p_op.planned and rules.fold_between(p_op, most_written, r_op, most_read, reader.in_pixels, on_branch) > 1:
+            savings[producer.name] = lambda st, r=reader, s=s, p_op=p_op, r_op=r_op, m=most_read, b=on_branch: (
+                _narrowed(s, rules.fold_between(p_op, st.fold, r_op, m, r.in_pixels, b)))
     return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
             for g in design.geoms if ops.op(g.kind).planned}
 

@@ -156,3 +156,39 @@ def test_folded_streams_into_convolutions_are_exact(generate_in_memory, backend,
     assert_report_is_the_estimate(out, model, backend, layers)
     assert stream_words(out, resolved["project_name"])["conv"] == words
     assert resolved["layers"]["conv"].get("stream_fold", 1) == CHANNELS // words
+
+
+def residual_model() -> tf.keras.Model:
+    """conv -> pw0 -> fork -> pw_a (3x3) -> pw_b -> add (with the fork) -> global average -> dense:
+    pw0 reads conv's words on a chain; pw_b sits on the residual's long branch."""
+    tf.keras.utils.set_random_seed(7)
+    inputs = tf.keras.Input((6, 5, 3), name="image")
+    x = QActivation(INPUT.qkeras(), name="input_q")(inputs)
+    x = QActivation(RELU.qkeras(relu=True), name="conv_act")(qconv(x, CHANNELS, "conv", kernel=3))
+    fork = QActivation(RELU.qkeras(relu=True), name="pw0_act")(qconv(x, CHANNELS, "pw0"))
+    y = QActivation(RELU.qkeras(relu=True), name="pw_a_act")(qconv(fork, CHANNELS, "pw_a", kernel=3))
+    y = QActivation(RELU.qkeras(relu=True), name="pw_b_act")(qconv(y, CHANNELS, "pw_b"))
+    x = QActivation(RELU.qkeras(relu=True), name="add_act")(tf.keras.layers.Add(name="add")([fork, y]))
+    x = QActivation(RELU.qkeras(relu=True), name="gap_act")(tf.keras.layers.GlobalAveragePooling2D(name="gap")(x))
+    x = QDense(4, name="fc", kernel_quantizer=W8.qkeras(), bias_quantizer=B8.qkeras())(x)
+    model = tf.keras.Model(inputs, x, name="t_residual")
+    calibrate(model, seed=7)
+    return model
+
+
+def test_a_conv_on_a_residual_branch_reads_whole_pixels_and_the_fifos_hold(generate_in_memory):
+    """A conv reading words takes a pixel ahead, which a branch's FIFO depths do not allow for: on a
+    fork's long branch it reads whole pixels (a chain still folds), and the threaded C++ at the
+    project's depths finishes, exact (csim --fifo-check; with pw_b reading words it deadlocks)."""
+    from hw.sim.fifo_check import fifo_check
+
+    layers = {name: LayerSettings(reuse=8, fold=4) for name in ("pw0", "pw_b")}
+    layers.update(conv=LayerSettings(reuse=12, fold=4), pw_a=LayerSettings(reuse=12, fold=4))
+    model = residual_model()
+    out, resolved = generate_in_memory(model, "vitis", "stream", layers=layers)
+    assert_exact_and_live(csim(out, modes=("emulation",)))
+    assert_report_is_the_estimate(out, model, "vitis", layers)
+    recorded = {name: entry.get("stream_fold", 1) for name, entry in resolved["layers"].items()}
+    assert recorded["conv"] == 4 and recorded["pw_a"] == 1, recorded     # into pw0 folded; into pw_b not
+    report = fifo_check(out, timeout_ms=30000)
+    assert report["project_depths"]["status"] == "finished" and report["passed"], report

@@ -47,7 +47,14 @@ def stream_fold(model, node) -> int:
         return 1
     shape = reader.get_input_variable().shape
     in_pixels = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-    return rules.fold_between(op, fold, _op(reader), reader.get_attr("fold") or 1, in_pixels)
+    return rules.fold_between(op, fold, _op(reader), reader.get_attr("fold") or 1, in_pixels,
+                              reader.name in rules.branch_layers(_inputs(model)))
+
+
+def _inputs(model) -> dict:
+    """{layer: [the layers whose outputs it reads]} of an hls4ml model (its Clones included)."""
+    producer = {var: node.name for node in model.get_layers() for var in node.outputs}
+    return {node.name: [producer[var] for var in node.inputs if var in producer] for node in model.get_layers()}
 
 
 class FoldStreams(OptimizerPass):

@@ -18,6 +18,12 @@ is made, and some consumers can read them so; between such a pair the word is C 
   kind with a fold runs it) reads a pixel in up to F words, a word an iteration while it computes
   the position before (nnet_group_conv2d.h ``group_conv2d_stage``), into n_chan staged registers.
 
+A conv reading words takes pixel n + 1 before it writes output n, one pixel more than the FIFO
+depths of reconvergent branches allow for (hw/hls/fifo.py: a pointwise conv at a row's end would
+ask for the next row, and the fork then for rows more than the short copy holds: the threaded
+``csim --fifo-check`` of AttendNet-B deadlocked), so a conv on a path between a fork and its join
+(``branch_layers``) reads whole pixels; a chain cannot deadlock however far a reader reads ahead.
+
 The stream's fold is the largest both ends take: ``edge_fold``.  Only a stream with one reader
 (hls4ml's Clone copies whole pixels) that is not the network's output (the AXI top and the host
 speak whole pixels) is folded, and only in io_stream.  The values and their order are the same
@@ -39,11 +45,11 @@ def write_fold(op, fold: int) -> int:
     return fold if fold > 1 and (op.grouped_conv or op.folded) else 1
 
 
-def read_fold(op, fold: int, in_pixels: int):
+def read_fold(op, fold: int, in_pixels: int, on_branch: bool = False):
     """Words ``op`` can read a pixel of its input in: its fold (our folded global average; our grouped
-    conv, whose F iterations a pixel read a word each), ANY (a dense layer reading one vector), else 1
-    (whole pixels)."""
-    if op.folded or op.grouped_conv and fold > 1:
+    conv, whose F iterations a pixel read a word each, unless it is ``on_branch``), ANY (a dense layer
+    reading one vector), else 1 (whole pixels)."""
+    if op.folded or op.grouped_conv and fold > 1 and not on_branch:
         return fold
     if op.kind == "dense" and in_pixels == 1:
         return ANY
@@ -55,8 +61,28 @@ def edge_fold(written: int, read) -> int:
     return written if read is ANY else gcd(written, read)
 
 
-def fold_between(writer, writer_fold: int, reader, reader_fold: int, reader_in_pixels: int) -> int:
+def fold_between(writer, writer_fold: int, reader, reader_fold: int, reader_in_pixels: int,
+                 reader_on_branch: bool = False) -> int:
     """The fold of the one stream from op ``writer`` at ``writer_fold`` to op ``reader`` at
-    ``reader_fold`` (reading ``reader_in_pixels`` pixels): the rule generation, the estimator and
-    the planner all apply."""
-    return edge_fold(write_fold(writer, writer_fold), read_fold(reader, reader_fold, reader_in_pixels))
+    ``reader_fold`` (reading ``reader_in_pixels`` pixels; ``reader_on_branch``: in ``branch_layers``):
+    the rule generation, the estimator and the planner all apply."""
+    return edge_fold(write_fold(writer, writer_fold), read_fold(reader, reader_fold, reader_in_pixels,
+                                                                reader_on_branch))
+
+
+def branch_layers(inputs: dict) -> frozenset:
+    """The layers on a path between a fork and its join, from ``inputs`` ({layer: [the layers it
+    reads]}, any graph: Keras', the estimator's, hls4ml's with its Clones): walking back from each
+    input of a join until a layer read by more than one."""
+    readers = {}
+    for name, sources in inputs.items():
+        for src in sources:
+            readers[src] = readers.get(src, 0) + 1
+    found, todo = set(), [src for sources in inputs.values() if len(sources) > 1 for src in sources]
+    while todo:
+        name = todo.pop()
+        if name in found or readers.get(name, 0) > 1 or name not in inputs:
+            continue
+        found.add(name)
+        todo.extend(inputs[name])
+    return frozenset(found)
