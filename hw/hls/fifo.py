@@ -31,10 +31,11 @@ branch meets with the chain minimum.  Values for 'same' 3x3 convs (W >= 3, H lar
   * VAC (2x2 pool, 3x3 embedding, 1x1 conv, 2x unpool): A's row 2i needs K row i, which needs
     pool row i+1 (the 3x3 window looks one row below), i.e. V' rows up to 2i+3: D = 4 rows = 4W.
   * MobileNet-V2 stride 1: add pixel (r,c) needs x up to (r+1,c+1): D = W + 2.
-A grouped conv reading a folded stream (hw/hls/ops/stream_fold.py) takes its pixel n + 1 while it
-computes pixel n: its need() is one pixel more than modelled here, so a long branch with k such
-convs can raise D by up to k, which the L clocks per process below cover (L >= 1 pixel a process;
-``csim --fifo-check`` runs a folded project at its depths).
+A grouped conv reading a folded stream (hw/hls/ops/stream_fold.py) takes pixel n + 1 before it
+writes output n; at a row's end that is the next row, which the windows upstream turn into rows
+more.  need() does not model it (it would make the depths depend on the folds), so such a conv is
+kept off every path between a fork and its join (``stream_fold.branch_layers``), where only a
+chain, which cannot deadlock, sees it.
 Every other stream gets CHAIN_DEPTH = 2: 1 already cannot deadlock, 2 lets producer and
 consumer each move one pixel per clock (a depth-1 FIFO is full or empty on alternate clocks).
 hls4ml's default is a whole tensor (H*W) for every stream.
