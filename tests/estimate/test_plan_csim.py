@@ -9,6 +9,7 @@ from hw.estimate.plan import plan, recipe
 from hw.estimate.source import from_config, from_project
 from hw.hls.convert import generate
 from hw.sim.csim import csim
+from hw.sim.fifo_check import fifo_check
 
 
 # every layer kind of the AttendNets (conv, VAC: pool, grouped conv, unpool, attention; PEPE:
@@ -67,7 +68,7 @@ def test_planned_recipe_regenerates_bit_exact_and_reports_the_plan(tmp_path, cap
 def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path, board, budget, multipliers, storages, classes):
     """The full-size plan of AttendNet-B (fused, DSP and packed-DSP layers, folds, folded streams,
     weights in BRAM or URAM, shared multipliers) regenerated at 64x64 and C-simulated against both
-    software models."""
+    software models, and threaded with bounded FIFOs (csim --fifo-check)."""
     p = plan(from_config(BuildConfig(model="attendnet-b", board=board)), budget)
     cfg = recipe(p, "attendnet-b", input_shape=[64, 64, 3])
     cfg.samples = 4
@@ -86,6 +87,8 @@ def test_attendnet_b_plan_regenerates_at_64x64_bit_exact(tmp_path, board, budget
     assert any(v.get("fold", 1) > 1 for v in resolved["layers"].values()), "no folded layer"
     assert any(v.get("stream_fold", 1) > 1 for v in resolved["layers"].values()), "no folded stream"
     assert storages <= {v.get("storage") for v in resolved["layers"].values()}, "a weight storage is missing"
+    threaded = fifo_check(out, timeout_ms=60000)    # the folded streams at the project's depths: no deadlock
+    assert threaded["project_depths"]["status"] == "finished" and threaded["passed"], threaded["project_depths"]
     if "uram" in storages:   # csim fills URAM arrays from the weight files; the AXI top loads them from the frame
         from hw.sim.axi import run_testbench
 
