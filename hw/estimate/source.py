@@ -59,14 +59,15 @@ def fold_streams(geoms: list, settings: dict, streams: list) -> tuple:
         if producer is None or reader is None or s.fold != 1:
             out.append(s)
             continue
-        fold = rules.fold_between(ops.op(producer.kind), _fold(settings, producer.name), ops.op(reader.kind),
-                                  _fold(settings, reader.name), reader.in_pixels, reader.name in branches)
+        fold = rules.fold_between(ops.op(producer.kind), fold_of(settings, producer.name), ops.op(reader.kind),
+                                  fold_of(settings, reader.name), reader.in_pixels, reader.name in branches)
         out.append(replace(s, bits=s.bits // fold, fold=fold))
         settings[reader.name] = replace(settings.get(reader.name, LayerSetting()), in_fold=fold)
     return settings, out
 
 
-def _fold(settings: dict, name: str) -> int:
+def fold_of(settings: dict, name: str) -> int:
+    """The fold of layer ``name`` in ``settings`` (1 when it has no setting)."""
     setting = settings.get(name)
     return setting.fold if setting is not None else 1
 

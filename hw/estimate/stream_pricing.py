@@ -12,6 +12,7 @@ import numpy as np
 
 from hw.estimate.layers import estimate_layer
 from hw.estimate.network import RESOURCES, stream_cost
+from hw.estimate.source import fold_of
 from hw.hls import ops
 from hw.hls.ops import stream_fold as rules
 
@@ -22,9 +23,8 @@ def stream_pricing(design, around: dict = None) -> dict:
     the other at its most foldable: a reader is priced as if its producer wrote a channel a word
     (a folded global average then needs no held word and no select; a folded conv stages its
     pixel), a producer's option is credited with its output FIFO narrowed to its fold, as if its
-    reader took every step.  The
-    plan's estimate folds the streams as generation will (``source.fold_streams``), and ``plan``
-    keeps a plan only when that estimate fits.  ``around``: the settings of a plan already made;
+    reader took every step.  The plan's estimate folds the streams as generation will
+    (``source.fold_streams``), and ``plan`` keeps a plan only when that estimate fits.  ``around``: the settings of a plan already made;
     each end then assumes the other at its fold there (a best response to its neighbours)."""
     by_name, in_folds, savings = {g.name: g for g in design.geoms}, {}, {}
     branches = rules.branch_layers({g.name: list(g.inputs) for g in design.geoms})
@@ -36,7 +36,7 @@ def stream_pricing(design, around: dict = None) -> dict:
         if around is None:                                                                   # the deepest folds
             most_written, most_read = producer.channels, reader.channels if r_op.folded or r_op.grouped_conv else 1
         else:
-            most_written, most_read = _fold(around, producer.name), _fold(around, reader.name)
+            most_written, most_read = fold_of(around, producer.name), fold_of(around, reader.name)
         if r_op.planned and rules.write_fold(p_op, most_written) > 1:
             in_folds[reader.name] = lambda st, r=reader, p_op=p_op, r_op=r_op, w=most_written, b=on_branch: (
                 rules.fold_between(p_op, w, r_op, st.fold, r.in_pixels, b))
@@ -45,11 +45,6 @@ def stream_pricing(design, around: dict = None) -> dict:
                 _narrowed(s, rules.fold_between(p_op, st.fold, r_op, m, r.in_pixels, b)))
     return {g.name: (in_folds.get(g.name, _whole), savings.get(g.name, _no_saving))
             for g in design.geoms if ops.op(g.kind).planned}
-
-
-def _fold(settings: dict, name: str) -> int:
-    setting = settings.get(name)
-    return setting.fold if setting is not None else 1
 
 
 def _whole(setting) -> int:
